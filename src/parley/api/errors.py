@@ -1,0 +1,94 @@
+"""One JSON error shape for every failure over HTTP.
+
+    {"error": {"code": "email_taken", "message": "…", "fields": [...], "request_id": "…"}}
+
+`code` is stable (see `parley.errors`); `fields` appears on validation errors and names each
+offending field with a dotted path; nothing ever carries a stack trace.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from parley.errors import MalformedRequest, ParleyError, Unauthenticated, ValidationFailed
+
+log = structlog.get_logger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(
+    request: Request, status: int, code: str, message: str, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message, **extra}
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or str(location[0] if location else "body")
+
+
+async def _on_parley_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ParleyError)
+    if exc.http_status >= 500:
+        log.error("request.failed", code=exc.code, error=exc.message)
+    extra = {"details": exc.details} if exc.details else {}
+    return error_response(request, exc.http_status, exc.code, exc.message, **extra)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        malformed = MalformedRequest()
+        return error_response(request, malformed.http_status, malformed.code, malformed.message)
+    fields = [
+        {"field": _field_path(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
+        for e in errors
+    ]
+    names = ", ".join(dict.fromkeys(f["field"] for f in fields))
+    failed = ValidationFailed(f"Invalid or missing: {names}.")
+    return error_response(request, failed.http_status, failed.code, failed.message, fields=fields)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = _HTTP_CODES.get(status, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
+    if status == 401:
+        message = Unauthenticated.default_message
+    return error_response(request, status, code, message)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("request.crashed", error_type=type(exc).__name__)
+    internal = ParleyError()
+    return error_response(request, internal.http_status, internal.code, internal.message)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ParleyError, _on_parley_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

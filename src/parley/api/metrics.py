@@ -1,0 +1,33 @@
+"""Prometheus metrics for HTTP, in a registry of the app's own (several apps share a test
+process, and each must count only its own requests)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+LATENCY_BUCKETS_SECS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            "parley_http_requests",
+            "HTTP requests handled, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "parley_http_request_duration_seconds",
+            "HTTP request latency, from the first byte in to the last byte out.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS_SECS,
+            registry=self.registry,
+        )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.http_requests.labels(method, route, str(status)).inc()
+        self.http_latency.labels(method, route).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,127 @@
+"""ASGI middleware: request ids, access log and metrics; the request body size limit.
+
+Plain ASGI rather than Starlette's BaseHTTPMiddleware, which would buffer and copy every
+request through an extra task.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import orjson
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from parley.api.metrics import Metrics
+from parley.errors import PayloadTooLarge
+
+log = structlog.get_logger("parley.access")
+
+REQUEST_ID_HEADER = b"x-request-id"
+_SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,128}$")
+
+
+class ObservabilityMiddleware:
+    """Gives every HTTP request an id (the caller's `X-Request-ID` when it is sane), binds it to
+    the log context, echoes it in the response, and records one access line and the metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (REQUEST_ID_HEADER, request_id.encode())]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                elapsed = time.perf_counter() - started
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "<unmatched>"
+                self.metrics.observe_request(scope["method"], template, status, elapsed)
+                log.info(
+                    "http.request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    route=template,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.match(value):
+            return str(value.decode())
+    return uuid.uuid4().hex
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over the limit: at once when Content-Length says so, otherwise as soon
+    as the streamed body crosses it (chunked uploads cannot sneak past)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await _send_too_large(send, self.max_bytes)
+                return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # An HTTPException, because FastAPI turns anything else raised while it
+                    # reads the body into a 400.
+                    raise HTTPException(413, _too_large_message(self.max_bytes))
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+def _too_large_message(max_bytes: int) -> str:
+    return f"The request body is larger than {max_bytes} bytes."
+
+
+async def _send_too_large(send: Send, max_bytes: int) -> None:
+    error = PayloadTooLarge(_too_large_message(max_bytes))
+    body = orjson.dumps({"error": {"code": error.code, "message": error.message}})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.http_status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,45 @@
+"""Health, version and metrics: what load balancers and operators poll."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from parley import __version__
+from parley.api.deps import RuntimeDep
+
+router = APIRouter(tags=["operations"])
+
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+@router.get("/health")
+@router.get("/api/v1/health")
+async def health(runtime: RuntimeDep) -> JSONResponse:
+    """Each component's state; 200 when all are up, 503 (status `degraded`) otherwise."""
+    services: dict[str, str] = {}
+    try:
+        await runtime.db.ping()
+        services["database"] = "ok"
+    except Exception as exc:  # any failure means down; the reason is for the operator
+        services["database"] = f"error: {type(exc).__name__}"
+    services["broker"] = "ok"  # in-process until a Redis broker is configured
+    healthy = all(state == "ok" for state in services.values())
+    body = {"status": "ok" if healthy else "degraded", "timestamp": _now(), "services": services}
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+@router.get("/api/version")
+async def version() -> dict[str, str]:
+    return {"version": __version__, "name": "Parley", "timestamp": _now()}
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type=PROMETHEUS_CONTENT_TYPE)

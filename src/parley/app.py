@@ -1,0 +1,52 @@
+"""create_app(settings): the ASGI application. Its lifespan owns the Runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from parley import __version__
+from parley.api.errors import install_error_handlers
+from parley.api.metrics import Metrics
+from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
+from parley.api.routes import auth, ops, users
+from parley.config import Settings
+from parley.runtime import Runtime
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with Runtime.start(settings) as runtime:
+            app.state.runtime = runtime
+            yield
+
+    app = FastAPI(
+        title="Parley",
+        version=__version__,
+        summary="Real-time chat and game backend: REST, Socket.IO and plain WebSocket.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    for module in (ops, auth, users):
+        app.include_router(module.router)
+
+    # Added innermost first: observability wraps everything, so 413s are counted and logged.
+    if settings.cors_allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allowed_origins,
+            allow_credentials="*" not in settings.cors_allowed_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,139 @@
+"""The `parley` command: serve, migrate, seed, reset-db."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from parley.config import Settings
+from parley.db.database import Database, normalize_url
+from parley.errors import ConfigurationError
+from parley.logs import configure_logging
+
+cli = typer.Typer(help="Parley: real-time chat and game backend.", no_args_is_help=True)
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ConfigurationError as exc:
+        typer.secho(f"parley: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+
+
+def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        database = Database(settings.effective_database_url)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface; default HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port; default PORT or 8000.")] = None,
+) -> None:
+    """Start the server (migrating the embedded SQLite database first)."""
+    import uvicorn
+
+    from parley.app import create_app
+
+    settings = _settings()
+    configure_logging(settings)
+    try:
+        app = create_app(settings)
+    except ConfigurationError as exc:
+        typer.secho(f"parley: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from parley.db.migrate import upgrade_to_head
+
+    settings = _settings()
+    configure_logging(settings)
+    _with_database(settings, upgrade_to_head)
+    typer.echo("database is up to date")
+
+
+@cli.command()
+def seed() -> None:
+    """Create the four default users (agent1, agent2, customer1, customer2). Development only."""
+    from parley.db.migrate import upgrade_to_head
+    from parley.domain.accounts.seed import DEFAULT_PASSWORD, seed_default_users
+    from parley.security.passwords import PasswordHasher
+
+    settings = _settings()
+    if settings.is_production:
+        typer.secho(
+            "parley: refusing to seed known passwords with APP_ENV=production",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+    configure_logging(settings)
+    hasher = PasswordHasher(
+        time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
+    )
+
+    async def work(database: Database) -> list[str]:
+        await upgrade_to_head(database)
+        return await seed_default_users(database, hasher)
+
+    created = _with_database(settings, work)
+    typer.echo(
+        f"created: {', '.join(created) or 'nothing (all present)'}; password: {DEFAULT_PASSWORD}"
+    )
+
+
+@cli.command("reset-db")
+def reset_db(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Drop every table and migrate again. Refused with APP_ENV=production."""
+    from parley.db.migrate import upgrade_to_head
+    from parley.db.reset import drop_everything
+
+    settings = _settings()
+    if settings.is_production:
+        typer.secho(
+            "parley: refusing to reset the database with APP_ENV=production",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+    url = normalize_url(settings.effective_database_url).render_as_string(hide_password=True)
+    if not yes and not typer.confirm(f"Erase all data in {url}?"):
+        typer.echo("left as it was")
+        raise typer.Exit(1)
+
+    async def work(database: Database) -> None:
+        await drop_everything(database)
+        await upgrade_to_head(database)
+
+    _with_database(settings, work)
+    typer.echo("database reset")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,222 @@
+"""Settings: every knob Parley reads from the environment (or an optional `.env` file).
+
+Each field documents its variable; the README's configuration table is written from these.
+Names the seed systems used (`PORT`, `SERVER_PORT`, `JWT_ACCESS_EXPIRY`, …) are accepted as
+aliases so that a seed's `.env` keeps working.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, BeforeValidator, Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from parley.errors import ConfigurationError
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration_secs(value: Any) -> Any:
+    """Seconds from a number or a Go-style duration string ("15m", "168h", "1h30m")."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"not a duration: {value!r} (use seconds or e.g. '15m', '168h')")
+    return sum(float(n) * _UNIT_SECS[u] for n, u in parts)
+
+
+def split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+DurationSecs = Annotated[float, BeforeValidator(parse_duration_secs)]
+CsvList = Annotated[list[str], NoDecode, BeforeValidator(split_csv)]
+
+
+class AppEnv(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class JwtAlgorithm(StrEnum):
+    HS256 = "HS256"
+    RS256 = "RS256"
+
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    app_env: AppEnv = Field(
+        AppEnv.DEVELOPMENT,
+        validation_alias=AliasChoices("APP_ENV", "SERVER_MODE", "ENV"),
+        description="`development` or `production` (production refuses unsafe defaults).",
+    )
+    host: str = Field(
+        "127.0.0.1",
+        validation_alias=AliasChoices("HOST", "SERVER_HOST"),
+        description="Interface `parley serve` binds to.",
+    )
+    port: int = Field(
+        8000,
+        validation_alias=AliasChoices("PORT", "SERVER_PORT"),
+        description="TCP port `parley serve` listens on.",
+    )
+    data_dir: Path = Field(
+        DEFAULT_DATA_DIR,
+        validation_alias=AliasChoices("PARLEY_DATA_DIR"),
+        description="Directory for the embedded SQLite file and the development JWT secret.",
+    )
+    database_url: str = Field(
+        "",
+        validation_alias=AliasChoices("DATABASE_URL"),
+        description="SQLAlchemy URL; `postgres://`, `mysql://` and `mariadb://` are accepted. "
+        "Empty: the SQLite file `<PARLEY_DATA_DIR>/parley.db`.",
+    )
+    database_pool_size: int = Field(
+        10,
+        validation_alias=AliasChoices("DATABASE_POOL_SIZE"),
+        description="Connections kept open per instance (PostgreSQL, MariaDB).",
+    )
+    auto_migrate: bool | None = Field(
+        None,
+        validation_alias=AliasChoices("AUTO_MIGRATE"),
+        description="Apply migrations at start-up. Default: on for SQLite, off otherwise "
+        "(run `parley migrate`).",
+    )
+    redis_url: str = Field(
+        "",
+        validation_alias=AliasChoices("REDIS_URL"),
+        description="Redis for the broker and presence; empty = in-process (one instance).",
+    )
+    jwt_secret: str = Field(
+        "",
+        validation_alias=AliasChoices("JWT_SECRET"),
+        description="HS256 signing secret (≥ 32 characters in production). In development an "
+        "unset secret is generated once into `<PARLEY_DATA_DIR>/jwt-secret`.",
+    )
+    jwt_algorithm: JwtAlgorithm = Field(
+        JwtAlgorithm.HS256,
+        validation_alias=AliasChoices("JWT_ALGORITHM"),
+        description="`HS256` (shared secret) or `RS256` (key files below).",
+    )
+    jwt_private_key_file: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("JWT_PRIVATE_KEY_FILE"),
+        description="PEM RSA private key, for RS256 signing.",
+    )
+    jwt_public_key_file: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("JWT_PUBLIC_KEY_FILE"),
+        description="PEM RSA public key, for RS256 verification.",
+    )
+    jwt_issuer: str = Field(
+        "parley",
+        validation_alias=AliasChoices("JWT_ISSUER"),
+        description="`iss` claim written and required.",
+    )
+    access_token_ttl_secs: DurationSecs = Field(
+        900.0,
+        validation_alias=AliasChoices("ACCESS_TOKEN_TTL", "JWT_ACCESS_EXPIRY", "JWT_EXPIRY"),
+        description="Access token lifetime (seconds or `15m`).",
+    )
+    refresh_token_ttl_secs: DurationSecs = Field(
+        7 * 86400.0,
+        validation_alias=AliasChoices("REFRESH_TOKEN_TTL", "JWT_REFRESH_EXPIRY"),
+        description="Refresh token and device session lifetime (seconds or `168h`).",
+    )
+    password_hash_time_cost: int = Field(
+        3,
+        ge=1,
+        validation_alias=AliasChoices("PASSWORD_HASH_TIME_COST"),
+        description="Argon2id iterations.",
+    )
+    password_hash_memory_kib: int = Field(
+        65536,
+        ge=8,
+        validation_alias=AliasChoices("PASSWORD_HASH_MEMORY_KIB"),
+        description="Argon2id memory per hash, KiB (lower it only for benchmarks and tests).",
+    )
+    cors_allowed_origins: CsvList = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("CORS_ALLOWED_ORIGINS"),
+        description="Comma-separated origins allowed by CORS (`*` for any); empty = no CORS.",
+    )
+    max_request_body_bytes: int = Field(
+        1_048_576,
+        validation_alias=AliasChoices("MAX_REQUEST_BODY_BYTES"),
+        description="Larger request bodies are refused with 413.",
+    )
+    log_level: str = Field(
+        "info",
+        validation_alias=AliasChoices("LOG_LEVEL"),
+        description="debug, info, warning or error.",
+    )
+    log_format: LogFormat | None = Field(
+        None,
+        validation_alias=AliasChoices("LOG_FORMAT"),
+        description="`json` or `console`; default json in production, console in development.",
+    )
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Settings:
+        if self.app_env is not AppEnv.PRODUCTION:
+            return self
+        if self.jwt_algorithm is JwtAlgorithm.HS256 and len(self.jwt_secret) < 32:
+            raise ConfigurationError(
+                "APP_ENV=production needs JWT_SECRET set to at least 32 random characters "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+                "or JWT_ALGORITHM=RS256 with JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE."
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env is AppEnv.PRODUCTION
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.JSON if self.is_production else LogFormat.CONSOLE
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'parley.db'}"
+
+    def development_jwt_secret(self) -> str:
+        """The secret to sign with when none is configured (development only).
+
+        Stored in the data directory so that tokens survive restarts, as a stable secret would.
+        """
+        path = self.data_dir / "jwt-secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        path.write_text(secret)
+        path.chmod(0o600)
+        return secret

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, one query module per aggregate, migrations."""

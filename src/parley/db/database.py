@@ -1,0 +1,118 @@
+"""The database handle: one async engine per process, transactions as context managers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from parley.errors import ServiceUnavailable
+
+_ASYNC_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "mysql": "mysql+asyncmy",
+    "mariadb": "mysql+asyncmy",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def normalize_url(raw: str) -> URL:
+    """Accept the URLs people paste (`postgres://…`) and pick Parley's async driver."""
+    url = make_url(raw)
+    if "+" not in url.drivername:
+        driver = _ASYNC_DRIVERS.get(url.drivername)
+        if driver is None:
+            raise ValueError(f"unsupported database URL scheme: {url.drivername!r}")
+        url = url.set(drivername=driver)
+    if url.drivername.startswith("postgresql") and "sslmode" in url.query:
+        # libpq's sslmode means nothing to asyncpg, which calls it `ssl`.
+        query = dict(url.query)
+        query["ssl"] = query.pop("sslmode")
+        url = url.set(query=query)
+    if url.drivername.startswith("mysql") and "charset" not in url.query:
+        url = url.update_query_dict({"charset": "utf8mb4"})
+    return url
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL for concurrent readers; `BEGIN IMMEDIATE` so writers queue instead of deadlocking.
+
+    pysqlite's own transaction handling starts transactions lazily and cannot upgrade a read
+    lock to a write lock without failing, so Parley turns it off and begins transactions itself.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = normalize_url(url)
+        options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        if self.is_sqlite:
+            database = self.url.database or ""
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            options.pop("pool_pre_ping")
+        else:
+            options.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+        self.engine = create_async_engine(self.url, **options)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.url.get_backend_name()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        Losing the database surfaces as `ServiceUnavailable`, never as a bare driver error.
+        """
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        except (OperationalError, InterfaceError, OSError) as exc:
+            raise ServiceUnavailable("The database is unavailable; try again shortly.") from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise ServiceUnavailable("The database connection was lost.") from exc
+            raise
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

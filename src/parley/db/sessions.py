@@ -1,0 +1,98 @@
+"""Queries on device sessions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.db.models import DeviceSession, User
+
+
+async def add_session(tx: AsyncSession, **fields: Any) -> DeviceSession:
+    session = DeviceSession(**fields)
+    tx.add(session)
+    await tx.flush()
+    return session
+
+
+async def find_session_with_user(
+    tx: AsyncSession, session_id: uuid.UUID
+) -> tuple[DeviceSession, User] | None:
+    query = select(DeviceSession, User).join(User).where(DeviceSession.id == session_id)
+    row = (await tx.execute(query)).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def rotate_refresh(
+    tx: AsyncSession,
+    session_id: uuid.UUID,
+    *,
+    old_jti: str,
+    new_jti: str,
+    now: datetime,
+    expires_at: datetime,
+) -> bool:
+    """Swap the refresh token id, only if `old_jti` is still the current one.
+
+    The compare-and-swap makes two concurrent refreshes with the same token end with exactly
+    one winner; the loser is treated as a replay.
+    """
+    result = await tx.execute(
+        update(DeviceSession)
+        .where(
+            DeviceSession.id == session_id,
+            DeviceSession.refresh_jti == old_jti,
+            DeviceSession.revoked_at.is_(None),
+        )
+        .values(refresh_jti=new_jti, last_used_at=now, expires_at=expires_at)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def revoke_sessions(
+    tx: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    now: datetime,
+    reason: str,
+) -> int:
+    """Revoke one session of the user, or all of them when `session_id` is None."""
+    query = update(DeviceSession).where(
+        DeviceSession.user_id == user_id, DeviceSession.revoked_at.is_(None)
+    )
+    if session_id is not None:
+        query = query.where(DeviceSession.id == session_id)
+    result = await tx.execute(
+        query.values(revoked_at=now, revoked_reason=reason).execution_options(
+            synchronize_session=False
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def list_active_sessions(
+    tx: AsyncSession, user_id: uuid.UUID, now: datetime
+) -> Sequence[DeviceSession]:
+    query = (
+        select(DeviceSession)
+        .where(
+            DeviceSession.user_id == user_id,
+            DeviceSession.revoked_at.is_(None),
+            DeviceSession.expires_at > now,
+        )
+        .order_by(DeviceSession.created_at)
+    )
+    return (await tx.execute(query)).scalars().all()
+
+
+async def delete_expired_sessions(tx: AsyncSession, *, now: datetime) -> int:
+    """Remove sessions past their expiry; revoked ones stay until then, for the audit trail."""
+    result = await tx.execute(delete(DeviceSession).where(DeviceSession.expires_at <= now))
+    return int(result.rowcount)  # type: ignore[attr-defined]

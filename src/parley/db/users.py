@@ -1,0 +1,63 @@
+"""Queries on users."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.db.models import User
+
+
+async def find_user(tx: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await tx.get(User, user_id)
+
+
+async def find_user_by_login(tx: AsyncSession, login: str) -> User | None:
+    """By lower-cased username or email."""
+    column = User.email if "@" in login else User.username
+    return (await tx.execute(select(User).where(column == login))).scalar_one_or_none()
+
+
+async def taken_fields(
+    tx: AsyncSession,
+    *,
+    username: str | None = None,
+    email: str | None = None,
+    mobile_no: str | None = None,
+    except_id: uuid.UUID | None = None,
+) -> list[str]:
+    """Which of the given unique fields another user already holds."""
+    wanted = {"username": username, "email": email, "mobile_no": mobile_no}
+    conditions = [getattr(User, f) == v for f, v in wanted.items() if v is not None]
+    if not conditions:
+        return []
+    query = select(User.username, User.email, User.mobile_no).where(or_(*conditions))
+    if except_id is not None:
+        query = query.where(User.id != except_id)
+    taken: set[str] = set()
+    for row in await tx.execute(query):
+        taken.update(f for f, v in wanted.items() if v is not None and getattr(row, f) == v)
+    return sorted(taken)
+
+
+async def add_user(tx: AsyncSession, **fields: Any) -> User:
+    user = User(**fields)
+    tx.add(user)
+    await tx.flush()
+    return user
+
+
+async def list_users(
+    tx: AsyncSession, *, search: str | None, limit: int, offset: int
+) -> tuple[Sequence[User], int]:
+    query = select(User)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(or_(func.lower(User.name).like(pattern), User.username.like(pattern)))
+    total = (await tx.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    page = await tx.execute(query.order_by(User.created_at, User.id).limit(limit).offset(offset))
+    return page.scalars().all(), total

@@ -1,0 +1,1 @@
+"""Accounts: users, password and token sign-in, device sessions, roles."""

@@ -1,0 +1,216 @@
+"""Signing in and out: registration, password login, token refresh, device sessions.
+
+Every sign-in opens a device session; its refresh tokens rotate on use and are single-use. A
+refresh token presented a second time means it leaked (or a client raced itself): the whole
+session is revoked, so whoever holds the newer token is signed out too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.db import sessions as session_queries
+from parley.db import users as user_queries
+from parley.db.database import Database
+from parley.db.models import DeviceSession, User
+from parley.db.types import utcnow
+from parley.domain.accounts.principal import ClientInfo, Principal
+from parley.domain.accounts.schemas import (
+    AuthResult,
+    DeviceContext,
+    LoginRequest,
+    SessionPublic,
+    TokenPair,
+    UserCreate,
+    UserPublic,
+)
+from parley.domain.roles import SELF_SERVICE_ROLES, AccountStatus, Role
+from parley.errors import (
+    AccountDisabled,
+    Conflict,
+    Forbidden,
+    InvalidCredentials,
+    InvalidToken,
+    NotFound,
+    RefreshTokenReused,
+    SessionRevoked,
+)
+from parley.security.passwords import PasswordHasher
+from parley.security.tokens import TokenService
+
+
+def conflict_for(fields: list[str]) -> Conflict:
+    field = fields[0]
+    return Conflict(
+        f"That {field.replace('_', ' ')} is already taken.", code=f"{field}_taken", field=field
+    )
+
+
+class AuthService:
+    def __init__(self, db: Database, hasher: PasswordHasher, tokens: TokenService) -> None:
+        self._db = db
+        self._hasher = hasher
+        self._tokens = tokens
+
+    async def register(self, command: UserCreate, client: ClientInfo) -> AuthResult:
+        if command.role not in SELF_SERVICE_ROLES:
+            raise Forbidden(
+                "Staff roles are assigned by an admin, not at sign-up.",
+                code="role_not_allowed",
+                field="role",
+            )
+        password_hash = await self._hasher.hash(command.password)
+        email = command.email.lower() if command.email else None
+        try:
+            async with self._db.transaction() as tx:
+                taken = await user_queries.taken_fields(tx, username=command.username, email=email)
+                if taken:
+                    raise conflict_for(taken)
+                user = await user_queries.add_user(
+                    tx,
+                    username=command.username,
+                    email=email,
+                    password_hash=password_hash,
+                    name=command.name or command.username,
+                    role=command.role.value,
+                )
+                tokens = await self.open_session(tx, user, command, client)
+        except IntegrityError as exc:  # lost a race with a simultaneous sign-up
+            raise Conflict("That username or email is already taken.") from exc
+        return AuthResult(user=UserPublic.model_validate(user), tokens=tokens)
+
+    async def log_in(self, command: LoginRequest, client: ClientInfo) -> AuthResult:
+        async with self._db.transaction() as tx:
+            user = await user_queries.find_user_by_login(tx, command.login)
+        # Always hash, even for an unknown user, so timing does not tell which accounts exist.
+        valid = await self._hasher.verify(user.password_hash if user else None, command.password)
+        if user is None or not valid:
+            raise InvalidCredentials()
+        if user.status != AccountStatus.ACTIVE:
+            raise AccountDisabled()
+        async with self._db.transaction() as tx:
+            tokens = await self.open_session(tx, user, command, client)
+        return AuthResult(user=UserPublic.model_validate(user), tokens=tokens)
+
+    async def open_session(
+        self, tx: AsyncSession, user: User, device: DeviceContext, client: ClientInfo
+    ) -> TokenPair:
+        """Start a device session for `user` inside the caller's transaction."""
+        session_id = uuid.uuid4()
+        refresh = self._tokens.issue_refresh(user.id, session_id)
+        await session_queries.add_session(
+            tx,
+            id=session_id,
+            user_id=user.id,
+            device_id=device.device_id,
+            fcm_token=device.fcm_token,
+            user_agent=client.user_agent,
+            ip_address=client.ip_address,
+            refresh_jti=refresh.jti,
+            expires_at=refresh.expires_at,
+        )
+        return self._pair(user, session_id, refresh.token)
+
+    async def refresh(self, refresh_token: str) -> AuthResult:
+        claims = self._tokens.verify_refresh(refresh_token)
+        new_refresh = self._tokens.issue_refresh(claims.user_id, claims.session_id)
+        now = utcnow()
+        async with self._db.transaction() as tx:
+            session, user = await self._live_session(tx, claims.session_id, claims.user_id, now)
+            rotated = await session_queries.rotate_refresh(
+                tx,
+                session.id,
+                old_jti=claims.jti,
+                new_jti=new_refresh.jti,
+                now=now,
+                expires_at=new_refresh.expires_at,
+            )
+        if not rotated:
+            async with self._db.transaction() as tx:
+                await session_queries.revoke_sessions(
+                    tx,
+                    user_id=claims.user_id,
+                    session_id=claims.session_id,
+                    now=now,
+                    reason="refresh_reuse",
+                )
+            raise RefreshTokenReused()
+        tokens = self._pair(user, session.id, new_refresh.token)
+        return AuthResult(user=UserPublic.model_validate(user), tokens=tokens)
+
+    async def log_out(self, principal: Principal, *, all_devices: bool = False) -> int:
+        async with self._db.transaction() as tx:
+            return await session_queries.revoke_sessions(
+                tx,
+                user_id=principal.user_id,
+                session_id=None if all_devices else principal.session_id,
+                now=utcnow(),
+                reason="logout",
+            )
+
+    async def authenticate(self, access_token: str) -> Principal:
+        """The principal behind an access token; the session must still be live."""
+        claims = self._tokens.verify_access(access_token)
+        async with self._db.transaction() as tx:
+            _, user = await self._live_session(tx, claims.session_id, claims.user_id, utcnow())
+        return Principal(
+            user_id=user.id,
+            session_id=claims.session_id,
+            role=Role(user.role),
+            username=user.username,
+            name=user.name,
+        )
+
+    async def list_sessions(self, principal: Principal) -> list[SessionPublic]:
+        async with self._db.transaction() as tx:
+            rows = await session_queries.list_active_sessions(tx, principal.user_id, utcnow())
+        return [
+            SessionPublic(
+                id=row.id,
+                device_id=row.device_id,
+                user_agent=row.user_agent,
+                ip_address=row.ip_address,
+                created_at=row.created_at,
+                last_used_at=row.last_used_at,
+                expires_at=row.expires_at,
+                current=row.id == principal.session_id,
+            )
+            for row in rows
+        ]
+
+    async def revoke_session(self, principal: Principal, session_id: uuid.UUID) -> None:
+        async with self._db.transaction() as tx:
+            revoked = await session_queries.revoke_sessions(
+                tx,
+                user_id=principal.user_id,
+                session_id=session_id,
+                now=utcnow(),
+                reason="revoked_by_user",
+            )
+        if not revoked:
+            raise NotFound("No active session with that id.", code="session_not_found")
+
+    async def _live_session(
+        self, tx: AsyncSession, session_id: uuid.UUID, user_id: uuid.UUID, now: datetime
+    ) -> tuple[DeviceSession, User]:
+        found = await session_queries.find_session_with_user(tx, session_id)
+        if found is None or found[0].user_id != user_id:
+            raise InvalidToken()
+        session, user = found
+        if session.revoked_at is not None or session.expires_at <= now:
+            raise SessionRevoked()
+        if user.status != AccountStatus.ACTIVE:
+            raise AccountDisabled()
+        return session, user
+
+    def _pair(self, user: User, session_id: uuid.UUID, refresh_token: str) -> TokenPair:
+        access = self._tokens.issue_access(user.id, session_id, user.role)
+        return TokenPair(
+            access_token=access.token,
+            refresh_token=refresh_token,
+            expires_in=int(self._tokens.access_ttl.total_seconds()),
+        )

@@ -1,0 +1,171 @@
+"""What goes in and out of the accounts services, shared by every transport."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from parley.domain.roles import AccountStatus, Role
+
+Username = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=3,
+        max_length=32,
+        pattern=r"^[a-z0-9_.\-]+$",
+    ),
+]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+DeviceField = Annotated[str, StringConstraints(max_length=255)]
+
+
+class Lenient(BaseModel):
+    """REST bodies ignore fields they do not know, so the seed systems' clients keep working."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class DeviceContext(Lenient):
+    device_id: DeviceField | None = None
+    fcm_token: Annotated[str, StringConstraints(max_length=4096)] | None = None
+
+
+class UserCreate(DeviceContext):
+    username: Username
+    password: Password
+    email: EmailStr | None = None
+    name: DisplayName | None = Field(None, validation_alias=AliasChoices("name", "full_name"))
+    role: Role = Role.CUSTOMER
+
+
+class LoginRequest(DeviceContext):
+    """`login` may be a username or an email; the seeds send `username` or `email`."""
+
+    login: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254)]
+    password: Annotated[str, StringConstraints(max_length=128)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pick_login(cls, data: object) -> object:
+        if isinstance(data, dict) and "login" not in data:
+            for key in ("username", "email", "identifier"):
+                if data.get(key):
+                    return {**data, "login": data[key]}
+        return data
+
+
+class RefreshRequest(Lenient):
+    refresh_token: str = Field(max_length=4096)
+
+
+class ProfileUpdate(Lenient):
+    name: DisplayName | None = Field(None, validation_alias=AliasChoices("name", "full_name"))
+    email: EmailStr | None = None
+    avatar: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    state: ShortText | None = None
+    language: Annotated[str, StringConstraints(max_length=35)] | None = Field(
+        None, validation_alias=AliasChoices("language", "language_code")
+    )
+
+
+class RoleUpdate(Lenient):
+    role: Role
+
+
+class StatusUpdate(Lenient):
+    status: AccountStatus
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    username: str | None
+    email: str | None
+    mobile_no: str | None
+    name: str
+    full_name: str
+    role: Role
+    avatar: str | None
+    state: str | None
+    language: str | None
+    status: AccountStatus
+    is_online: bool
+    last_seen: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_row(cls, data: object) -> object:
+        if isinstance(data, dict):
+            return data
+        name = getattr(data, "name", "")
+        return {
+            **{field: getattr(data, field) for field in _ROW_FIELDS},
+            "full_name": name,
+            "last_seen": data.last_seen_at,  # type: ignore[attr-defined]
+        }
+
+
+_ROW_FIELDS = (
+    "id",
+    "username",
+    "email",
+    "mobile_no",
+    "name",
+    "role",
+    "avatar",
+    "state",
+    "language",
+    "status",
+    "is_online",
+    "created_at",
+    "updated_at",
+)
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_in: int
+    """Seconds until the access token expires."""
+
+
+class AuthResult(BaseModel):
+    user: UserPublic
+    tokens: TokenPair
+
+
+class UserPage(BaseModel):
+    users: list[UserPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class SessionPublic(BaseModel):
+    id: uuid.UUID
+    device_id: str | None
+    user_agent: str | None
+    ip_address: str | None
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    current: bool

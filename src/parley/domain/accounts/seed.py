@@ -1,0 +1,47 @@
+"""The four users the customer-service chat seed ships with, for development."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from parley.db import users as user_queries
+from parley.db.database import Database
+from parley.domain.roles import Role
+from parley.security.passwords import PasswordHasher
+
+DEFAULT_PASSWORD = "password123"  # noqa: S105 - documented development-only credentials
+
+
+@dataclass(frozen=True)
+class SeedUser:
+    username: str
+    name: str
+    role: Role
+
+
+DEFAULT_USERS = (
+    SeedUser("agent1", "Agent One", Role.AGENT),
+    SeedUser("agent2", "Agent Two", Role.SUPER_AGENT),
+    SeedUser("customer1", "Customer One", Role.CUSTOMER),
+    SeedUser("customer2", "Customer Two", Role.CUSTOMER),
+)
+
+
+async def seed_default_users(db: Database, hasher: PasswordHasher) -> list[str]:
+    """Create the default users that do not exist yet; returns the usernames created."""
+    created: list[str] = []
+    for seed in DEFAULT_USERS:
+        password_hash = await hasher.hash(DEFAULT_PASSWORD)
+        async with db.transaction() as tx:
+            if await user_queries.taken_fields(tx, username=seed.username):
+                continue
+            await user_queries.add_user(
+                tx,
+                username=seed.username,
+                email=f"{seed.username}@example.com",
+                password_hash=password_hash,
+                name=seed.name,
+                role=seed.role.value,
+            )
+        created.append(seed.username)
+    return created

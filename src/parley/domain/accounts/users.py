@@ -1,0 +1,93 @@
+"""Profiles, the user directory, and what admins change about users."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.db import sessions as session_queries
+from parley.db import users as user_queries
+from parley.db.database import Database
+from parley.db.models import User
+from parley.db.types import utcnow
+from parley.domain.accounts.auth import conflict_for
+from parley.domain.accounts.principal import Principal
+from parley.domain.accounts.schemas import ProfileUpdate, UserPage, UserPublic
+from parley.domain.roles import AccountStatus, Role
+from parley.errors import Conflict, NotFound
+
+MAX_PAGE_SIZE = 100
+
+
+class UserService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get_user(self, user_id: uuid.UUID) -> UserPublic:
+        async with self._db.transaction() as tx:
+            user = await user_queries.find_user(tx, user_id)
+        if user is None:
+            raise NotFound("No user with that id.", code="user_not_found")
+        return UserPublic.model_validate(user)
+
+    async def list_users(self, *, search: str | None, limit: int, offset: int) -> UserPage:
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        offset = max(0, offset)
+        async with self._db.transaction() as tx:
+            rows, total = await user_queries.list_users(
+                tx, search=search, limit=limit, offset=offset
+            )
+        return UserPage(
+            users=[UserPublic.model_validate(row) for row in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def update_profile(self, principal: Principal, update: ProfileUpdate) -> UserPublic:
+        changes = update.model_dump(exclude_unset=True, exclude_none=True)
+        if "email" in changes:
+            changes["email"] = changes["email"].lower()
+        try:
+            async with self._db.transaction() as tx:
+                user = await self._get(tx, principal.user_id)
+                if "email" in changes:
+                    taken = await user_queries.taken_fields(
+                        tx, email=changes["email"], except_id=user.id
+                    )
+                    if taken:
+                        raise conflict_for(taken)
+                for field, value in changes.items():
+                    setattr(user, field, value)
+        except IntegrityError as exc:
+            raise Conflict("That email is already taken.", code="email_taken") from exc
+        return UserPublic.model_validate(user)
+
+    async def set_role(self, actor: Principal, user_id: uuid.UUID, role: Role) -> UserPublic:
+        actor.require_role(Role.ADMIN)
+        async with self._db.transaction() as tx:
+            user = await self._get(tx, user_id)
+            user.role = role.value
+        return UserPublic.model_validate(user)
+
+    async def set_status(
+        self, actor: Principal, user_id: uuid.UUID, status: AccountStatus
+    ) -> UserPublic:
+        """Disabling an account also ends every one of its sessions."""
+        actor.require_role(Role.ADMIN)
+        async with self._db.transaction() as tx:
+            user = await self._get(tx, user_id)
+            user.status = status.value
+            if status is AccountStatus.DISABLED:
+                await session_queries.revoke_sessions(
+                    tx, user_id=user.id, session_id=None, now=utcnow(), reason="disabled"
+                )
+        return UserPublic.model_validate(user)
+
+    async def _get(self, tx: AsyncSession, user_id: uuid.UUID) -> User:
+        user = await user_queries.find_user(tx, user_id)
+        if user is None:
+            raise NotFound("No user with that id.", code="user_not_found")
+        return user

@@ -1,0 +1,12 @@
+"""The ASGI entry point for servers: `uvicorn parley.main:app`.
+
+Settings are read from the environment here; nothing connects until the lifespan starts.
+"""
+
+from parley.app import create_app
+from parley.config import Settings
+from parley.logs import configure_logging
+
+_settings = Settings()
+configure_logging(_settings)
+app = create_app(_settings)

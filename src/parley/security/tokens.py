@@ -1,0 +1,141 @@
+"""JWT access and refresh tokens.
+
+Verification accepts exactly the one configured algorithm, so `alg: none` and HS/RS confusion
+(an RS256 public key used as an HMAC secret) are refused before any signature is checked. A
+`typ` claim keeps refresh tokens from being used as access tokens and the other way round.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+from parley.config import JwtAlgorithm, Settings
+from parley.errors import ConfigurationError, InvalidToken, TokenExpired
+
+ACCESS = "access"
+REFRESH = "refresh"
+_REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub", "sid", "typ", "jti"]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    jti: str
+    role: str | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    jti: str
+    expires_at: datetime
+
+
+class TokenService:
+    def __init__(
+        self,
+        *,
+        algorithm: JwtAlgorithm,
+        signing_key: str,
+        verifying_key: str,
+        issuer: str,
+        access_ttl_secs: float,
+        refresh_ttl_secs: float,
+    ) -> None:
+        self.algorithm = algorithm
+        self._signing_key = signing_key
+        self._verifying_key = verifying_key
+        self._issuer = issuer
+        self.access_ttl = timedelta(seconds=access_ttl_secs)
+        self.refresh_ttl = timedelta(seconds=refresh_ttl_secs)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenService:
+        if settings.jwt_algorithm is JwtAlgorithm.RS256:
+            if not (settings.jwt_private_key_file and settings.jwt_public_key_file):
+                raise ConfigurationError(
+                    "JWT_ALGORITHM=RS256 needs JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE "
+                    "(PEM files)."
+                )
+            signing = settings.jwt_private_key_file.read_text()
+            verifying = settings.jwt_public_key_file.read_text()
+        else:
+            signing = verifying = settings.jwt_secret or settings.development_jwt_secret()
+        return cls(
+            algorithm=settings.jwt_algorithm,
+            signing_key=signing,
+            verifying_key=verifying,
+            issuer=settings.jwt_issuer,
+            access_ttl_secs=settings.access_token_ttl_secs,
+            refresh_ttl_secs=settings.refresh_token_ttl_secs,
+        )
+
+    def issue_access(self, user_id: uuid.UUID, session_id: uuid.UUID, role: str) -> IssuedToken:
+        return self._issue(ACCESS, user_id, session_id, self.access_ttl, {"role": role})
+
+    def issue_refresh(self, user_id: uuid.UUID, session_id: uuid.UUID) -> IssuedToken:
+        return self._issue(REFRESH, user_id, session_id, self.refresh_ttl, {})
+
+    def verify_access(self, token: str) -> TokenClaims:
+        return self._verify(token, ACCESS)
+
+    def verify_refresh(self, token: str) -> TokenClaims:
+        return self._verify(token, REFRESH)
+
+    def _issue(
+        self,
+        kind: str,
+        user_id: uuid.UUID,
+        session_id: uuid.UUID,
+        ttl: timedelta,
+        extra: dict[str, Any],
+    ) -> IssuedToken:
+        now = datetime.now(UTC)
+        expires_at = now + ttl
+        jti = secrets.token_urlsafe(16)
+        claims = {
+            "iss": self._issuer,
+            "sub": str(user_id),
+            "sid": str(session_id),
+            "typ": kind,
+            "jti": jti,
+            "iat": int(now.timestamp()),
+            "exp": int(expires_at.timestamp()),
+            **extra,
+        }
+        token = jwt.encode(claims, self._signing_key, algorithm=self.algorithm.value)
+        return IssuedToken(token=token, jti=jti, expires_at=expires_at)
+
+    def _verify(self, token: str, kind: str) -> TokenClaims:
+        try:
+            claims = jwt.decode(
+                token,
+                self._verifying_key,
+                algorithms=[self.algorithm.value],
+                issuer=self._issuer,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenExpired() from exc
+        except jwt.PyJWTError as exc:
+            raise InvalidToken() from exc
+        if claims["typ"] != kind:
+            raise InvalidToken(f"An {kind} token is required here.")
+        try:
+            return TokenClaims(
+                user_id=uuid.UUID(claims["sub"]),
+                session_id=uuid.UUID(claims["sid"]),
+                jti=str(claims["jti"]),
+                role=claims.get("role"),
+                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            )
+        except (TypeError, ValueError) as exc:
+            raise InvalidToken() from exc
