@@ -10,8 +10,10 @@ import typer
 
 from parley.config import Settings
 from parley.db.database import Database, normalize_url
+from parley.domain.roles import Role
 from parley.errors import ConfigurationError
 from parley.logs import configure_logging
+from parley.security.passwords import PasswordHasher
 
 cli = typer.Typer(help="Parley: real-time chat and game backend.", no_args_is_help=True)
 T = TypeVar("T")
@@ -23,6 +25,12 @@ def _settings() -> Settings:
     except ConfigurationError as exc:
         typer.secho(f"parley: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
+
+
+def _hasher(settings: Settings) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
+    )
 
 
 def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
@@ -80,7 +88,7 @@ def migrate() -> None:
 def seed() -> None:
     """Create the four default users (agent1, agent2, customer1, customer2). Development only."""
     from parley.db.migrate import upgrade_to_head
-    from parley.domain.accounts.seed import DEFAULT_PASSWORD, seed_default_users
+    from parley.domain.accounts.provisioning import DEFAULT_PASSWORD, seed_default_users
     from parley.security.passwords import PasswordHasher
 
     settings = _settings()
@@ -104,6 +112,56 @@ def seed() -> None:
     typer.echo(
         f"created: {', '.join(created) or 'nothing (all present)'}; password: {DEFAULT_PASSWORD}"
     )
+
+
+@cli.command("create-user")
+def create_user(
+    username: str,
+    role: Annotated[Role, typer.Option(help="customer, agent, super-agent or admin.")] = (
+        Role.CUSTOMER
+    ),
+    email: Annotated[str | None, typer.Option()] = None,
+    name: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="PARLEY_NEW_USER_PASSWORD",
+        ),
+    ] = "",
+) -> None:
+    """Create an account with any role: how the first admin comes to exist."""
+    from pydantic import ValidationError
+
+    from parley.db.migrate import upgrade_to_head
+    from parley.domain.accounts.provisioning import create_user as provision
+    from parley.domain.accounts.schemas import UserCreate
+    from parley.errors import ParleyError
+
+    settings = _settings()
+    configure_logging(settings)
+    try:
+        command = UserCreate(
+            username=username, email=email, name=name, password=password, role=role
+        )
+    except ValidationError as exc:
+        typer.secho(f"parley: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+
+    async def work(database: Database) -> str:
+        if database.is_sqlite:
+            await upgrade_to_head(database)
+        user = await provision(database, _hasher(settings), command)
+        return str(user.id)
+
+    try:
+        user_id = _with_database(settings, work)
+    except ParleyError as exc:
+        typer.secho(f"parley: {exc.message}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"created {role.value} {command.username} ({user_id})")
 
 
 @cli.command("reset-db")

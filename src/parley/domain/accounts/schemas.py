@@ -25,7 +25,7 @@ Username = Annotated[
         to_lower=True,
         min_length=3,
         max_length=32,
-        pattern=r"^[a-z0-9_.\-]+$",
+        pattern=r"^[A-Za-z0-9_.\-]+$",
     ),
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]

@@ -1,0 +1,101 @@
+"""Parley as a user runs it: `python -m parley serve` in a subprocess on a free port.
+
+Readiness is read from the server's own log ("Application startup complete"), so nothing
+polls or sleeps; the log keeps being drained into memory so the server never blocks on it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+READY_MARKER = "Application startup complete"
+JWT_SECRET = "test-secret-that-is-long-enough-for-production-use-0123456789"
+
+FAST_HASHING = {"PASSWORD_HASH_TIME_COST": "1", "PASSWORD_HASH_MEMORY_KIB": "64"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def parley_env(data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
+    """The environment a test server or CLI call runs with: nothing inherited that could
+    change Parley's behaviour, a known JWT secret, cheap password hashing."""
+    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TMPDIR"}}
+    env.update(
+        PARLEY_DATA_DIR=str(data_dir),
+        JWT_SECRET=JWT_SECRET,
+        LOG_FORMAT="json",
+        LOG_LEVEL="info",
+        **FAST_HASHING,
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class ServerProcess:
+    base_url: str
+    port: int
+    process: subprocess.Popen[str]
+    env: dict[str, str]
+    log_lines: list[str] = field(default_factory=list)
+    drainer: threading.Thread | None = None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if self.drainer is not None:
+            self.drainer.join(timeout=10)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+    def log(self) -> str:
+        return "\n".join(self.log_lines)
+
+
+def start_server(
+    data_dir: Path, env: Mapping[str, str], *, timeout_secs: float = 30
+) -> ServerProcess:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    full_env = parley_env(data_dir, env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parley", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=full_env,
+        cwd=data_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    server = ServerProcess(f"http://127.0.0.1:{port}", port, process, full_env)
+    ready = threading.Event()
+
+    def drain() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            server.log_lines.append(line.rstrip())
+            if READY_MARKER in line:
+                ready.set()
+        ready.set()  # the process ended: stop waiting either way
+
+    server.drainer = threading.Thread(target=drain, daemon=True, name=f"parley-log-{port}")
+    server.drainer.start()
+    if not ready.wait(timeout_secs) or process.poll() is not None:
+        server.stop()
+        raise RuntimeError(f"Parley did not start (exit {process.returncode}):\n{server.log()}")
+    return server

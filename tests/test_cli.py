@@ -1,0 +1,88 @@
+"""The `parley` command as an operator uses it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.support.accounts import PASSWORD, login, run_cli, unique_username
+from tests.support.server import ServerProcess, parley_env
+
+
+def test_seed_creates_the_four_default_users(api: httpx.Client, server: ServerProcess) -> None:
+    result = run_cli(server, "seed")
+    assert result.returncode == 0, result.stderr
+    roles = {}
+    for username in ("agent1", "agent2", "customer1", "customer2"):
+        roles[username] = login(api, username, "password123").user["role"]
+    assert roles == {
+        "agent1": "agent",
+        "agent2": "super-agent",
+        "customer1": "customer",
+        "customer2": "customer",
+    }
+    again = run_cli(server, "seed")
+    assert again.returncode == 0
+    assert "nothing" in again.stdout
+
+
+def test_seed_and_reset_are_refused_in_production(server: ServerProcess) -> None:
+    for command in (["seed"], ["reset-db", "--yes"]):
+        result = run_cli(server, *command, env={"APP_ENV": "production"})
+        assert result.returncode == 1
+        assert "production" in result.stderr
+
+
+def test_create_user_refuses_a_taken_username(api: httpx.Client, server: ServerProcess) -> None:
+    username = unique_username("agent")
+    env = {"PARLEY_NEW_USER_PASSWORD": PASSWORD}
+    first = run_cli(server, "create-user", username, "--role", "agent", env=env)
+    assert first.returncode == 0, first.stderr
+    assert login(api, username).user["role"] == "agent"
+    second = run_cli(server, "create-user", username, env=env)
+    assert second.returncode == 1
+    assert "already taken" in second.stderr
+
+
+def test_reset_db_asks_first(tmp_path: Path) -> None:
+    env = parley_env(tmp_path, {})
+
+    def parley(*args: str, answer: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "parley", *args],
+            env=env,
+            cwd=tmp_path,
+            input=answer,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert parley("seed").returncode == 0
+    declined = parley("reset-db", answer="n\n")
+    assert declined.returncode == 1
+    assert "left as it was" in declined.stdout
+    assert "nothing" in parley("seed").stdout  # still there
+    accepted = parley("reset-db", answer="y\n")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "created: agent1" in parley("seed").stdout  # gone, so seeded again
+
+
+def test_production_without_a_secret_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    env = parley_env(tmp_path, {"APP_ENV": "production", "JWT_SECRET": ""})
+    result = subprocess.run(
+        [sys.executable, "-m", "parley", "serve", "--port", "1"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "JWT_SECRET" in result.stderr
+    assert "Traceback" not in result.stderr
