@@ -1,0 +1,64 @@
+"""Settings: the seeds' variable names and durations, and what production refuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parley.config import Settings, parse_duration_secs
+from parley.errors import ConfigurationError
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only what a test sets may count, not whatever the machine exports."""
+    for field in Settings.model_fields.values():
+        for name in field.validation_alias.choices:  # type: ignore[union-attr]
+            monkeypatch.delenv(str(name), raising=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "secs"),
+    [("15m", 900), ("168h", 604800), ("1h30m", 5400), ("90", 90), ("250ms", 0.25), (30, 30)],
+)
+def test_durations(text: str | int, secs: float) -> None:
+    assert parse_duration_secs(text) == secs
+
+
+@pytest.mark.parametrize("text", ["fifteen", "15x", "m15", "15m junk"])
+def test_bad_durations_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration_secs(text)
+
+
+def test_seed_variable_names_are_understood(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERVER_PORT", "8088")
+    monkeypatch.setenv("JWT_ACCESS_EXPIRY", "15m")
+    monkeypatch.setenv("JWT_REFRESH_EXPIRY", "168h")
+    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "http://localhost:3000, http://localhost:3001")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.port == 8088
+    assert settings.access_token_ttl_secs == 900
+    assert settings.refresh_token_ttl_secs == 7 * 86400
+    assert settings.cors_allowed_origins == ["http://localhost:3000", "http://localhost:3001"]
+
+
+def test_production_needs_a_real_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("JWT_SECRET", "short")
+    with pytest.raises(ConfigurationError, match="JWT_SECRET"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    monkeypatch.setenv("JWT_SECRET", "x" * 32)
+    assert Settings(_env_file=None).is_production  # type: ignore[call-arg]
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = README.read_text()
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        names = alias.choices if alias is not None else []  # type: ignore[union-attr]
+        assert names, field
+        assert f"| `{names[0]}` |" in readme, f"{names[0]} is missing from the README table"
