@@ -5,16 +5,29 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 
 from parley import __version__
 from parley.api.errors import install_error_handlers
 from parley.api.metrics import Metrics
 from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
-from parley.api.routes import auth, ops, users
+from parley.api.routes import auth, broadcast, conversations, ops, users
 from parley.config import Settings
+from parley.realtime.websocket import WebSocketSession
 from parley.runtime import Runtime
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    settings = runtime.settings
+    await WebSocketSession(
+        websocket,
+        runtime.live,
+        outbox_limit=settings.outbox_limit,
+        auth_timeout_secs=settings.ws_auth_timeout_secs,
+        max_frame_bytes=settings.ws_max_frame_bytes,
+    ).run()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,8 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    for module in (ops, auth, users):
+    for module in (ops, auth, users, conversations, broadcast):
         app.include_router(module.router)
+    for path in ("/ws", "/api/ws"):
+        app.add_api_websocket_route(path, websocket_endpoint)
 
     # Added innermost first: observability wraps everything, so 413s are counted and logged.
     if settings.cors_allowed_origins:

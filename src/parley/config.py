@@ -168,6 +168,54 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MAX_REQUEST_BODY_BYTES"),
         description="Larger request bodies are refused with 413.",
     )
+    api_key: str = Field(
+        "",
+        validation_alias=AliasChoices("PARLEY_API_KEY"),
+        description="Key trusted callers send as `X-API-Key` to use the broadcast API; "
+        "empty = only admin tokens may broadcast.",
+    )
+    max_message_chars: int = Field(
+        10_000,
+        ge=1,
+        validation_alias=AliasChoices("MAX_MESSAGE_CHARS"),
+        description="Longest message content accepted, in characters.",
+    )
+    rooms_auto_create: bool = Field(
+        True,
+        validation_alias=AliasChoices("ROOMS_AUTO_CREATE"),
+        description="Joining an open room by a name that does not exist creates it.",
+    )
+    ws_auth_timeout_secs: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=AliasChoices("WS_AUTH_TIMEOUT_SECS"),
+        description="A socket that has not authenticated by then is closed (code 4408).",
+    )
+    ws_max_frame_bytes: int = Field(
+        65_536,
+        ge=1024,
+        validation_alias=AliasChoices("WS_MAX_FRAME_BYTES"),
+        description="Larger incoming socket frames are refused with an error.",
+    )
+    outbox_limit: int = Field(
+        1_000,
+        ge=10,
+        validation_alias=AliasChoices("OUTBOX_LIMIT"),
+        description="Frames queued for one connection before it counts as too slow and is "
+        "closed (code 4429).",
+    )
+    presence_grace_secs: float = Field(
+        3.0,
+        ge=0,
+        validation_alias=AliasChoices("PRESENCE_GRACE_SECS"),
+        description="How long a user stays online after their last connection closes.",
+    )
+    typing_ttl_secs: float = Field(
+        5.0,
+        gt=0,
+        validation_alias=AliasChoices("TYPING_TTL_SECS"),
+        description="A typing indicator not renewed or stopped ends by itself after this.",
+    )
     log_level: str = Field(
         "info",
         validation_alias=AliasChoices("LOG_LEVEL"),

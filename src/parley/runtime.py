@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import structlog
 
+from parley.backends.base import Broker
+from parley.backends.memory import MemoryBroker, MemoryPresenceStore
 from parley.config import Settings
 from parley.db.database import Database
 from parley.db.migrate import upgrade_to_head
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.users import UserService
+from parley.domain.conversations.messages import MessageService
+from parley.domain.conversations.service import ConversationService
+from parley.domain.presence import PresenceService
+from parley.domain.unit_of_work import EventPublisher, UnitOfWork
+from parley.realtime.hub import Hub
+from parley.realtime.live import LiveService
 from parley.security.passwords import PasswordHasher
 from parley.security.tokens import TokenService
 
@@ -23,9 +31,16 @@ log = structlog.get_logger(__name__)
 class Runtime:
     settings: Settings
     db: Database
+    broker: Broker
     tokens: TokenService
     auth: AuthService
     users: UserService
+    conversations: ConversationService
+    messages: MessageService
+    presence: PresenceService
+    publisher: EventPublisher
+    hub: Hub
+    live: LiveService
 
     @classmethod
     @asynccontextmanager
@@ -35,20 +50,48 @@ class Runtime:
             time_cost=settings.password_hash_time_cost,
             memory_kib=settings.password_hash_memory_kib,
         )
-        db = Database(settings.effective_database_url, pool_size=settings.database_pool_size)
-        try:
+        async with AsyncExitStack() as stack:
+            db = Database(settings.effective_database_url, pool_size=settings.database_pool_size)
+            stack.push_async_callback(db.dispose)
             auto_migrate = settings.auto_migrate
             if auto_migrate is None:
                 auto_migrate = db.is_sqlite
             if auto_migrate:
                 await upgrade_to_head(db)
+            broker = await stack.enter_async_context(MemoryBroker())
+            hub = Hub(broker)
+            stack.push_async_callback(hub.close)
+            publisher = EventPublisher(broker)
+            uow = UnitOfWork(db, publisher)
+            presence = PresenceService(
+                uow,
+                MemoryPresenceStore(),
+                offline_grace_secs=settings.presence_grace_secs,
+                typing_ttl_secs=settings.typing_ttl_secs,
+            )
+            stack.push_async_callback(presence.close)
+            auth = AuthService(db, hasher, tokens)
+            conversations = ConversationService(uow, auto_create_rooms=settings.rooms_auto_create)
+            messages = MessageService(uow, max_content_chars=settings.max_message_chars)
+            live = LiveService(
+                auth=auth,
+                conversations=conversations,
+                messages=messages,
+                presence=presence,
+                hub=hub,
+            )
             log.info("runtime.started", database=db.dialect, app_env=settings.app_env.value)
             yield cls(
                 settings=settings,
                 db=db,
+                broker=broker,
                 tokens=tokens,
-                auth=AuthService(db, hasher, tokens),
+                auth=auth,
                 users=UserService(db),
+                conversations=conversations,
+                messages=messages,
+                presence=presence,
+                publisher=publisher,
+                hub=hub,
+                live=live,
             )
-        finally:
-            await db.dispose()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 READY_MARKER = "Application startup complete"
 JWT_SECRET = "test-secret-that-is-long-enough-for-production-use-0123456789"
+API_KEY = "test-api-key"
 
 FAST_HASHING = {"PASSWORD_HASH_TIME_COST": "1", "PASSWORD_HASH_MEMORY_KIB": "64"}
 
@@ -34,6 +35,7 @@ def parley_env(data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
     env.update(
         PARLEY_DATA_DIR=str(data_dir),
         JWT_SECRET=JWT_SECRET,
+        PARLEY_API_KEY=API_KEY,
         LOG_FORMAT="json",
         LOG_LEVEL="info",
         **FAST_HASHING,

@@ -2,5 +2,6 @@
 
 from parley.db.models.accounts import DeviceSession, User
 from parley.db.models.base import Base
+from parley.db.models.conversations import Conversation, ConversationMember, Message
 
-__all__ = ["Base", "DeviceSession", "User"]
+__all__ = ["Base", "Conversation", "ConversationMember", "DeviceSession", "Message", "User"]

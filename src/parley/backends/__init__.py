@@ -1,0 +1,1 @@
+"""Pluggable backends, each a small interface with an in-process default."""

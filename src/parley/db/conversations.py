@@ -1,0 +1,151 @@
+"""Queries on conversations and their members."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.db.models import Conversation, ConversationMember, User
+
+
+async def find_conversation(tx: AsyncSession, conversation_id: uuid.UUID) -> Conversation | None:
+    return await tx.get(Conversation, conversation_id)
+
+
+async def find_by_key(
+    tx: AsyncSession, *, direct_key: str | None = None, room_key: str | None = None
+) -> Conversation | None:
+    column, value = (
+        (Conversation.direct_key, direct_key) if direct_key else (Conversation.room_key, room_key)
+    )
+    return (await tx.execute(select(Conversation).where(column == value))).scalar_one_or_none()
+
+
+async def add_conversation(tx: AsyncSession, **fields: Any) -> Conversation:
+    conversation = Conversation(**fields)
+    tx.add(conversation)
+    await tx.flush()
+    return conversation
+
+
+async def find_member(
+    tx: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID
+) -> ConversationMember | None:
+    return await tx.get(ConversationMember, (conversation_id, user_id))
+
+
+async def add_member(
+    tx: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID, role: str, read_seq: int
+) -> ConversationMember:
+    member = ConversationMember(
+        conversation_id=conversation_id, user_id=user_id, role=role, last_read_seq=read_seq
+    )
+    tx.add(member)
+    await tx.flush()
+    return member
+
+
+async def remove_member(tx: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    result = await tx.execute(
+        delete(ConversationMember).where(
+            ConversationMember.conversation_id == conversation_id,
+            ConversationMember.user_id == user_id,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def list_members(
+    tx: AsyncSession, conversation_ids: Sequence[uuid.UUID]
+) -> Sequence[tuple[ConversationMember, User]]:
+    if not conversation_ids:
+        return []
+    query = (
+        select(ConversationMember, User)
+        .join(User, User.id == ConversationMember.user_id)
+        .where(ConversationMember.conversation_id.in_(conversation_ids))
+        .order_by(ConversationMember.joined_at, User.id)
+    )
+    return [(row[0], row[1]) for row in await tx.execute(query)]
+
+
+async def member_user_ids(tx: AsyncSession, conversation_id: uuid.UUID) -> list[uuid.UUID]:
+    query = select(ConversationMember.user_id).where(
+        ConversationMember.conversation_id == conversation_id
+    )
+    return list((await tx.execute(query)).scalars())
+
+
+async def list_for_user(
+    tx: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    kinds: Sequence[str] | None = None,
+    statuses: Sequence[str] | None = None,
+) -> Sequence[tuple[Conversation, ConversationMember]]:
+    """The user's conversations, most recently active first."""
+    query = (
+        select(Conversation, ConversationMember)
+        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+        .where(ConversationMember.user_id == user_id)
+    )
+    if kinds:
+        query = query.where(Conversation.kind.in_(kinds))
+    if statuses:
+        query = query.where(Conversation.status.in_(statuses))
+    # Portable NULLS LAST (MariaDB has no such clause): conversations without messages last.
+    query = query.order_by(
+        Conversation.last_message_at.is_(None),
+        Conversation.last_message_at.desc(),
+        Conversation.created_at.desc(),
+    )
+    return [(row[0], row[1]) for row in await tx.execute(query)]
+
+
+async def conversation_ids_for_user(tx: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:
+    query = select(ConversationMember.conversation_id).where(ConversationMember.user_id == user_id)
+    return list((await tx.execute(query)).scalars())
+
+
+async def next_seq(tx: AsyncSession, conversation_id: uuid.UUID, now: datetime) -> int:
+    """Take the conversation's next message sequence number.
+
+    The UPDATE locks the conversation row until commit, so concurrent senders get consecutive
+    numbers in commit order on every database (MariaDB has no UPDATE … RETURNING, hence the
+    separate read).
+    """
+    await tx.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(last_seq=Conversation.last_seq + 1, last_message_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    seq = await tx.scalar(select(Conversation.last_seq).where(Conversation.id == conversation_id))
+    assert seq is not None
+    return int(seq)
+
+
+async def advance_read(
+    tx: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID, seq: int
+) -> bool:
+    """Move the member's read pointer forward to `seq` (never back)."""
+    result = await tx.execute(
+        update(ConversationMember)
+        .where(
+            ConversationMember.conversation_id == conversation_id,
+            ConversationMember.user_id == user_id,
+            ConversationMember.last_read_seq < seq,
+        )
+        .values(last_read_seq=seq)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_conversation(tx: AsyncSession, conversation_id: uuid.UUID) -> None:
+    await tx.execute(delete(Conversation).where(Conversation.id == conversation_id))

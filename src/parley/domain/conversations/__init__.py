@@ -1,0 +1,1 @@
+"""Conversations (direct, group, room, support), their members, messages and read pointers."""

@@ -1,0 +1,63 @@
+"""Finding a conversation and deciding whether the caller may use it."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.db import conversations as queries
+from parley.db.models import Conversation, ConversationMember
+from parley.domain.accounts.principal import Principal
+from parley.domain.conversations.schemas import ConversationKind
+from parley.domain.roles import Role
+from parley.errors import Forbidden, NotFound
+
+SUPPORT_SUPERVISORS = frozenset({Role.SUPER_AGENT, Role.ADMIN})
+"""Roles that may read and act in every support chat without being a member of it."""
+
+
+def room_key(name: str) -> str:
+    return name.strip().lower()
+
+
+def parse_id(ref: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return None
+
+
+def not_found() -> NotFound:
+    return NotFound("No conversation with that id or room name.", code="conversation_not_found")
+
+
+async def find_by_ref(tx: AsyncSession, ref: str) -> Conversation | None:
+    """A conversation by id, or an open room by name."""
+    conversation_id = parse_id(ref)
+    if conversation_id is not None:
+        found = await queries.find_conversation(tx, conversation_id)
+        if found is not None:
+            return found
+    return await queries.find_by_key(tx, room_key=room_key(ref))
+
+
+async def require_access(
+    tx: AsyncSession, conversation: Conversation, principal: Principal
+) -> ConversationMember | None:
+    """The caller's membership; supervisors pass for support chats without one."""
+    member = await queries.find_member(tx, conversation.id, principal.user_id)
+    if member is not None:
+        return member
+    if conversation.kind == ConversationKind.SUPPORT and principal.role in SUPPORT_SUPERVISORS:
+        return None
+    raise Forbidden("You are not a member of this conversation.", code="not_a_member")
+
+
+async def load(
+    tx: AsyncSession, ref: str | uuid.UUID, principal: Principal
+) -> tuple[Conversation, ConversationMember | None]:
+    conversation = await find_by_ref(tx, str(ref))
+    if conversation is None:
+        raise not_found()
+    return conversation, await require_access(tx, conversation, principal)

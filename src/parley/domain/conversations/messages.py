@@ -1,0 +1,291 @@
+"""Sending, editing, deleting and reading messages.
+
+A send is acknowledged only after its transaction commits: the returned message is durable.
+Each message takes the conversation's next sequence number, so history, read pointers and
+(later) reconnect catch-up all agree on one order.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from parley.db import conversations as queries
+from parley.db import messages as message_queries
+from parley.db.models import Message
+from parley.db.types import utcnow
+from parley.domain.accounts.principal import Principal
+from parley.domain.conversations import access
+from parley.domain.conversations.schemas import (
+    BroadcastSend,
+    ConversationKind,
+    ConversationStatus,
+    MessageEdit,
+    MessagePage,
+    MessagePublic,
+    MessageSend,
+    ReadMark,
+    ReadReceipt,
+)
+from parley.domain.conversations.views import message_public, sender_from_principal, sender_of
+from parley.domain.events import Event, conversation_channel
+from parley.domain.ids import uuid7
+from parley.domain.roles import Role
+from parley.domain.unit_of_work import UnitOfWork
+from parley.errors import Forbidden, NotFound, ValidationFailed
+
+MAX_PAGE = 100
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if text.startswith("s") and text[1:].isdigit():
+            return int(text[1:])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise ValidationFailed("The cursor is not one this server gave out.", field="cursor")
+
+
+class MessageService:
+    def __init__(self, uow: UnitOfWork, *, max_content_chars: int) -> None:
+        self._uow = uow
+        self._max_content_chars = max_content_chars
+
+    async def send(
+        self, principal: Principal, command: MessageSend, *, origin: str | None = None
+    ) -> tuple[MessagePublic, bool]:
+        """Store and announce a message; returns it and whether it is new.
+
+        A resend with a `client_msg_id` already stored returns the stored message, announces
+        nothing and stores nothing: retries after a lost ack are safe.
+        """
+        self._check_content(command.content, command.attachment_urls, command.payload)
+        try:
+            return await self._send(principal, command, origin)
+        except IntegrityError:
+            # A concurrent resend with the same client_msg_id won the race: return its message.
+            if command.client_msg_id is None:
+                raise
+            return await self._send(principal, command, origin)
+
+    async def _send(
+        self, principal: Principal, command: MessageSend, origin: str | None
+    ) -> tuple[MessagePublic, bool]:
+        sender = sender_from_principal(principal)
+        async with self._uow() as work:
+            conversation, _ = await access.load(work.tx, command.conversation, principal)
+            if command.client_msg_id:
+                existing = await message_queries.find_by_client_id(
+                    work.tx, conversation.id, principal.user_id, command.client_msg_id
+                )
+                if existing is not None:
+                    return message_public(existing, sender), False
+            if conversation.kind == ConversationKind.SUPPORT and (
+                conversation.status != ConversationStatus.ACTIVE
+            ):
+                raise Forbidden("This support chat is closed.", code="conversation_closed")
+            now = utcnow()
+            seq = await queries.next_seq(work.tx, conversation.id, now)
+            message = await message_queries.add_message(
+                work.tx,
+                id=uuid7(),
+                conversation_id=conversation.id,
+                seq=seq,
+                sender_id=principal.user_id,
+                type=command.type.value,
+                content=command.content,
+                title=command.title,
+                payload=command.payload,
+                attachment_urls=command.attachment_urls or None,
+                reply_to_id=command.reply_to,
+                client_msg_id=command.client_msg_id,
+                created_at=now,
+            )
+            # Writing in a conversation means having read it up to there.
+            await queries.advance_read(work.tx, conversation.id, principal.user_id, seq)
+            public = message_public(message, sender)
+            work.emit(
+                Event(
+                    conversation_channel(conversation.id),
+                    "message.created",
+                    public.model_dump(mode="json"),
+                    origin=origin,
+                )
+            )
+        return public, True
+
+    async def broadcast(self, command: BroadcastSend) -> MessagePublic:
+        """A message from a trusted server-side caller: no member sends it, every member and
+        every live connection of theirs receives it. Open rooms are created on demand."""
+        self._check_content(command.content, command.attachment_urls, command.payload)
+        async with self._uow() as work:
+            conversation = await access.find_by_ref(work.tx, command.conversation)
+            if conversation is None:
+                if access.parse_id(command.conversation) is not None:
+                    raise access.not_found()
+                conversation = await queries.add_conversation(
+                    work.tx,
+                    kind=ConversationKind.ROOM.value,
+                    name=command.conversation,
+                    room_key=access.room_key(command.conversation),
+                )
+            now = utcnow()
+            seq = await queries.next_seq(work.tx, conversation.id, now)
+            message = await message_queries.add_message(
+                work.tx,
+                id=uuid7(),
+                conversation_id=conversation.id,
+                seq=seq,
+                sender_id=None,
+                sender_name=command.username or command.user_id or "System",
+                type=command.type.value,
+                content=command.content,
+                title=command.title,
+                payload=command.payload,
+                attachment_urls=command.attachment_urls or None,
+                client_msg_id=command.client_msg_id,
+                created_at=now,
+            )
+            public = message_public(message, None)
+            work.emit(
+                Event(
+                    conversation_channel(conversation.id),
+                    "message.created",
+                    public.model_dump(mode="json"),
+                )
+            )
+        return public
+
+    async def edit(
+        self, principal: Principal, message_id: uuid.UUID, command: MessageEdit
+    ) -> MessagePublic:
+        self._check_content(command.content, [], None)
+        async with self._uow() as work:
+            message = await self._own_message(work.tx, message_id, principal, allow_admin=False)
+            message.content = command.content
+            message.edited_at = utcnow()
+            await work.tx.flush()
+            public = message_public(message, sender_from_principal(principal))
+            work.emit(
+                Event(
+                    conversation_channel(message.conversation_id),
+                    "message.updated",
+                    public.model_dump(mode="json"),
+                )
+            )
+        return public
+
+    async def delete(self, principal: Principal, message_id: uuid.UUID) -> MessagePublic:
+        """Soft delete: the message keeps its place in history but loses its content."""
+        async with self._uow() as work:
+            message = await self._own_message(work.tx, message_id, principal, allow_admin=True)
+            if message.deleted_at is None:
+                message.deleted_at = utcnow()
+                await work.tx.flush()
+            public = message_public(message, None)
+            work.emit(
+                Event(
+                    conversation_channel(message.conversation_id),
+                    "message.deleted",
+                    public.model_dump(mode="json"),
+                )
+            )
+        return public
+
+    async def history(
+        self, principal: Principal, ref: str | uuid.UUID, *, limit: int, cursor: str | None
+    ) -> MessagePage:
+        """Newest first; `next_cursor` fetches the page before this one."""
+        limit = max(1, min(limit, MAX_PAGE))
+        before = decode_cursor(cursor) if cursor else None
+        async with self._uow() as work:
+            conversation, _ = await access.load(work.tx, ref, principal)
+            rows = await message_queries.page_before(
+                work.tx, conversation.id, before_seq=before, limit=limit + 1
+            )
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        messages = [message_public(m, sender_of(u)) for m, u in rows]
+        next_cursor = encode_cursor(messages[-1].seq) if has_more and messages else None
+        return MessagePage(messages=messages, next_cursor=next_cursor, has_more=has_more)
+
+    async def mark_read(
+        self,
+        principal: Principal,
+        ref: str | uuid.UUID,
+        mark: ReadMark,
+        *,
+        origin: str | None = None,
+    ) -> ReadReceipt:
+        async with self._uow() as work:
+            conversation, member = await access.load(work.tx, ref, principal)
+            if member is None:
+                raise Forbidden("Only members keep read pointers.", code="not_a_member")
+            seq = (
+                conversation.last_seq if mark.seq is None else min(mark.seq, conversation.last_seq)
+            )
+            message_id = None
+            if mark.message_id is not None:
+                message = await message_queries.find_message(work.tx, mark.message_id)
+                if message is None or message.conversation_id != conversation.id:
+                    raise NotFound("No such message here.", code="message_not_found")
+                seq, message_id = message.seq, message.id
+            moved = await queries.advance_read(work.tx, conversation.id, principal.user_id, seq)
+            receipt = ReadReceipt(
+                conversation_id=conversation.id,
+                user_id=principal.user_id,
+                username=principal.username,
+                last_read_seq=max(seq, member.last_read_seq),
+                message_id=message_id,
+                read_at=utcnow(),
+            )
+            if moved:
+                work.emit(
+                    Event(
+                        conversation_channel(conversation.id),
+                        "read.updated",
+                        receipt.model_dump(mode="json"),
+                        origin=origin,
+                    )
+                )
+        return receipt
+
+    async def _own_message(
+        self, tx: Any, message_id: uuid.UUID, principal: Principal, *, allow_admin: bool
+    ) -> Message:
+        message = await message_queries.find_message(tx, message_id)
+        if message is None:
+            raise NotFound("No message with that id.", code="message_not_found")
+        await access.load(tx, message.conversation_id, principal)
+        if message.sender_id != principal.user_id and not (
+            allow_admin and principal.role is Role.ADMIN
+        ):
+            raise Forbidden("Only the sender may change this message.", code="not_the_sender")
+        if message.deleted_at is not None and not allow_admin:
+            raise ValidationFailed("A deleted message cannot be edited.", code="message_deleted")
+        return message
+
+    def _check_content(
+        self, content: str, attachments: list[str], payload: dict[str, Any] | None
+    ) -> None:
+        if len(content) > self._max_content_chars:
+            raise ValidationFailed(
+                f"The message is longer than {self._max_content_chars} characters.",
+                code="message_too_long",
+                field="content",
+            )
+        if not content.strip() and not attachments and not payload:
+            raise ValidationFailed(
+                "A message needs content, attachments or a payload.",
+                code="message_empty",
+                field="content",
+            )

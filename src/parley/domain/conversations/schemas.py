@@ -1,0 +1,214 @@
+"""Conversations and messages as every transport sees them.
+
+Commands accept the field names of all five seed systems (`room_id`, `conversation_id`,
+`chat_room_id`, `chatId`; `type` or `messageType`), so their clients work unchanged; unknown
+fields are ignored rather than refused for the same reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from parley.domain.accounts.schemas import Lenient
+
+
+class ConversationKind(StrEnum):
+    DIRECT = "direct"
+    GROUP = "group"
+    ROOM = "room"
+    SUPPORT = "support"
+
+
+class ConversationStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class MemberRole(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class MessageType(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    FILE = "file"
+    SYSTEM = "system"
+    CUSTOM = "custom"
+
+
+ConversationRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+"""A conversation id, or an open room's name."""
+
+CONVERSATION_REF = AliasChoices(
+    "conversation_id", "room_id", "chat_room_id", "chatId", "chat_id", "room"
+)
+RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+MAX_ATTACHMENTS = 10
+
+
+class ConversationCreate(Lenient):
+    """GoChat's `{participant_id}` (direct) and `{name, participant_ids}` (group), the CS
+    chat's `{customerId, agentId}` (support), or any of them with an explicit `kind`."""
+
+    kind: ConversationKind | None = Field(None, validation_alias=AliasChoices("kind", "type"))
+    participant_id: uuid.UUID | None = None
+    participant_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
+    name: RoomName | None = None
+    customer_id: uuid.UUID | None = Field(
+        None, validation_alias=AliasChoices("customer_id", "customerId")
+    )
+    agent_id: uuid.UUID | None = Field(None, validation_alias=AliasChoices("agent_id", "agentId"))
+
+    def resolved_kind(self) -> ConversationKind:
+        if self.kind is not None:
+            return self.kind
+        if self.customer_id is not None or self.agent_id is not None:
+            return ConversationKind.SUPPORT
+        if self.participant_id is not None:
+            return ConversationKind.DIRECT
+        return ConversationKind.GROUP
+
+
+class ConversationUpdate(Lenient):
+    name: RoomName | None = None
+    status: ConversationStatus | None = None
+
+
+class MemberAdd(Lenient):
+    user_id: uuid.UUID = Field(validation_alias=AliasChoices("user_id", "userId", "id"))
+    role: MemberRole = MemberRole.MEMBER
+
+
+class MessageSend(Lenient):
+    conversation: ConversationRef = Field(validation_alias=CONVERSATION_REF)
+    content: str = ""
+    type: MessageType = Field(
+        MessageType.TEXT, validation_alias=AliasChoices("type", "messageType", "message_type")
+    )
+    title: Annotated[str, StringConstraints(max_length=200)] | None = None
+    payload: dict[str, Any] | None = None
+    attachment_urls: list[Annotated[str, StringConstraints(max_length=2048)]] = Field(
+        default_factory=list, max_length=MAX_ATTACHMENTS
+    )
+    reply_to: uuid.UUID | None = None
+    client_msg_id: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        None, validation_alias=AliasChoices("client_msg_id", "clientMsgId")
+    )
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _mime_type_means_text(cls, value: Any) -> Any:
+        # The Realtime Chat App seed sends a MIME type ("text/plain") where others send "text".
+        if isinstance(value, str) and "/" in value:
+            return {"image": "image", "text": "text"}.get(value.split("/")[0], "file")
+        return value.lower() if isinstance(value, str) else value
+
+
+class BroadcastSend(MessageSend):
+    """The WebSocket Chat Server seed's `POST /messages` body: a message from the server (or
+    from whoever the trusted caller names) to everyone in a conversation or open room."""
+
+    user_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    username: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class MessageEdit(Lenient):
+    content: str
+
+
+class ReadMark(Lenient):
+    """Up to which message the reader has read; omitted = everything so far."""
+
+    seq: int | None = Field(None, ge=0, validation_alias=AliasChoices("seq", "last_read_seq"))
+    message_id: uuid.UUID | None = Field(
+        None, validation_alias=AliasChoices("message_id", "messageId")
+    )
+
+
+class SenderPublic(BaseModel):
+    id: uuid.UUID
+    username: str | None
+    name: str
+    role: str
+
+
+class MessagePublic(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    seq: int
+    sender_id: uuid.UUID | None
+    sender_username: str | None
+    sender: SenderPublic | None
+    type: MessageType
+    content: str
+    title: str | None
+    payload: dict[str, Any] | None
+    attachment_urls: list[str]
+    reply_to: uuid.UUID | None
+    client_msg_id: str | None
+    created_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+    sent_at: int
+    """Milliseconds since the epoch (the GoChat seed's field)."""
+
+
+class MessagePage(BaseModel):
+    messages: list[MessagePublic]
+    next_cursor: str | None
+    has_more: bool
+
+
+class MemberPublic(BaseModel):
+    user_id: uuid.UUID
+    username: str | None
+    name: str
+    role: MemberRole
+    last_read_seq: int
+    joined_at: datetime
+
+
+class ConversationPublic(BaseModel):
+    id: uuid.UUID
+    kind: ConversationKind
+    type: ConversationKind
+    name: str | None
+    owner_id: uuid.UUID | None
+    customer_id: uuid.UUID | None
+    agent_id: uuid.UUID | None
+    status: ConversationStatus
+    last_seq: int
+    last_message_at: datetime | None
+    last_message: MessagePublic | None = None
+    unread_count: int = 0
+    members: list[MemberPublic] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReadReceipt(BaseModel):
+    conversation_id: uuid.UUID
+    user_id: uuid.UUID
+    username: str | None
+    last_read_seq: int
+    message_id: uuid.UUID | None
+    read_at: datetime

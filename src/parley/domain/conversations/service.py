@@ -1,0 +1,377 @@
+"""Creating, finding, changing and leaving conversations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.db import conversations as queries
+from parley.db import messages as message_queries
+from parley.db import users as user_queries
+from parley.db.models import Conversation
+from parley.domain.accounts.principal import Principal
+from parley.domain.conversations import access
+from parley.domain.conversations.schemas import (
+    ConversationCreate,
+    ConversationKind,
+    ConversationPublic,
+    ConversationStatus,
+    ConversationUpdate,
+    MemberAdd,
+    MemberPublic,
+    MemberRole,
+)
+from parley.domain.conversations.views import (
+    conversation_public,
+    member_public,
+    message_public,
+    sender_of,
+)
+from parley.domain.events import Audience, Event, conversation_channel, user_channel
+from parley.domain.roles import STAFF_ROLES, Role
+from parley.domain.unit_of_work import UnitOfWork, Work
+from parley.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+MANAGERS = frozenset({MemberRole.OWNER, MemberRole.ADMIN})
+
+
+class ConversationService:
+    def __init__(self, uow: UnitOfWork, *, auto_create_rooms: bool = True) -> None:
+        self._uow = uow
+        self._auto_create_rooms = auto_create_rooms
+
+    async def create(self, principal: Principal, command: ConversationCreate) -> ConversationPublic:
+        kind = command.resolved_kind()
+        try:
+            async with self._uow() as work:
+                if kind is ConversationKind.DIRECT:
+                    conversation = await self._open_direct(work, principal, command)
+                elif kind is ConversationKind.GROUP:
+                    conversation = await self._open_group(work, principal, command)
+                elif kind is ConversationKind.ROOM:
+                    if not command.name:
+                        raise ValidationFailed("A room needs a name.", field="name")
+                    conversation = await self._open_room(work, principal, command.name)
+                else:
+                    conversation = await self._open_support(work, principal, command)
+                return await self._detail(work.tx, conversation, principal)
+        except IntegrityError as exc:  # two clients created the same direct chat or room at once
+            raise Conflict("That conversation was created at the same moment; retry.") from exc
+
+    async def _open_direct(
+        self, work: Work, principal: Principal, command: ConversationCreate
+    ) -> Conversation:
+        other = command.participant_id or next(iter(command.participant_ids), None)
+        if other is None or other == principal.user_id:
+            raise ValidationFailed(
+                "A direct chat needs one other participant_id.", field="participant_id"
+            )
+        await self._require_users(work.tx, [other])
+        low, high = sorted((str(principal.user_id), str(other)))
+        existing = await queries.find_by_key(work.tx, direct_key=f"{low}:{high}")
+        if existing is not None:
+            return existing
+        conversation = await queries.add_conversation(
+            work.tx, kind=ConversationKind.DIRECT.value, direct_key=f"{low}:{high}"
+        )
+        for user_id in (principal.user_id, other):
+            await self._enrol(work, conversation, user_id, MemberRole.MEMBER)
+        return conversation
+
+    async def _open_group(
+        self, work: Work, principal: Principal, command: ConversationCreate
+    ) -> Conversation:
+        others = [u for u in dict.fromkeys(command.participant_ids) if u != principal.user_id]
+        await self._require_users(work.tx, others)
+        conversation = await queries.add_conversation(
+            work.tx,
+            kind=ConversationKind.GROUP.value,
+            name=command.name or "Group",
+            owner_id=principal.user_id,
+        )
+        await self._enrol(work, conversation, principal.user_id, MemberRole.OWNER)
+        for user_id in others:
+            await self._enrol(work, conversation, user_id, MemberRole.MEMBER)
+        return conversation
+
+    async def _open_room(self, work: Work, principal: Principal, name: str) -> Conversation:
+        if await queries.find_by_key(work.tx, room_key=access.room_key(name)) is not None:
+            raise Conflict("A room with that name exists; join it instead.", code="room_exists")
+        conversation = await queries.add_conversation(
+            work.tx,
+            kind=ConversationKind.ROOM.value,
+            name=name,
+            room_key=access.room_key(name),
+            owner_id=principal.user_id,
+        )
+        await self._enrol(work, conversation, principal.user_id, MemberRole.OWNER)
+        return conversation
+
+    async def _open_support(
+        self, work: Work, principal: Principal, command: ConversationCreate
+    ) -> Conversation:
+        """Customers open support chats for themselves; staff open them for a customer."""
+        if principal.role in STAFF_ROLES:
+            customer_id = command.customer_id
+            if customer_id is None:
+                raise ValidationFailed("Staff must name the customer.", field="customer_id")
+        else:
+            customer_id = principal.user_id
+            if command.customer_id not in (None, principal.user_id):
+                raise Forbidden("Customers open support chats only for themselves.")
+        agent_id = command.agent_id
+        if agent_id is None and principal.role in STAFF_ROLES:
+            agent_id = principal.user_id
+        await self._require_users(work.tx, [u for u in (customer_id, agent_id) if u])
+        if agent_id is not None:
+            agent = await user_queries.find_user(work.tx, agent_id)
+            if agent is None or Role(agent.role) not in STAFF_ROLES:
+                raise ValidationFailed("agent_id must name an agent.", field="agent_id")
+        conversation = await queries.add_conversation(
+            work.tx,
+            kind=ConversationKind.SUPPORT.value,
+            customer_id=customer_id,
+            agent_id=agent_id,
+            owner_id=customer_id,
+        )
+        await self._enrol(work, conversation, customer_id, MemberRole.OWNER)
+        if agent_id is not None and agent_id != customer_id:
+            await self._enrol(work, conversation, agent_id, MemberRole.ADMIN)
+        return conversation
+
+    async def join_room(self, principal: Principal, ref: str) -> tuple[ConversationPublic, bool]:
+        """Join an open room by id or name (creating it if allowed), or enter a conversation
+        the caller already belongs to. Returns the conversation and whether they were added."""
+        try:
+            return await self._join_room(principal, ref)
+        except IntegrityError:  # someone created or joined the same room at the same moment
+            return await self._join_room(principal, ref)
+
+    async def _join_room(self, principal: Principal, ref: str) -> tuple[ConversationPublic, bool]:
+        async with self._uow() as work:
+            conversation = await access.find_by_ref(work.tx, ref)
+            if conversation is None:
+                if not self._auto_create_rooms or access.parse_id(ref) is not None:
+                    raise access.not_found()
+                conversation = await self._open_room(work, principal, ref)
+                return await self._detail(work.tx, conversation, principal), True
+            member = await queries.find_member(work.tx, conversation.id, principal.user_id)
+            added = False
+            if member is None:
+                if conversation.kind != ConversationKind.ROOM:
+                    await access.require_access(work.tx, conversation, principal)
+                else:
+                    await self._enrol(work, conversation, principal.user_id, MemberRole.MEMBER)
+                    added = True
+            return await self._detail(work.tx, conversation, principal), added
+
+    async def list_for(
+        self,
+        principal: Principal,
+        *,
+        kinds: Sequence[ConversationKind] | None = None,
+        statuses: Sequence[ConversationStatus] | None = None,
+    ) -> list[ConversationPublic]:
+        async with self._uow() as work:
+            rows = await queries.list_for_user(
+                work.tx,
+                principal.user_id,
+                kinds=[k.value for k in kinds or []],
+                statuses=[s.value for s in statuses or []],
+            )
+            conversations = [c for c, _ in rows]
+            heads = await message_queries.latest_of(
+                work.tx, [(c.id, c.last_seq) for c in conversations]
+            )
+            members = await self._members_by_conversation(work.tx, [c.id for c in conversations])
+        result = []
+        for conversation, member in rows:
+            head = heads.get(conversation.id)
+            last = message_public(head[0], sender_of(head[1])) if head else None
+            result.append(
+                conversation_public(
+                    conversation,
+                    members=members.get(conversation.id),
+                    last_message=last,
+                    read_seq=member.last_read_seq,
+                )
+            )
+        return result
+
+    async def member_conversation_ids(self, user_id: uuid.UUID) -> list[uuid.UUID]:
+        async with self._uow() as work:
+            return await queries.conversation_ids_for_user(work.tx, user_id)
+
+    async def resolve(self, principal: Principal, ref: str | uuid.UUID) -> uuid.UUID:
+        """The id of a conversation the caller may use (by id or room name)."""
+        async with self._uow() as work:
+            conversation, _ = await access.load(work.tx, ref, principal)
+            return conversation.id
+
+    async def get(self, principal: Principal, ref: str | uuid.UUID) -> ConversationPublic:
+        async with self._uow() as work:
+            conversation, _ = await access.load(work.tx, ref, principal)
+            return await self._detail(work.tx, conversation, principal)
+
+    async def update(
+        self, principal: Principal, conversation_id: uuid.UUID, update: ConversationUpdate
+    ) -> ConversationPublic:
+        async with self._uow() as work:
+            conversation, member = await access.load(work.tx, conversation_id, principal)
+            if update.name is not None:
+                if conversation.kind not in (ConversationKind.GROUP, ConversationKind.ROOM):
+                    raise ValidationFailed("Only groups and rooms have names.", field="name")
+                self._require_manager(member, principal)
+                conversation.name = update.name
+                if conversation.kind == ConversationKind.ROOM:
+                    conversation.room_key = access.room_key(update.name)
+            if update.status is not None:
+                if conversation.kind != ConversationKind.SUPPORT:
+                    raise ValidationFailed("Only support chats have a status.", field="status")
+                conversation.status = update.status.value
+            await work.tx.flush()
+            detail = await self._detail(work.tx, conversation, principal)
+            work.emit(
+                Event(
+                    conversation_channel(conversation.id),
+                    "conversation.updated",
+                    detail.model_dump(mode="json", exclude={"members", "last_message"}),
+                )
+            )
+            return detail
+
+    async def delete(self, principal: Principal, conversation_id: uuid.UUID) -> None:
+        async with self._uow() as work:
+            conversation, member = await access.load(work.tx, conversation_id, principal)
+            if conversation.kind == ConversationKind.GROUP or (
+                conversation.kind == ConversationKind.ROOM
+            ):
+                self._require_manager(member, principal)
+            elif (
+                conversation.kind == ConversationKind.SUPPORT
+                and principal.role not in (access.SUPPORT_SUPERVISORS | {Role.AGENT})
+                and principal.user_id != conversation.customer_id
+            ):
+                raise Forbidden("Only the customer or staff may delete a support chat.")
+            work.emit(
+                Event(
+                    conversation_channel(conversation.id),
+                    "conversation.deleted",
+                    {"conversation_id": str(conversation.id)},
+                )
+            )
+            await queries.delete_conversation(work.tx, conversation.id)
+
+    async def add_member(
+        self, principal: Principal, conversation_id: uuid.UUID, command: MemberAdd
+    ) -> ConversationPublic:
+        async with self._uow() as work:
+            conversation, member = await access.load(work.tx, conversation_id, principal)
+            if conversation.kind == ConversationKind.DIRECT:
+                raise ValidationFailed("A direct chat has exactly two members.")
+            if conversation.kind == ConversationKind.SUPPORT:
+                if principal.role not in STAFF_ROLES:
+                    raise Forbidden("Only staff assign agents to support chats.")
+                conversation.agent_id = command.user_id
+            else:
+                self._require_manager(member, principal)
+            await self._require_users(work.tx, [command.user_id])
+            if await queries.find_member(work.tx, conversation.id, command.user_id) is None:
+                await self._enrol(work, conversation, command.user_id, command.role)
+            return await self._detail(work.tx, conversation, principal)
+
+    async def remove_member(
+        self, principal: Principal, conversation_id: uuid.UUID, user_id: uuid.UUID
+    ) -> None:
+        """Anyone may leave; owners and admins may remove others."""
+        async with self._uow() as work:
+            conversation, member = await access.load(work.tx, conversation_id, principal)
+            if conversation.kind == ConversationKind.DIRECT:
+                raise ValidationFailed("Nobody leaves a direct chat; delete it instead.")
+            if user_id != principal.user_id:
+                self._require_manager(member, principal)
+            if not await queries.remove_member(work.tx, conversation.id, user_id):
+                raise NotFound("That user is not a member.", code="member_not_found")
+            data = {"conversation_id": str(conversation.id), "user_id": str(user_id)}
+            work.emit(
+                Event(
+                    conversation_channel(conversation.id),
+                    "member.removed",
+                    data,
+                    extra={"user_id": str(user_id)},
+                )
+            )
+            work.emit(
+                Event(
+                    user_channel(user_id),
+                    "member.removed",
+                    data,
+                    Audience.USER,
+                    extra={"user_id": str(user_id)},
+                )
+            )
+
+    async def _enrol(
+        self, work: Work, conversation: Conversation, user_id: uuid.UUID, role: MemberRole
+    ) -> None:
+        """Add a member and tell every instance, so their live connections start receiving
+        the conversation's messages at once. New members start with nothing unread."""
+        await queries.add_member(
+            work.tx, conversation.id, user_id, role.value, conversation.last_seq
+        )
+        data = {
+            "conversation_id": str(conversation.id),
+            "user_id": str(user_id),
+            "kind": conversation.kind,
+            "name": conversation.name,
+        }
+        work.emit(
+            Event(
+                user_channel(user_id),
+                "member.added",
+                data,
+                Audience.USER,
+                extra={"user_id": str(user_id)},
+            )
+        )
+
+    @staticmethod
+    def _require_manager(member: object, principal: Principal) -> None:
+        role = getattr(member, "role", None)
+        if role not in MANAGERS and principal.role is not Role.ADMIN:
+            raise Forbidden(
+                "Only the conversation's owner or admins may do this.", code="not_a_manager"
+            )
+
+    @staticmethod
+    async def _require_users(tx: AsyncSession, user_ids: Sequence[uuid.UUID]) -> None:
+        for user_id in user_ids:
+            if await user_queries.find_user(tx, user_id) is None:
+                raise NotFound(f"No user with id {user_id}.", code="user_not_found")
+
+    async def _members_by_conversation(
+        self, tx: AsyncSession, conversation_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[MemberPublic]]:
+        grouped: dict[uuid.UUID, list[MemberPublic]] = {}
+        for member, user in await queries.list_members(tx, conversation_ids):
+            grouped.setdefault(member.conversation_id, []).append(member_public(member, user))
+        return grouped
+
+    async def _detail(
+        self, tx: AsyncSession, conversation: Conversation, principal: Principal
+    ) -> ConversationPublic:
+        members = (await self._members_by_conversation(tx, [conversation.id])).get(
+            conversation.id, []
+        )
+        mine = next((m for m in members if m.user_id == principal.user_id), None)
+        heads = await message_queries.latest_of(tx, [(conversation.id, conversation.last_seq)])
+        head = heads.get(conversation.id)
+        return conversation_public(
+            conversation,
+            members=members,
+            last_message=message_public(head[0], sender_of(head[1])) if head else None,
+            read_seq=mine.last_read_seq if mine else None,
+        )

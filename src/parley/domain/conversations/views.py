@@ -1,0 +1,90 @@
+"""Rows to public shapes."""
+
+from __future__ import annotations
+
+from parley.db.models import Conversation, ConversationMember, Message, User
+from parley.domain.accounts.principal import Principal
+from parley.domain.conversations.schemas import (
+    ConversationPublic,
+    MemberPublic,
+    MemberRole,
+    MessagePublic,
+    SenderPublic,
+)
+
+
+def sender_of(user: User | None) -> SenderPublic | None:
+    if user is None:
+        return None
+    return SenderPublic(id=user.id, username=user.username, name=user.name, role=user.role)
+
+
+def sender_from_principal(principal: Principal) -> SenderPublic:
+    return SenderPublic(
+        id=principal.user_id,
+        username=principal.username,
+        name=principal.name,
+        role=principal.role.value,
+    )
+
+
+def message_public(message: Message, sender: SenderPublic | None) -> MessagePublic:
+    deleted = message.deleted_at is not None
+    return MessagePublic(
+        id=message.id,
+        conversation_id=message.conversation_id,
+        seq=message.seq,
+        sender_id=message.sender_id,
+        sender_username=sender.username if sender else message.sender_name,
+        sender=sender,
+        type=message.type,
+        # A deleted message keeps its place in the history but not what it said.
+        content="" if deleted else message.content,
+        title=None if deleted else message.title,
+        payload=None if deleted else message.payload,
+        attachment_urls=[] if deleted else list(message.attachment_urls or []),
+        reply_to=message.reply_to_id,
+        client_msg_id=message.client_msg_id,
+        created_at=message.created_at,
+        edited_at=message.edited_at,
+        deleted_at=message.deleted_at,
+        sent_at=int(message.created_at.timestamp() * 1000),
+    )
+
+
+def member_public(member: ConversationMember, user: User) -> MemberPublic:
+    return MemberPublic(
+        user_id=user.id,
+        username=user.username,
+        name=user.name,
+        role=MemberRole(member.role),
+        last_read_seq=member.last_read_seq,
+        joined_at=member.joined_at,
+    )
+
+
+def conversation_public(
+    conversation: Conversation,
+    *,
+    members: list[MemberPublic] | None = None,
+    last_message: MessagePublic | None = None,
+    read_seq: int | None = None,
+) -> ConversationPublic:
+    unread = max(0, conversation.last_seq - read_seq) if read_seq is not None else 0
+    return ConversationPublic(
+        id=conversation.id,
+        kind=conversation.kind,
+        type=conversation.kind,
+        name=conversation.name,
+        owner_id=conversation.owner_id,
+        customer_id=conversation.customer_id,
+        agent_id=conversation.agent_id,
+        status=conversation.status,
+        last_seq=conversation.last_seq,
+        last_message_at=conversation.last_message_at,
+        last_message=last_message,
+        unread_count=unread,
+        members=members or [],
+        created_at=conversation.created_at,
+        updated_at=conversation.updated_at,
+    )

@@ -1,0 +1,73 @@
+"""Events: what the domain tells the world after a change has been committed.
+
+An event names a broker channel and carries JSON-able data. It is encoded once to bytes for
+the broker; each instance's hub decodes it once and encodes it once per wire protocol, however
+many connections receive it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+
+class Audience(StrEnum):
+    MEMBERS = "members"
+    """Every connection of every member (new messages reach all devices)."""
+    VIEWERS = "viewers"
+    """Only connections that joined the conversation (typing, who-is-here)."""
+    USER = "user"
+    """Every connection of the user the channel names."""
+    SUBSCRIBERS = "subscribers"
+    """Connections that asked for it (presence subscriptions)."""
+
+
+def conversation_channel(conversation_id: uuid.UUID | str) -> str:
+    return f"c:{conversation_id}"
+
+
+def user_channel(user_id: uuid.UUID | str) -> str:
+    return f"u:{user_id}"
+
+
+def presence_channel(user_id: uuid.UUID | str) -> str:
+    return f"p:{user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    channel: str
+    name: str
+    data: dict[str, Any]
+    audience: Audience = Audience.MEMBERS
+    origin: str | None = None
+    """The connection the change came from, which gets an ack instead of the event."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Routing details for the hub that clients never see (e.g. the member a change is about)."""
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "n": self.name,
+                "a": self.audience.value,
+                "o": self.origin,
+                "d": self.data,
+                "x": self.extra,
+            }
+        )
+
+    @classmethod
+    def decode(cls, channel: str, raw: bytes) -> Event:
+        body = orjson.loads(raw)
+        return cls(
+            channel=channel,
+            name=body["n"],
+            data=body["d"],
+            audience=Audience(body["a"]),
+            origin=body.get("o"),
+            extra=body.get("x") or {},
+        )

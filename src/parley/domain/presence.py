@@ -1,0 +1,230 @@
+"""Presence: online / last seen, who is viewing a conversation, and who is typing.
+
+A user is online while at least one connection is open. When the last one closes they stay
+online for a short grace period, so a reconnect (a page reload, a network hop) does not flash
+offline-online to everyone. Typing expires by itself if the client never says it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy import select, update
+
+from parley.backends.base import PresenceStore
+from parley.db.models import Conversation, ConversationMember, User
+from parley.db.types import utcnow
+from parley.domain.accounts.principal import Principal
+from parley.domain.conversations.schemas import ConversationKind
+from parley.domain.events import Audience, Event, conversation_channel, presence_channel
+from parley.domain.unit_of_work import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class UserStatus:
+    user_id: str
+    username: str | None
+    is_online: bool
+    last_seen: datetime | None
+
+    def event_data(self) -> dict[str, object]:
+        return {
+            "type": "user_online" if self.is_online else "user_offline",
+            "user_id": self.user_id,
+            "username": self.username,
+            "is_online": self.is_online,
+            "last_seen": self.last_seen.isoformat().replace("+00:00", "Z")
+            if self.last_seen
+            else None,
+        }
+
+
+class PresenceService:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        store: PresenceStore,
+        *,
+        offline_grace_secs: float,
+        typing_ttl_secs: float,
+    ) -> None:
+        self._uow = uow
+        self._store = store
+        self._grace = offline_grace_secs
+        self._typing_ttl = typing_ttl_secs
+        self._pending_offline: dict[str, asyncio.TimerHandle] = {}
+        self._typing: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- online / offline -------------------------------------------------------------------
+
+    async def connected(self, principal: Principal, connection_id: str) -> None:
+        user_id = str(principal.user_id)
+        first = await self._store.add_connection(user_id, connection_id)
+        pending = self._pending_offline.pop(user_id, None)
+        if pending is not None:
+            pending.cancel()  # back within the grace period: never went offline
+            return
+        if first:
+            await self._announce(principal.user_id, principal.username, online=True)
+
+    async def disconnected(self, principal: Principal, connection_id: str) -> None:
+        user_id = str(principal.user_id)
+        if not await self._store.remove_connection(user_id, connection_id):
+            return
+        loop = asyncio.get_running_loop()
+        self._pending_offline[user_id] = loop.call_later(
+            self._grace, self._spawn_offline, principal.user_id, principal.username
+        )
+
+    def _spawn_offline(self, user_id: uuid.UUID, username: str | None) -> None:
+        self._pending_offline.pop(str(user_id), None)
+        self._spawn(self._announce(user_id, username, online=False))
+
+    async def _announce(self, user_id: uuid.UUID, username: str | None, *, online: bool) -> None:
+        now = utcnow()
+        async with self._uow() as work:
+            await work.tx.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(is_online=online, last_seen_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            status = UserStatus(str(user_id), username, online, now)
+            data = status.event_data()
+            work.emit(
+                Event(presence_channel(user_id), "presence.changed", data, Audience.SUBSCRIBERS)
+            )
+            # Peers in direct, group and support chats hear it too; open rooms can be huge.
+            peers_query = (
+                select(ConversationMember.conversation_id)
+                .join(Conversation, Conversation.id == ConversationMember.conversation_id)
+                .where(
+                    ConversationMember.user_id == user_id,
+                    Conversation.kind != ConversationKind.ROOM.value,
+                )
+            )
+            for conversation_id in (await work.tx.execute(peers_query)).scalars():
+                work.emit(
+                    Event(
+                        conversation_channel(conversation_id),
+                        "presence.changed",
+                        data,
+                        extra={"user_id": str(user_id)},
+                    )
+                )
+
+    async def status_of(self, user_id: uuid.UUID) -> UserStatus | None:
+        async with self._uow() as work:
+            user = await work.tx.get(User, user_id)
+        if user is None:
+            return None
+        online = await self._store.is_online(str(user_id))
+        return UserStatus(str(user.id), user.username, online, user.last_seen_at)
+
+    # -- viewing a conversation -------------------------------------------------------------
+
+    async def enter(
+        self, principal: Principal, conversation_id: uuid.UUID, connection_id: str
+    ) -> list[str]:
+        """Start viewing; tells the other viewers when the user arrives. Returns the viewers."""
+        room = str(conversation_id)
+        if await self._store.enter(room, str(principal.user_id), connection_id):
+            await self._uow.publisher.publish(
+                [self._viewer_event("viewer.joined", conversation_id, principal, connection_id)]
+            )
+        return await self._store.viewers(room)
+
+    async def leave(
+        self, principal: Principal, conversation_id: uuid.UUID, connection_id: str
+    ) -> None:
+        if await self._store.leave(str(conversation_id), str(principal.user_id), connection_id):
+            await self._uow.publisher.publish(
+                [self._viewer_event("viewer.left", conversation_id, principal, connection_id)]
+            )
+
+    async def viewers(self, conversation_id: uuid.UUID) -> list[str]:
+        return await self._store.viewers(str(conversation_id))
+
+    @staticmethod
+    def _viewer_event(
+        name: str, conversation_id: uuid.UUID, principal: Principal, origin: str
+    ) -> Event:
+        data = {
+            "room_id": str(conversation_id),
+            "conversation_id": str(conversation_id),
+            "user_id": str(principal.user_id),
+            "username": principal.username,
+        }
+        return Event(
+            conversation_channel(conversation_id), name, data, Audience.VIEWERS, origin=origin
+        )
+
+    # -- typing -----------------------------------------------------------------------------
+
+    async def typing(
+        self, principal: Principal, conversation_id: uuid.UUID, *, is_typing: bool, origin: str
+    ) -> None:
+        """Tell the viewers; a start not followed by a stop ends by itself after the TTL."""
+        key = (str(conversation_id), str(principal.user_id))
+        expiry = self._typing.pop(key, None)
+        if expiry is not None:
+            expiry.cancel()
+        if is_typing:
+            loop = asyncio.get_running_loop()
+            self._typing[key] = loop.call_later(
+                self._typing_ttl, self._expire_typing, principal, conversation_id, origin
+            )
+        elif expiry is None:
+            return  # a stop for a start that already expired: nothing to tell
+        await self._uow.publisher.publish(
+            [self._typing_event(principal, conversation_id, is_typing, origin)]
+        )
+
+    def _expire_typing(self, principal: Principal, conversation_id: uuid.UUID, origin: str) -> None:
+        self._typing.pop((str(conversation_id), str(principal.user_id)), None)
+        event = self._typing_event(principal, conversation_id, False, origin)
+        self._spawn(self._uow.publisher.publish([event]))
+
+    @staticmethod
+    def _typing_event(
+        principal: Principal, conversation_id: uuid.UUID, is_typing: bool, origin: str
+    ) -> Event:
+        data = {
+            "room_id": str(conversation_id),
+            "conversation_id": str(conversation_id),
+            "user_id": str(principal.user_id),
+            "username": principal.username,
+            "is_typing": is_typing,
+            "status": "start" if is_typing else "stop",
+        }
+        return Event(
+            conversation_channel(conversation_id),
+            "typing.changed",
+            data,
+            Audience.VIEWERS,
+            origin=origin,
+        )
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def _spawn(self, coroutine: Coroutine[None, None, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Cancel timers and wait for announcements already under way."""
+        for handle in [*self._pending_offline.values(), *self._typing.values()]:
+            handle.cancel()
+        self._pending_offline.clear()
+        self._typing.clear()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,60 @@
+"""One transaction, and the events it produces, published only once it has committed.
+
+    async with self._uow() as work:
+        ...  # read and write through work.tx
+        work.emit(Event(...))
+    # committed: the events are on the broker now; rolled back: they never leave
+
+This is the only way events leave the domain, so nothing is pushed for a change that did
+not happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.backends.base import Broker
+from parley.db.database import Database
+from parley.domain.events import Event
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Work:
+    tx: AsyncSession
+    events: list[Event] = field(default_factory=list)
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+
+class EventPublisher:
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+
+    async def publish(self, events: list[Event]) -> None:
+        for event in events:
+            try:
+                await self._broker.publish(event.channel, event.encode())
+            except Exception:  # the change is committed; clients catch up from history
+                log.exception("event.publish_failed", event=event.name, channel=event.channel)
+
+
+class UnitOfWork:
+    def __init__(self, db: Database, publisher: EventPublisher) -> None:
+        self._db = db
+        self.publisher = publisher
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[Work]:
+        async with self._db.transaction() as tx:
+            work = Work(tx)
+            yield work
+        if work.events:
+            await self.publisher.publish(work.events)

@@ -1,0 +1,1 @@
+"""Real-time delivery: the hub, connections, and the Socket.IO and WebSocket transports."""

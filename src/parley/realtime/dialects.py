@@ -1,0 +1,48 @@
+"""How each event looks on the wire, per protocol dialect. Encoded once per broadcast.
+
+Plain WebSocket, `envelope` (default): `{"type": <frame type>, "data": {...}}` with the Realtime
+Chat App seed's names. `flat` (the GoChat seed, chosen by `?dialect=flat` or by sending a bare
+`{conversation_id, content}` frame): new messages arrive as the bare message object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from parley.domain.events import Event
+
+WS_ENVELOPE = "ws"
+FLAT = "ws-flat"
+
+WS_FRAME_TYPES = {
+    "message.created": "new_message",
+    "message.updated": "message_updated",
+    "message.deleted": "message_deleted",
+    "read.updated": "read_receipt",
+    "typing.changed": "typing",
+    "viewer.joined": "user_joined",
+    "viewer.left": "user_left",
+    "conversation.updated": "conversation_updated",
+    "conversation.deleted": "conversation_deleted",
+    "member.added": "conversation_joined",
+    "member.removed": "member_removed",
+    "broadcast": "new_message",
+}
+
+
+def dump(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def encode_ws_event(event: Event, dialect: str) -> str | None:
+    if event.name == "presence.changed":
+        frame_type = str(event.data["type"])  # user_online / user_offline
+    else:
+        frame_type = WS_FRAME_TYPES.get(event.name, "")
+        if not frame_type:
+            return None
+    if dialect == FLAT and frame_type == "new_message":
+        return dump(event.data)
+    return dump({"type": frame_type, "data": event.data})

@@ -1,0 +1,206 @@
+"""The hub: delivers broker events to this instance's connections, in every protocol.
+
+It keeps three local indexes — conversation channel → connections of its members, user →
+connections, presence channel → watching connections — and subscribes to a broker channel
+only while some local connection needs it (reference counted), so an instance never decodes
+traffic for conversations it has no client in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Coroutine, Iterable
+
+import structlog
+
+from parley.backends.base import Broker
+from parley.domain.events import (
+    Audience,
+    Event,
+    conversation_channel,
+    presence_channel,
+    user_channel,
+)
+from parley.realtime.connection import Connection, OutboundEvent
+
+log = structlog.get_logger(__name__)
+
+
+class Hub:
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+        self._members: dict[str, set[Connection]] = {}
+        self._users: dict[str, set[Connection]] = {}
+        self._watchers: dict[str, set[Connection]] = {}
+        self._needed: Counter[str] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._subscription_lock = asyncio.Lock()
+        broker.set_handler(self._on_broker_message)
+
+    @property
+    def connection_count(self) -> int:
+        return sum(len(c) for c in self._users.values())
+
+    def connections_of(self, user_id: str) -> set[Connection]:
+        return self._users.get(user_id, set())
+
+    async def attach(self, connection: Connection, conversation_ids: Iterable[str]) -> None:
+        """Start delivering to an authenticated connection; returns once subscribed."""
+        user_id = connection.user_id
+        self._users.setdefault(user_id, set()).add(connection)
+        channels = [user_channel(user_id)]
+        for conversation_id in conversation_ids:
+            channel = conversation_channel(conversation_id)
+            self._members.setdefault(channel, set()).add(connection)
+            connection.member_of.add(channel)
+            channels.append(channel)
+        await self._settled(self._need(channels))
+
+    async def detach(self, connection: Connection) -> None:
+        if connection.principal is None:
+            return
+        user_id = connection.user_id
+        channels = [user_channel(user_id)]
+        self._discard(self._users, user_id, connection)
+        for channel in connection.member_of:
+            self._discard(self._members, channel, connection)
+            channels.append(channel)
+        connection.member_of.clear()
+        for channel in connection.watching:
+            self._discard(self._watchers, channel, connection)
+            channels.append(channel)
+        connection.watching.clear()
+        await self._settled(self._release(channels))
+
+    async def watch(self, connection: Connection, user_id: str) -> None:
+        channel = presence_channel(user_id)
+        if channel in connection.watching:
+            return
+        connection.watching.add(channel)
+        self._watchers.setdefault(channel, set()).add(connection)
+        await self._settled(self._need([channel]))
+
+    async def unwatch(self, connection: Connection, user_id: str) -> None:
+        channel = presence_channel(user_id)
+        if channel not in connection.watching:
+            return
+        connection.watching.discard(channel)
+        self._discard(self._watchers, channel, connection)
+        await self._settled(self._release([channel]))
+
+    def join_locally(self, user_id: str, conversation_id: str) -> None:
+        """A member was added: their connections here receive the conversation from now on.
+
+        The index changes at once (so the very next event reaches them); the broker
+        subscription follows in order behind it.
+        """
+        channel = conversation_channel(conversation_id)
+        added = 0
+        for connection in self._users.get(user_id, ()):
+            members = self._members.setdefault(channel, set())
+            if connection not in members:
+                members.add(connection)
+                connection.member_of.add(channel)
+                added += 1
+        self._need([channel] * added)
+
+    def leave_locally(self, user_id: str, conversation_id: str) -> None:
+        channel = conversation_channel(conversation_id)
+        removed = 0
+        for connection in list(self._users.get(user_id, ())):
+            if channel in connection.member_of:
+                self._discard(self._members, channel, connection)
+                connection.member_of.discard(channel)
+                connection.viewing.discard(conversation_id)
+                removed += 1
+        self._release([channel] * removed)
+
+    def deliver_local(self, event: Event) -> None:
+        """Route one event to the local connections it is for."""
+        outbound = OutboundEvent(event)
+        for connection in self._recipients(event):
+            if connection.id != event.origin:
+                connection.deliver(outbound)
+
+    def _on_broker_message(self, channel: str, payload: bytes) -> None:
+        try:
+            event = Event.decode(channel, payload)
+        except (ValueError, KeyError):
+            log.warning("hub.bad_event", channel=channel)
+            return
+        if event.name == "member.added" and event.audience is Audience.USER:
+            self.join_locally(event.extra["user_id"], event.data["conversation_id"])
+        elif event.name == "member.removed" and event.audience is Audience.USER:
+            self.leave_locally(event.extra["user_id"], event.data["conversation_id"])
+        self.deliver_local(event)
+        if event.name == "conversation.deleted":
+            self._forget_conversation(channel, event.data["conversation_id"])
+
+    def _recipients(self, event: Event) -> Iterable[Connection]:
+        channel = event.channel
+        if event.audience is Audience.MEMBERS:
+            return tuple(self._members.get(channel, ()))
+        if event.audience is Audience.VIEWERS:
+            conversation_id = channel[2:]
+            return [c for c in self._members.get(channel, ()) if conversation_id in c.viewing]
+        if event.audience is Audience.USER:
+            return tuple(self._users.get(channel[2:], ()))
+        return tuple(self._watchers.get(channel, ()))
+
+    def _forget_conversation(self, channel: str, conversation_id: str) -> None:
+        connections = self._members.pop(channel, set())
+        for connection in connections:
+            connection.member_of.discard(channel)
+            connection.viewing.discard(conversation_id)
+        self._release([channel] * len(connections))
+
+    def _need(self, channels: list[str]) -> list[asyncio.Task[None]]:
+        """Count local needs; the first need of a channel subscribes to it."""
+        ops = []
+        for channel in channels:
+            self._needed[channel] += 1
+            if self._needed[channel] == 1:
+                ops.append(self._spawn(self._subscription(channel, subscribe=True)))
+        return ops
+
+    def _release(self, channels: list[str]) -> list[asyncio.Task[None]]:
+        ops = []
+        for channel in channels:
+            self._needed[channel] -= 1
+            if self._needed[channel] <= 0:
+                del self._needed[channel]
+                ops.append(self._spawn(self._subscription(channel, subscribe=False)))
+        return ops
+
+    async def _subscription(self, channel: str, *, subscribe: bool) -> None:
+        # One at a time, in the order asked (the lock is FIFO): a quick unsubscribe and
+        # re-subscribe of the same channel must reach the broker in that order.
+        async with self._subscription_lock:
+            if subscribe:
+                await self._broker.subscribe(channel)
+            else:
+                await self._broker.unsubscribe(channel)
+
+    @staticmethod
+    async def _settled(ops: list[asyncio.Task[None]]) -> None:
+        if ops:
+            await asyncio.gather(*ops)
+
+    @staticmethod
+    def _discard(index: dict[str, set[Connection]], key: str, connection: Connection) -> None:
+        connections = index.get(key)
+        if connections is not None:
+            connections.discard(connection)
+            if not connections:
+                del index[key]
+
+    def _spawn(self, coroutine: Coroutine[None, None, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

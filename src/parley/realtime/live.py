@@ -1,0 +1,140 @@
+"""What a live connection can do, whatever protocol it speaks.
+
+Both socket transports translate their frames into these calls; each call goes to the domain
+services and, where the connection itself changes (what it views, whom it watches), to the
+hub. Nothing here knows about frame formats.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from parley.domain.accounts.auth import AuthService
+from parley.domain.accounts.principal import Principal
+from parley.domain.conversations.messages import MessageService
+from parley.domain.conversations.schemas import (
+    ConversationPublic,
+    MessageEdit,
+    MessagePublic,
+    MessageSend,
+    ReadMark,
+    ReadReceipt,
+)
+from parley.domain.conversations.service import ConversationService
+from parley.domain.presence import PresenceService, UserStatus
+from parley.errors import NotFound
+from parley.realtime.connection import Connection
+from parley.realtime.hub import Hub
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    conversation: ConversationPublic
+    viewers: list[str]
+    """User ids viewing the conversation now, the joiner included."""
+
+
+class LiveService:
+    def __init__(
+        self,
+        *,
+        auth: AuthService,
+        conversations: ConversationService,
+        messages: MessageService,
+        presence: PresenceService,
+        hub: Hub,
+    ) -> None:
+        self.auth = auth
+        self._conversations = conversations
+        self._messages = messages
+        self._presence = presence
+        self._hub = hub
+
+    async def open(self, connection: Connection, principal: Principal) -> None:
+        """An authenticated connection starts receiving its conversations and counts online."""
+        connection.principal = principal
+        conversation_ids = await self._conversations.member_conversation_ids(principal.user_id)
+        await self._hub.attach(connection, [str(i) for i in conversation_ids])
+        await self._presence.connected(principal, connection.id)
+
+    async def close(self, connection: Connection) -> None:
+        principal = connection.principal
+        if principal is None:
+            return
+        for conversation_id in list(connection.viewing):
+            await self._presence.leave(principal, uuid.UUID(conversation_id), connection.id)
+        connection.viewing.clear()
+        await self._hub.detach(connection)
+        await self._presence.disconnected(principal, connection.id)
+
+    async def join(self, connection: Connection, ref: str) -> Joined:
+        principal = _principal(connection)
+        conversation, _ = await self._conversations.join_room(principal, ref)
+        conversation_id = str(conversation.id)
+        if conversation_id not in connection.viewing:
+            # A new member's connections are attached when the hub hears `member.added`; this
+            # one must receive from the moment its join is acknowledged, whatever the broker.
+            self._hub.join_locally(principal_id(connection), conversation_id)
+            connection.viewing.add(conversation_id)
+        viewers = await self._presence.enter(principal, conversation.id, connection.id)
+        return Joined(conversation, viewers)
+
+    async def leave(self, connection: Connection, ref: str) -> uuid.UUID:
+        principal = _principal(connection)
+        conversation_id = await self._conversations.resolve(principal, ref)
+        if str(conversation_id) in connection.viewing:
+            connection.viewing.discard(str(conversation_id))
+            await self._presence.leave(principal, conversation_id, connection.id)
+        return conversation_id
+
+    async def send(
+        self, connection: Connection, command: MessageSend, *, echo: bool
+    ) -> MessagePublic:
+        """Store and deliver; the sending connection gets the message as an event only when
+        it asked for no acknowledgement (`echo`)."""
+        origin = None if echo else connection.id
+        message, _ = await self._messages.send(_principal(connection), command, origin=origin)
+        return message
+
+    async def edit(
+        self, connection: Connection, message_id: uuid.UUID, content: str
+    ) -> MessagePublic:
+        return await self._messages.edit(
+            _principal(connection), message_id, MessageEdit(content=content)
+        )
+
+    async def delete(self, connection: Connection, message_id: uuid.UUID) -> MessagePublic:
+        return await self._messages.delete(_principal(connection), message_id)
+
+    async def typing(self, connection: Connection, ref: str, *, is_typing: bool) -> str:
+        principal = _principal(connection)
+        conversation_id = await self._conversations.resolve(principal, ref)
+        await self._presence.typing(
+            principal, conversation_id, is_typing=is_typing, origin=connection.id
+        )
+        return str(conversation_id)
+
+    async def read(self, connection: Connection, ref: str, mark: ReadMark) -> ReadReceipt:
+        return await self._messages.mark_read(
+            _principal(connection), ref, mark, origin=connection.id
+        )
+
+    async def watch(self, connection: Connection, user_id: uuid.UUID) -> UserStatus:
+        status = await self._presence.status_of(user_id)
+        if status is None:
+            raise NotFound("No user with that id.", code="user_not_found")
+        await self._hub.watch(connection, str(user_id))
+        return status
+
+    async def unwatch(self, connection: Connection, user_id: uuid.UUID) -> None:
+        await self._hub.unwatch(connection, str(user_id))
+
+
+def _principal(connection: Connection) -> Principal:
+    assert connection.principal is not None, "commands need an authenticated connection"
+    return connection.principal
+
+
+def principal_id(connection: Connection) -> str:
+    return str(_principal(connection).user_id)

@@ -1,0 +1,359 @@
+"""Plain WebSocket at `/ws` and `/api/ws`: JSON frames `{type, id?, data}`.
+
+Frame types are the Realtime Chat App seed's (`send_message`, `join_room`, …, any case), with
+the CS chat seed's `join_chat` and the GoChat seed's bare `{conversation_id, content}` send as
+synonyms. A frame with an `id` is answered `{type: "ack", id, data}` or
+`{type: "error", id, code, message}`; one without gets the seed's own reply frames. A bad
+frame is answered with an error and the connection stays open.
+
+Authentication: `?token=`, an `Authorization: Bearer` header, or a first frame
+`{type: "auth", data: {token}}` within `WS_AUTH_TIMEOUT_SECS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import structlog
+from pydantic import BaseModel, ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from parley.domain.conversations.schemas import MessageSend
+from parley.errors import ParleyError, Unauthenticated
+from parley.realtime import commands as cmd
+from parley.realtime.connection import Connection, OutboundEvent
+from parley.realtime.dialects import FLAT, WS_ENVELOPE, dump, encode_ws_event
+from parley.realtime.live import LiveService
+from parley.realtime.protocol import BAD_FRAME, UNKNOWN_TYPE, CloseCode
+
+log = structlog.get_logger(__name__)
+
+Reply = list[tuple[str, Any]]
+Handler = Callable[["WebSocketSession", dict[str, Any], bool], Awaitable[tuple[Any, Reply]]]
+
+
+class WebSocketConnection(Connection):
+    def __init__(self, websocket: WebSocket, *, outbox_limit: int) -> None:
+        super().__init__(f"ws-{uuid.uuid4().hex[:16]}", outbox_limit=outbox_limit)
+        self.websocket = websocket
+        self.dialect = WS_ENVELOPE
+
+    def encode(self, event: OutboundEvent) -> str | None:
+        dialect = self.dialect
+        return event.encoded(dialect, lambda e: encode_ws_event(e, dialect))  # type: ignore[no-any-return]
+
+    async def write(self, frame: str) -> None:
+        await self.websocket.send_text(frame)
+
+    async def close(self, code: CloseCode, reason: str) -> None:
+        if self.websocket.application_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError):  # the client is already gone
+                await self.websocket.close(int(code), reason)
+
+
+class WebSocketSession:
+    """One connection's read loop: authenticate, then dispatch frames until it closes."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        live: LiveService,
+        *,
+        outbox_limit: int,
+        auth_timeout_secs: float,
+        max_frame_bytes: int,
+    ) -> None:
+        self.connection = WebSocketConnection(websocket, outbox_limit=outbox_limit)
+        self.websocket = websocket
+        self.live = live
+        self._auth_timeout = auth_timeout_secs
+        self._max_frame = max_frame_bytes
+
+    async def run(self) -> None:
+        await self.websocket.accept()
+        connection = self.connection
+        connection.start_writer()
+        try:
+            token = _token_from_request(self.websocket)
+            if token is None:
+                token = await self._await_auth_frame()
+                if token is None:
+                    return
+            try:
+                principal = await self.live.auth.authenticate(token)
+            except ParleyError as exc:
+                self._send_error(None, exc.code, exc.message)
+                await self._flush_and_close(CloseCode.UNAUTHENTICATED, exc.code)
+                return
+            await self.live.open(connection, principal)
+            connection.push(
+                dump(
+                    {
+                        "type": "authenticated",
+                        "data": {
+                            "user_id": str(principal.user_id),
+                            "username": principal.username,
+                            "connection_id": connection.id,
+                        },
+                    }
+                )
+            )
+            await self._read_loop()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            await self.live.close(connection)
+            await connection.stop_writer()
+
+    async def _await_auth_frame(self) -> str | None:
+        try:
+            async with asyncio.timeout(self._auth_timeout):
+                while True:
+                    frame = await self._receive_frame()
+                    if frame is None:
+                        continue
+                    kind = str(frame.get("type", "")).lower()
+                    if kind in ("auth", "authenticate"):
+                        try:
+                            return cmd.AuthCommand.model_validate(_data(frame)).token
+                        except ValidationError as exc:
+                            self._send_validation_error(frame.get("id"), exc)
+                            continue
+                    self._send_error(
+                        frame.get("id"),
+                        "not_authenticated",
+                        "Authenticate first: {type: 'auth', data: {token}}.",
+                    )
+        except TimeoutError:
+            self._send_error(None, "auth_timeout", "No authentication in time.")
+            await self._flush_and_close(CloseCode.AUTH_TIMEOUT, "authentication timeout")
+            return None
+
+    async def _read_loop(self) -> None:
+        while True:
+            frame = await self._receive_frame()
+            if frame is not None:
+                await self._dispatch(frame)
+
+    async def _receive_frame(self) -> dict[str, Any] | None:
+        """The next JSON object frame; a malformed one is answered here and skipped."""
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        raw = message.get("text")
+        if raw is None:
+            raw = message.get("bytes") or b""
+        if len(raw) > self._max_frame:
+            self._send_error(
+                None, "frame_too_large", f"Frames are limited to {self._max_frame} bytes."
+            )
+            return None
+        try:
+            frame = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            self._send_error(None, BAD_FRAME, "The frame is not valid JSON.")
+            return None
+        if not isinstance(frame, dict):
+            self._send_error(None, BAD_FRAME, "A frame is a JSON object.")
+            return None
+        return frame
+
+    async def _dispatch(self, frame: dict[str, Any]) -> None:
+        request_id = frame.get("id")
+        raw_type = frame.get("type")
+        if raw_type is None and ("conversation_id" in frame or "content" in frame):
+            # The GoChat seed's bare send frame; its clients read bare message objects too.
+            self.connection.dialect = FLAT
+            raw_type = "send_message"
+            request_id = None
+        kind = str(raw_type or "").lower()
+        handler = HANDLERS.get(kind)
+        if handler is None:
+            self._send_error(request_id, UNKNOWN_TYPE, f"Unknown frame type {raw_type!r}.")
+            return
+        try:
+            result, replies = await handler(self, _data(frame), request_id is None)
+        except ValidationError as exc:
+            self._send_validation_error(request_id, exc)
+            return
+        except ParleyError as exc:
+            self._send_error(request_id, exc.code, exc.message, exc.details)
+            return
+        if request_id is not None:
+            self.connection.push(dump({"type": "ack", "id": request_id, "data": result}))
+        else:
+            for reply_type, data in replies:
+                self.connection.push(dump({"type": reply_type, "data": data}))
+
+    def _send_error(
+        self, request_id: Any, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        error: dict[str, Any] = {"type": "error", "code": code, "message": message}
+        if request_id is not None:
+            error["id"] = request_id
+        if details:
+            error["details"] = details
+        self.connection.push(dump(error))
+
+    def _send_validation_error(self, request_id: Any, exc: ValidationError) -> None:
+        fields = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "data", "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        names = ", ".join(f["field"] for f in fields)
+        self._send_error(
+            request_id, "validation_error", f"Invalid or missing: {names}.", {"fields": fields}
+        )
+
+    async def _flush_and_close(self, code: CloseCode, reason: str) -> None:
+        await self.connection.flush_and_close(code, reason)
+
+
+def _data(frame: dict[str, Any]) -> dict[str, Any]:
+    """The command's fields: `data` when present, else the frame's own fields."""
+    data = frame.get("data")
+    if isinstance(data, dict):
+        return data
+    return {k: v for k, v in frame.items() if k not in ("type", "id")}
+
+
+def _token_from_request(websocket: WebSocket) -> str | None:
+    token = websocket.query_params.get("token")
+    if token:
+        return token
+    scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def _json(model: BaseModel) -> Any:
+    return model.model_dump(mode="json")
+
+
+# -- handlers: (session, data, wants_seed_replies) -> (ack data, seed-style replies) --------
+
+
+async def _send(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
+    command = MessageSend.model_validate(data)
+    message = await session.live.send(session.connection, command, echo=seed)
+    return _json(message), []
+
+
+async def _join(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
+    command = cmd.ConversationCommand.model_validate(data)
+    joined = await session.live.join(session.connection, command.conversation)
+    conversation_id = str(joined.conversation.id)
+    conversation = joined.conversation.model_dump(mode="json", exclude={"members"})
+    result = {
+        "conversation_id": conversation_id,
+        "room_id": conversation_id,
+        "conversation": conversation,
+        "users": joined.viewers,
+    }
+    return result, [
+        (
+            "join_success",
+            {
+                "conversation_id": conversation_id,
+                "room_id": conversation_id,
+                "conversation": conversation,
+            },
+        ),
+        (
+            "users",
+            {
+                "conversation_id": conversation_id,
+                "room_id": conversation_id,
+                "users": joined.viewers,
+            },
+        ),
+    ]
+
+
+async def _leave(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
+    command = cmd.ConversationCommand.model_validate(data)
+    conversation_id = str(await session.live.leave(session.connection, command.conversation))
+    result = {"conversation_id": conversation_id, "room_id": conversation_id}
+    return result, [("leave_success", result)]
+
+
+async def _typing(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
+    command = cmd.TypingCommand.model_validate(data)
+    conversation_id = await session.live.typing(
+        session.connection, command.conversation, is_typing=command.is_typing
+    )
+    return {"conversation_id": conversation_id, "is_typing": command.is_typing}, []
+
+
+async def _read(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
+    command = cmd.ReadCommand.model_validate(data)
+    receipt = await session.live.read(session.connection, command.conversation, command)
+    return _json(receipt), []
+
+
+async def _edit(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
+    command = cmd.EditCommand.model_validate(data)
+    message = await session.live.edit(session.connection, command.message_id, command.content)
+    return _json(message), []
+
+
+async def _delete(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
+    command = cmd.DeleteCommand.model_validate(data)
+    message = await session.live.delete(session.connection, command.message_id)
+    return _json(message), []
+
+
+async def _watch(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
+    command = cmd.WatchCommand.model_validate(data)
+    status = await session.live.watch(session.connection, command.target_user_id)
+    event = status.event_data()
+    return event, [(str(event["type"]), event)]
+
+
+async def _unwatch(
+    session: WebSocketSession, data: dict[str, Any], seed: bool
+) -> tuple[Any, Reply]:
+    command = cmd.WatchCommand.model_validate(data)
+    await session.live.unwatch(session.connection, command.target_user_id)
+    return {"target_user_id": str(command.target_user_id)}, []
+
+
+async def _ping(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
+    return {"pong": True}, [("pong", data or {})]
+
+
+async def _already_authenticated(
+    session: WebSocketSession, data: dict[str, Any], seed: bool
+) -> tuple[Any, Reply]:
+    raise Unauthenticated("This connection is already authenticated.", code="already_authenticated")
+
+
+HANDLERS: dict[str, Handler] = {
+    "send_message": _send,
+    "message": _send,
+    "send": _send,
+    "join_room": _join,
+    "join_chat": _join,
+    "join": _join,
+    "leave_room": _leave,
+    "leave_chat": _leave,
+    "leave": _leave,
+    "typing": _typing,
+    "read_receipt": _read,
+    "read": _read,
+    "mark_read": _read,
+    "edit_message": _edit,
+    "delete_message": _delete,
+    "subscribe_status": _watch,
+    "unsubscribe_status": _unwatch,
+    "ping": _ping,
+    "heartbeat": _ping,
+    "auth": _already_authenticated,
+    "authenticate": _already_authenticated,
+}
