@@ -38,6 +38,10 @@ def parley_env(data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
         PARLEY_API_KEY=API_KEY,
         LOG_FORMAT="json",
         LOG_LEVEL="info",
+        # Short timers, so tests of expiry wait a moment rather than the production default.
+        TYPING_TTL_SECS="1",
+        PRESENCE_GRACE_SECS="0.3",
+        WS_AUTH_TIMEOUT_SECS="1",
         **FAST_HASHING,
     )
     env.update(extra)

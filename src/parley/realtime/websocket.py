@@ -70,6 +70,8 @@ class WebSocketSession:
     ) -> None:
         self.connection = WebSocketConnection(websocket, outbox_limit=outbox_limit)
         self.websocket = websocket
+        if websocket.query_params.get("dialect") == "flat":
+            self.connection.dialect = FLAT
         self.live = live
         self._auth_timeout = auth_timeout_secs
         self._max_frame = max_frame_bytes
