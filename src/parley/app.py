@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 from parley import __version__
 from parley.api.errors import install_error_handlers
@@ -14,8 +15,34 @@ from parley.api.metrics import Metrics
 from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
 from parley.api.routes import auth, broadcast, conversations, ops, users
 from parley.config import Settings
+from parley.realtime.chat_namespace import ChatNamespace
+from parley.realtime.engineio import EngineServer
+from parley.realtime.socketio import SocketIOServer
 from parley.realtime.websocket import WebSocketSession
 from parley.runtime import Runtime
+
+
+def build_socketio(runtime: Runtime) -> EngineServer:
+    settings = runtime.settings
+    chat = ChatNamespace(
+        runtime.live,
+        auth_timeout_secs=settings.ws_auth_timeout_secs,
+        trust_gateway_identity=settings.sio_trust_gateway_identity,
+    )
+    return EngineServer(
+        SocketIOServer([chat]),
+        ping_interval_secs=settings.sio_ping_interval_secs,
+        ping_timeout_secs=settings.sio_ping_timeout_secs,
+        max_payload_bytes=settings.sio_max_payload_bytes,
+        outbox_limit=settings.outbox_limit,
+        cors_origins=settings.cors_allowed_origins,
+    )
+
+
+async def socketio_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    """`/socket.io/`: handed to the Engine.IO server the lifespan built."""
+    engine: EngineServer = scope["app"].state.engine
+    await engine(scope, receive, send)
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -37,7 +64,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with Runtime.start(settings) as runtime:
             app.state.runtime = runtime
-            yield
+            engine = build_socketio(runtime)
+            app.state.engine = engine
+            engine.start()
+            try:
+                yield
+            finally:
+                await engine.stop()
 
     app = FastAPI(
         title="Parley",
@@ -52,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for path in ("/ws", "/api/ws"):
         app.add_api_websocket_route(path, websocket_endpoint)
+    app.mount("/socket.io", socketio_endpoint)
 
     # Added innermost first: observability wraps everything, so 413s are counted and logged.
     if settings.cors_allowed_origins:

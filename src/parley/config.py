@@ -216,6 +216,31 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TYPING_TTL_SECS"),
         description="A typing indicator not renewed or stopped ends by itself after this.",
     )
+    sio_ping_interval_secs: float = Field(
+        25.0,
+        gt=0,
+        validation_alias=AliasChoices("SIO_PING_INTERVAL_SECS"),
+        description="Socket.IO (Engine.IO) heartbeat interval.",
+    )
+    sio_ping_timeout_secs: float = Field(
+        20.0,
+        gt=0,
+        validation_alias=AliasChoices("SIO_PING_TIMEOUT_SECS"),
+        description="A Socket.IO client silent this long after a ping is disconnected.",
+    )
+    sio_max_payload_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        validation_alias=AliasChoices("SIO_MAX_PAYLOAD_BYTES"),
+        description="Largest Engine.IO packet or polling body accepted.",
+    )
+    sio_trust_gateway_identity: bool = Field(
+        False,
+        validation_alias=AliasChoices("SIO_TRUST_GATEWAY_IDENTITY"),
+        description="Accept the WebSocket Chat Server seed's bare `authenticate` "
+        "`{user_id, username}` without a token. Only behind a gateway that authenticates "
+        "users itself; never on an open port.",
+    )
     log_level: str = Field(
         "info",
         validation_alias=AliasChoices("LOG_LEVEL"),

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, ValidationError, model_validator
 
 from parley.domain.accounts.schemas import Lenient
-from parley.domain.conversations.schemas import CONVERSATION_REF, ConversationRef, ReadMark
+from parley.domain.conversations.schemas import (
+    CONVERSATION_REF,
+    ConversationRef,
+    MessageSend,
+    ReadMark,
+)
+from parley.realtime.connection import Connection
+from parley.realtime.live import LiveService
 
 
 class ConversationCommand(Lenient):
@@ -47,3 +54,78 @@ class WatchCommand(Lenient):
 
 class AuthCommand(Lenient):
     token: str = Field(max_length=8192, validation_alias=AliasChoices("token", "access_token"))
+
+
+class Commands:
+    """Each socket command, validated and run: the part both socket transports share.
+
+    Results are JSON-ready dicts; transports decide how to answer (an ack, seed-style reply
+    frames, or both).
+    """
+
+    def __init__(self, live: LiveService) -> None:
+        self.live = live
+
+    async def send(
+        self, connection: Connection, data: dict[str, Any], *, echo: bool
+    ) -> dict[str, Any]:
+        message = await self.live.send(connection, MessageSend.model_validate(data), echo=echo)
+        return message.model_dump(mode="json")
+
+    async def join(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = ConversationCommand.model_validate(data)
+        joined = await self.live.join(connection, command.conversation)
+        conversation_id = str(joined.conversation.id)
+        return {
+            "conversation_id": conversation_id,
+            "room_id": conversation_id,
+            "conversation": joined.conversation.model_dump(mode="json", exclude={"members"}),
+            "users": joined.viewers,
+        }
+
+    async def leave(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = ConversationCommand.model_validate(data)
+        conversation_id = str(await self.live.leave(connection, command.conversation))
+        return {"conversation_id": conversation_id, "room_id": conversation_id}
+
+    async def typing(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = TypingCommand.model_validate(data)
+        conversation_id = await self.live.typing(
+            connection, command.conversation, is_typing=command.is_typing
+        )
+        return {"conversation_id": conversation_id, "is_typing": command.is_typing}
+
+    async def read(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = ReadCommand.model_validate(data)
+        receipt = await self.live.read(connection, command.conversation, command)
+        return receipt.model_dump(mode="json")
+
+    async def edit(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = EditCommand.model_validate(data)
+        message = await self.live.edit(connection, command.message_id, command.content)
+        return message.model_dump(mode="json")
+
+    async def delete(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = DeleteCommand.model_validate(data)
+        message = await self.live.delete(connection, command.message_id)
+        return message.model_dump(mode="json")
+
+    async def watch(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = WatchCommand.model_validate(data)
+        status = await self.live.watch(connection, command.target_user_id)
+        return status.event_data()
+
+    async def unwatch(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = WatchCommand.model_validate(data)
+        await self.live.unwatch(connection, command.target_user_id)
+        return {"target_user_id": str(command.target_user_id)}
+
+
+def validation_details(exc: ValidationError) -> tuple[str, dict[str, Any]]:
+    """A message naming the offending fields, and the fields themselves."""
+    fields = [
+        {"field": ".".join(str(p) for p in e["loc"]) or "data", "message": e["msg"]}
+        for e in exc.errors()
+    ]
+    names = ", ".join(f["field"] for f in fields)
+    return f"Invalid or missing: {names}.", {"fields": fields}

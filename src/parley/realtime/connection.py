@@ -1,8 +1,8 @@
-"""A live client connection as the hub sees it, whatever its protocol.
+"""A live client connection as the hub sees it, whatever its protocol, and its outbox.
 
 Delivery never blocks the hub: `deliver` puts the already-encoded frame in a bounded outbox
-and a writer task per connection drains it. A client that stops reading fills its outbox and
-is disconnected (close code 4429) instead of growing the server's memory.
+that a writer drains (or, for long-polling, the next poll takes). A client that stops reading
+fills its outbox and is disconnected (close code 4429) instead of growing server memory.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -23,7 +24,7 @@ log = structlog.get_logger(__name__)
 
 
 class OutboundEvent:
-    """A decoded event plus its wire encodings, made at most once per protocol."""
+    """A decoded event plus its wire encodings, made at most once per dialect."""
 
     __slots__ = ("_encoded", "event")
 
@@ -31,7 +32,7 @@ class OutboundEvent:
         self.event = event
         self._encoded: dict[str, Any] = {}
 
-    def encoded(self, dialect: str, encode: Any) -> Any:
+    def encoded(self, dialect: str, encode: Callable[[Event], Any]) -> Any:
         try:
             return self._encoded[dialect]
         except KeyError:
@@ -39,10 +40,79 @@ class OutboundEvent:
             return value
 
 
-class Connection(ABC):
-    """One client connection. Subclasses say how a frame is written and how to close."""
+class Outbox:
+    """Frames waiting for one client, at most `limit` of them.
 
-    def __init__(self, connection_id: str, *, outbox_limit: int) -> None:
+    With a `write` function a writer task sends them in order; without one (long-polling)
+    they wait for `take_all`. On overflow the outbox drops everything, refuses more, and calls
+    `on_overflow` once: the owner closes the connection.
+    """
+
+    def __init__(self, limit: int, on_overflow: Callable[[], Awaitable[None]]) -> None:
+        self._frames: deque[Any] = deque()
+        self._limit = limit
+        self._on_overflow = on_overflow
+        self._ready = asyncio.Event()
+        self._closed = False
+        self._writer: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def push(self, frame: Any) -> None:
+        if self._closed:
+            return
+        if len(self._frames) >= self._limit:
+            self._closed = True
+            log.warning("connection.too_slow", queued=len(self._frames))
+            self._frames.clear()
+            self._closer = asyncio.ensure_future(self._on_overflow())
+            self._ready.set()
+            return
+        self._frames.append(frame)
+        self._ready.set()
+
+    def start_writer(self, write: Callable[[Any], Awaitable[None]], name: str) -> None:
+        self._writer = asyncio.create_task(self._drain(write), name=name)
+
+    async def stop_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            # Whatever the writer died of (a closed socket, typically) is moot now.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._writer
+            self._writer = None
+
+    async def wait(self) -> None:
+        """Until there is something to take (or the outbox closed)."""
+        await self._ready.wait()
+
+    def take_all(self) -> list[Any]:
+        frames = list(self._frames)
+        self._frames.clear()
+        self._ready.clear()
+        return frames
+
+    def close(self) -> None:
+        self._closed = True
+        self._ready.set()
+
+    async def _drain(self, write: Callable[[Any], Awaitable[None]]) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._frames:
+                await write(self._frames.popleft())
+
+
+class Connection(ABC):
+    """One authenticated (or authenticating) client connection, as the hub addresses it."""
+
+    dialect: str
+
+    def __init__(self, connection_id: str) -> None:
         self.id = connection_id
         self.principal: Principal | None = None
         self.viewing: set[str] = set()
@@ -51,12 +121,6 @@ class Connection(ABC):
         """Conversation channels whose messages this connection receives (hub bookkeeping)."""
         self.watching: set[str] = set()
         """Presence channels this connection subscribed to."""
-        self._outbox: deque[Any] = deque()
-        self._outbox_limit = outbox_limit
-        self._wakeup = asyncio.Event()
-        self._closed = False
-        self._writer: asyncio.Task[None] | None = None
-        self._closer: asyncio.Future[None] | None = None
 
     @property
     def user_id(self) -> str:
@@ -65,10 +129,11 @@ class Connection(ABC):
 
     @abstractmethod
     def encode(self, event: OutboundEvent) -> Any | None:
-        """The frame for this protocol, or None when the protocol has no such event."""
+        """The frame for this connection's dialect, or None when it has no such event."""
 
     @abstractmethod
-    async def write(self, frame: Any) -> None: ...
+    def push(self, frame: Any) -> None:
+        """Queue a frame for the client; never blocks."""
 
     @abstractmethod
     async def close(self, code: CloseCode, reason: str) -> None: ...
@@ -77,40 +142,3 @@ class Connection(ABC):
         frame = self.encode(event)
         if frame is not None:
             self.push(frame)
-
-    def push(self, frame: Any) -> None:
-        if self._closed:
-            return
-        if len(self._outbox) >= self._outbox_limit:
-            self._closed = True
-            log.warning("connection.too_slow", connection_id=self.id, queued=len(self._outbox))
-            self._outbox.clear()
-            self._closer = asyncio.ensure_future(self.close(CloseCode.TOO_SLOW, "outbox overflow"))
-            return
-        self._outbox.append(frame)
-        self._wakeup.set()
-
-    def start_writer(self) -> None:
-        self._writer = asyncio.create_task(self._drain(), name=f"writer-{self.id}")
-
-    async def stop_writer(self) -> None:
-        self._closed = True
-        if self._writer is not None:
-            self._writer.cancel()
-            # Whatever the writer died of (a closed socket, typically) is moot now.
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._writer
-
-    async def flush_and_close(self, code: CloseCode, reason: str) -> None:
-        """Write what is queued (an error explaining why, typically), then close."""
-        await self.stop_writer()
-        while self._outbox:
-            await self.write(self._outbox.popleft())
-        await self.close(code, reason)
-
-    async def _drain(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._outbox:
-                await self.write(self._outbox.popleft())

@@ -16,6 +16,20 @@ from parley.domain.events import Event
 WS_ENVELOPE = "ws"
 FLAT = "ws-flat"
 
+SIO_EVENT_NAMES = {
+    "message.created": "message",
+    "message.updated": "message_updated",
+    "message.deleted": "message_deleted",
+    "read.updated": "read_receipt",
+    "typing.changed": "typing",
+    "viewer.joined": "user_joined",
+    "viewer.left": "user_left",
+    "conversation.updated": "conversation_updated",
+    "conversation.deleted": "conversation_deleted",
+    "member.added": "conversation_joined",
+    "member.removed": "member_removed",
+}
+
 WS_FRAME_TYPES = {
     "message.created": "new_message",
     "message.updated": "message_updated",
@@ -34,6 +48,18 @@ WS_FRAME_TYPES = {
 
 def dump(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def encode_sio_event(event: Event, namespace: str) -> str | None:
+    """The Engine.IO packet for a Socket.IO event: `42["message",{...}]` on `/`."""
+    if event.name == "presence.changed":
+        name = str(event.data["type"])
+    else:
+        name = SIO_EVENT_NAMES.get(event.name, "")
+        if not name:
+            return None
+    head = "42" if namespace == "/" else f"42{namespace},"
+    return head + dump([name, event.data])
 
 
 def encode_ws_event(event: Event, dialect: str) -> str | None:

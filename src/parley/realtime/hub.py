@@ -119,8 +119,10 @@ class Hub:
     def deliver_local(self, event: Event) -> None:
         """Route one event to the local connections it is for."""
         outbound = OutboundEvent(event)
+        # Nobody needs to hear that they themselves came online.
+        about = event.data.get("user_id") if event.name == "presence.changed" else None
         for connection in self._recipients(event):
-            if connection.id != event.origin:
+            if connection.id != event.origin and (about is None or connection.user_id != about):
                 connection.deliver(outbound)
 
     def _on_broker_message(self, channel: str, payload: bytes) -> None:

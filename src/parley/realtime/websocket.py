@@ -20,13 +20,13 @@ from typing import Any
 
 import orjson
 import structlog
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from parley.domain.conversations.schemas import MessageSend
 from parley.errors import ParleyError, Unauthenticated
 from parley.realtime import commands as cmd
-from parley.realtime.connection import Connection, OutboundEvent
+from parley.realtime.commands import Commands
+from parley.realtime.connection import Connection, OutboundEvent, Outbox
 from parley.realtime.dialects import FLAT, WS_ENVELOPE, dump, encode_ws_event
 from parley.realtime.live import LiveService
 from parley.realtime.protocol import BAD_FRAME, UNKNOWN_TYPE, CloseCode
@@ -39,13 +39,17 @@ Handler = Callable[["WebSocketSession", dict[str, Any], bool], Awaitable[tuple[A
 
 class WebSocketConnection(Connection):
     def __init__(self, websocket: WebSocket, *, outbox_limit: int) -> None:
-        super().__init__(f"ws-{uuid.uuid4().hex[:16]}", outbox_limit=outbox_limit)
+        super().__init__(f"ws-{uuid.uuid4().hex[:16]}")
         self.websocket = websocket
         self.dialect = WS_ENVELOPE
+        self.outbox = Outbox(outbox_limit, self._too_slow)
 
     def encode(self, event: OutboundEvent) -> str | None:
         dialect = self.dialect
         return event.encoded(dialect, lambda e: encode_ws_event(e, dialect))  # type: ignore[no-any-return]
+
+    def push(self, frame: Any) -> None:
+        self.outbox.push(frame)
 
     async def write(self, frame: str) -> None:
         await self.websocket.send_text(frame)
@@ -54,6 +58,17 @@ class WebSocketConnection(Connection):
         if self.websocket.application_state is WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError):  # the client is already gone
                 await self.websocket.close(int(code), reason)
+
+    async def flush_and_close(self, code: CloseCode, reason: str) -> None:
+        """Write what is queued (an error explaining why, typically), then close."""
+        await self.outbox.stop_writer()
+        for frame in self.outbox.take_all():
+            await self.write(frame)
+        await self.close(code, reason)
+
+    async def _too_slow(self) -> None:
+        await self.outbox.stop_writer()
+        await self.close(CloseCode.TOO_SLOW, "too slow: outbox overflow")
 
 
 class WebSocketSession:
@@ -73,13 +88,14 @@ class WebSocketSession:
         if websocket.query_params.get("dialect") == "flat":
             self.connection.dialect = FLAT
         self.live = live
+        self.commands = cmd.Commands(live)
         self._auth_timeout = auth_timeout_secs
         self._max_frame = max_frame_bytes
 
     async def run(self) -> None:
         await self.websocket.accept()
         connection = self.connection
-        connection.start_writer()
+        connection.outbox.start_writer(connection.write, f"writer-{connection.id}")
         try:
             token = _token_from_request(self.websocket)
             if token is None:
@@ -110,7 +126,7 @@ class WebSocketSession:
             pass
         finally:
             await self.live.close(connection)
-            await connection.stop_writer()
+            await connection.outbox.stop_writer()
 
     async def _await_auth_frame(self) -> str | None:
         try:
@@ -234,96 +250,43 @@ def _token_from_request(websocket: WebSocket) -> str | None:
     return None
 
 
-def _json(model: BaseModel) -> Any:
-    return model.model_dump(mode="json")
-
-
 # -- handlers: (session, data, wants_seed_replies) -> (ack data, seed-style replies) --------
 
 
 async def _send(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
-    command = MessageSend.model_validate(data)
-    message = await session.live.send(session.connection, command, echo=seed)
-    return _json(message), []
+    return await session.commands.send(session.connection, data, echo=seed), []
 
 
 async def _join(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
-    command = cmd.ConversationCommand.model_validate(data)
-    joined = await session.live.join(session.connection, command.conversation)
-    conversation_id = str(joined.conversation.id)
-    conversation = joined.conversation.model_dump(mode="json", exclude={"members"})
-    result = {
-        "conversation_id": conversation_id,
-        "room_id": conversation_id,
-        "conversation": conversation,
-        "users": joined.viewers,
-    }
+    result = await session.commands.join(session.connection, data)
+    ids = {"conversation_id": result["conversation_id"], "room_id": result["room_id"]}
     return result, [
-        (
-            "join_success",
-            {
-                "conversation_id": conversation_id,
-                "room_id": conversation_id,
-                "conversation": conversation,
-            },
-        ),
-        (
-            "users",
-            {
-                "conversation_id": conversation_id,
-                "room_id": conversation_id,
-                "users": joined.viewers,
-            },
-        ),
+        ("join_success", {**ids, "conversation": result["conversation"]}),
+        ("users", {**ids, "users": result["users"]}),
     ]
 
 
 async def _leave(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
-    command = cmd.ConversationCommand.model_validate(data)
-    conversation_id = str(await session.live.leave(session.connection, command.conversation))
-    result = {"conversation_id": conversation_id, "room_id": conversation_id}
+    result = await session.commands.leave(session.connection, data)
     return result, [("leave_success", result)]
 
 
-async def _typing(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
-    command = cmd.TypingCommand.model_validate(data)
-    conversation_id = await session.live.typing(
-        session.connection, command.conversation, is_typing=command.is_typing
-    )
-    return {"conversation_id": conversation_id, "is_typing": command.is_typing}, []
-
-
-async def _read(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
-    command = cmd.ReadCommand.model_validate(data)
-    receipt = await session.live.read(session.connection, command.conversation, command)
-    return _json(receipt), []
-
-
-async def _edit(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
-    command = cmd.EditCommand.model_validate(data)
-    message = await session.live.edit(session.connection, command.message_id, command.content)
-    return _json(message), []
-
-
-async def _delete(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
-    command = cmd.DeleteCommand.model_validate(data)
-    message = await session.live.delete(session.connection, command.message_id)
-    return _json(message), []
-
-
 async def _watch(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
-    command = cmd.WatchCommand.model_validate(data)
-    status = await session.live.watch(session.connection, command.target_user_id)
-    event = status.event_data()
-    return event, [(str(event["type"]), event)]
+    status = await session.commands.watch(session.connection, data)
+    return status, [(str(status["type"]), status)]
 
 
-async def _unwatch(
-    session: WebSocketSession, data: dict[str, Any], seed: bool
-) -> tuple[Any, Reply]:
-    command = cmd.WatchCommand.model_validate(data)
-    await session.live.unwatch(session.connection, command.target_user_id)
-    return {"target_user_id": str(command.target_user_id)}, []
+def _plain(
+    run: Callable[[Commands, Connection, dict[str, Any]], Awaitable[dict[str, Any]]],
+) -> Handler:
+    """A command whose only answer is its ack."""
+
+    async def handler(
+        session: WebSocketSession, data: dict[str, Any], seed: bool
+    ) -> tuple[Any, Reply]:
+        return await run(session.commands, session.connection, data), []
+
+    return handler
 
 
 async def _ping(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
@@ -346,14 +309,14 @@ HANDLERS: dict[str, Handler] = {
     "leave_room": _leave,
     "leave_chat": _leave,
     "leave": _leave,
-    "typing": _typing,
-    "read_receipt": _read,
-    "read": _read,
-    "mark_read": _read,
-    "edit_message": _edit,
-    "delete_message": _delete,
+    "typing": _plain(Commands.typing),
+    "read_receipt": _plain(Commands.read),
+    "read": _plain(Commands.read),
+    "mark_read": _plain(Commands.read),
+    "edit_message": _plain(Commands.edit),
+    "delete_message": _plain(Commands.delete),
     "subscribe_status": _watch,
-    "unsubscribe_status": _unwatch,
+    "unsubscribe_status": _plain(Commands.unwatch),
     "ping": _ping,
     "heartbeat": _ping,
     "auth": _already_authenticated,

@@ -42,6 +42,9 @@ from parley.errors import (
 from parley.security.passwords import PasswordHasher
 from parley.security.tokens import TokenService
 
+GATEWAY_SESSION = uuid.UUID(int=0)
+"""The session id of principals a trusted gateway vouches for."""
+
 
 def conflict_for(fields: list[str]) -> Conflict:
     field = fields[0]
@@ -160,6 +163,25 @@ class AuthService:
         return Principal(
             user_id=user.id,
             session_id=claims.session_id,
+            role=Role(user.role),
+            username=user.username,
+            name=user.name,
+        )
+
+    async def trusted_principal(self, user_id: uuid.UUID) -> Principal:
+        """A principal for an identity a trusted gateway vouches for (no token, no session).
+
+        Only for deployments that switch it on; see SIO_TRUST_GATEWAY_IDENTITY.
+        """
+        async with self._db.transaction() as tx:
+            user = await user_queries.find_user(tx, user_id)
+        if user is None:
+            raise InvalidToken("No user with that id.")
+        if user.status != AccountStatus.ACTIVE:
+            raise AccountDisabled()
+        return Principal(
+            user_id=user.id,
+            session_id=GATEWAY_SESSION,
             role=Role(user.role),
             username=user.username,
             name=user.name,

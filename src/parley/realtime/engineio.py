@@ -1,0 +1,394 @@
+"""Engine.IO v4, the transport under Socket.IO: long-polling, WebSocket, and the upgrade.
+
+Parley speaks it itself rather than through python-engineio so that a broadcast is encoded
+once and handed to each connection's outbox without a task or a queue per recipient. What it
+implements (protocol v4, as socket.io-client 3.x/4.x and python-socketio 5.x clients speak):
+
+- handshake: `0{"sid","upgrades","pingInterval","pingTimeout","maxPayload"}`;
+- polling: GET returns queued packets joined by `\\x1e` (waiting for one when none is queued),
+  POST carries client packets the same way;
+- WebSocket, directly (`transport=websocket`) or as an upgrade from polling
+  (`2probe` / `3probe` / `5`);
+- heartbeat: the server pings every `ping_interval`; a client silent for `ping_timeout` after a
+  ping is closed. One sweeper task serves every session.
+
+Binary packets are not supported (Parley's events are JSON).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from abc import ABC, abstractmethod
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+import structlog
+from starlette.types import Message, Receive, Scope, Send
+
+from parley.realtime.connection import Outbox
+from parley.realtime.protocol import CloseCode
+
+log = structlog.get_logger(__name__)
+
+OPEN, CLOSE, PING, PONG, MESSAGE, UPGRADE, NOOP = "0", "1", "2", "3", "4", "5", "6"
+SEPARATOR = "\x1e"
+
+
+class EngineHandler(ABC):
+    """What runs on top of Engine.IO (Socket.IO)."""
+
+    @abstractmethod
+    async def on_open(self, session: EngineSession) -> None: ...
+
+    @abstractmethod
+    async def on_message(self, session: EngineSession, data: str) -> None: ...
+
+    @abstractmethod
+    async def on_close(self, session: EngineSession, reason: str) -> None: ...
+
+
+class EngineSession:
+    """One Engine.IO client, on polling or WebSocket; its outbox holds encoded packets."""
+
+    def __init__(self, sid: str, scope: Scope, *, outbox_limit: int, server: EngineServer) -> None:
+        self.sid = sid
+        query_string: bytes = scope.get("query_string", b"")
+        self.query: dict[str, str] = {k: v[0] for k, v in parse_qs(query_string.decode()).items()}
+        raw_headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+        self.headers: dict[str, str] = {k.decode().lower(): v.decode() for k, v in raw_headers}
+        self.transport = "polling"
+        self.closed = False
+        self.last_seen = time.monotonic()
+        self.ping_sent_at: float | None = None
+        self.outbox = Outbox(outbox_limit, self._too_slow)
+        self.state: dict[str, Any] = {}
+        """For the layer above (Socket.IO keeps its namespace sockets here)."""
+        self._server = server
+        self._ws_send: Send | None = None
+        self._polling = False
+
+    def send_packet(self, packet: str) -> None:
+        self.outbox.push(packet)
+
+    def send_message(self, data: str) -> None:
+        self.outbox.push(MESSAGE + data)
+
+    async def close(self, reason: str = "server close") -> None:
+        await self._server.close_session(self, reason)
+
+    async def _write_ws(self, packet: str) -> None:
+        assert self._ws_send is not None
+        await self._ws_send({"type": "websocket.send", "text": packet})
+
+    async def _too_slow(self) -> None:
+        await self._server.close_session(self, "too slow", code=CloseCode.TOO_SLOW)
+
+
+class EngineServer:
+    """The ASGI app mounted at `/socket.io`."""
+
+    def __init__(
+        self,
+        handler: EngineHandler,
+        *,
+        ping_interval_secs: float,
+        ping_timeout_secs: float,
+        max_payload_bytes: int,
+        outbox_limit: int,
+        cors_origins: list[str],
+    ) -> None:
+        self.handler = handler
+        self.sessions: dict[str, EngineSession] = {}
+        self._ping_interval = ping_interval_secs
+        self._ping_timeout = ping_timeout_secs
+        self._max_payload = max_payload_bytes
+        self._outbox_limit = outbox_limit
+        self._cors_origins = cors_origins
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep(), name="engineio-heartbeat")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        for session in list(self.sessions.values()):
+            await self.close_session(session, "server shutting down", code=CloseCode.NORMAL)
+
+    async def _sweep(self) -> None:
+        """Ping sessions that are due; close those that did not answer in time."""
+        tick = min(self._ping_interval, self._ping_timeout, 5.0) / 2
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            for session in list(self.sessions.values()):
+                if session.ping_sent_at is not None:
+                    if now - session.ping_sent_at > self._ping_timeout:
+                        await self.close_session(session, "ping timeout")
+                elif now - session.last_seen >= self._ping_interval:
+                    session.ping_sent_at = now
+                    session.send_packet(PING)
+
+    async def close_session(
+        self, session: EngineSession, reason: str, code: CloseCode = CloseCode.NORMAL
+    ) -> None:
+        if session.closed:
+            return
+        session.closed = True
+        self.sessions.pop(session.sid, None)
+        await session.outbox.stop_writer()
+        session.outbox.close()
+        if session._ws_send is not None:
+            with contextlib.suppress(Exception):
+                await session._ws_send(
+                    {"type": "websocket.close", "code": int(code), "reason": reason}
+                )
+        try:
+            await self.handler.on_close(session, reason)
+        except Exception:
+            log.exception("engineio.on_close_failed", sid=session.sid)
+
+    # -- ASGI ----------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = parse_qs(scope.get("query_string", b"").decode())
+        if query.get("EIO", [""])[0] != "4":
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                "Only Engine.IO protocol 4 (EIO=4, Socket.IO clients 3.x and 4.x) is supported.",
+            )
+            return
+        sid = query.get("sid", [None])[0]
+        transport = query.get("transport", ["polling"])[0]
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send, sid)
+        elif scope["type"] == "http":
+            if transport != "polling":
+                await _http(send, 400, b'{"code":3,"message":"Bad request"}', self._cors(scope))
+            elif scope["method"] == "OPTIONS":
+                await _http(send, 204, b"", self._cors(scope))
+            elif sid is None and scope["method"] == "GET":
+                await self._open_polling(scope, send)
+            elif sid is not None and scope["method"] == "GET":
+                await self._poll(scope, send, sid)
+            elif sid is not None and scope["method"] == "POST":
+                await self._post(scope, receive, send, sid)
+            else:
+                await _http(send, 400, b'{"code":3,"message":"Bad request"}', self._cors(scope))
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, message: str) -> None:
+        if scope["type"] == "websocket":
+            await receive()
+            await send({"type": "websocket.close", "code": 1002, "reason": message[:120]})
+        else:
+            body = orjson.dumps({"code": 5, "message": message})
+            await _http(send, 400, body, self._cors(scope))
+
+    def _handshake(self, session: EngineSession, upgrades: list[str]) -> str:
+        return (
+            OPEN
+            + orjson.dumps(
+                {
+                    "sid": session.sid,
+                    "upgrades": upgrades,
+                    "pingInterval": int(self._ping_interval * 1000),
+                    "pingTimeout": int(self._ping_timeout * 1000),
+                    "maxPayload": self._max_payload,
+                }
+            ).decode()
+        )
+
+    def _new_session(self, scope: Scope) -> EngineSession:
+        session = EngineSession(
+            secrets.token_urlsafe(15), scope, outbox_limit=self._outbox_limit, server=self
+        )
+        self.sessions[session.sid] = session
+        return session
+
+    # -- polling ---------------------------------------------------------------------------------
+
+    async def _open_polling(self, scope: Scope, send: Send) -> None:
+        session = self._new_session(scope)
+        await _http(
+            send,
+            200,
+            self._handshake(session, ["websocket"]).encode(),
+            self._cors(scope),
+            text=True,
+        )
+        await self.handler.on_open(session)
+
+    async def _poll(self, scope: Scope, send: Send, sid: str) -> None:
+        session = self.sessions.get(sid)
+        if session is None or session._polling or session.transport != "polling":
+            await _http(send, 400, b'{"code":1,"message":"Session ID unknown"}', self._cors(scope))
+            return
+        session._polling = True
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._ping_interval + self._ping_timeout):
+                    await session.outbox.wait()
+            packets = session.outbox.take_all()
+            if session.closed and not packets:
+                packets = [CLOSE]
+            body = SEPARATOR.join(packets or [NOOP]).encode()
+            await _http(send, 200, body, self._cors(scope), text=True)
+        finally:
+            session._polling = False
+
+    async def _post(self, scope: Scope, receive: Receive, send: Send, sid: str) -> None:
+        session = self.sessions.get(sid)
+        if session is None:
+            await _http(send, 400, b'{"code":1,"message":"Session ID unknown"}', self._cors(scope))
+            return
+        body = await _read_body(receive, self._max_payload)
+        if body is None:
+            await _http(send, 413, b'{"code":3,"message":"Payload too large"}', self._cors(scope))
+            await self.close_session(session, "payload too large")
+            return
+        await _http(send, 200, b"ok", self._cors(scope), text=True)
+        for packet in body.decode("utf-8", "replace").split(SEPARATOR):
+            await self._on_packet(session, packet)
+
+    # -- websocket -------------------------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send, sid: str | None) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        if sid is None:
+            session = self._new_session(scope)
+            await send({"type": "websocket.accept"})
+            self._attach_ws(session, send)
+            session.send_packet(self._handshake(session, []))
+            await self.handler.on_open(session)
+        else:
+            found = self.sessions.get(sid)
+            if found is None or found.transport != "polling":
+                await send(
+                    {"type": "websocket.close", "code": 1008, "reason": "Session ID unknown"}
+                )
+                return
+            session = found
+            await send({"type": "websocket.accept"})
+            if not await self._upgrade(session, receive, send):
+                return
+        try:
+            while not session.closed:
+                message = await receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None:
+                    continue  # binary: not part of Parley's protocol
+                if len(text) > self._max_payload:
+                    await self.close_session(
+                        session, "payload too large", code=CloseCode.FRAME_TOO_LARGE
+                    )
+                    break
+                await self._on_packet(session, text)
+        finally:
+            session._ws_send = None
+            await self.close_session(session, "transport close")
+
+    async def _upgrade(self, session: EngineSession, receive: Receive, send: Send) -> bool:
+        """Polling → WebSocket: answer the probe, release the pending poll, await `5`."""
+        try:
+            async with asyncio.timeout(self._ping_timeout):
+                probe = await receive()
+                if probe.get("text") != PING + "probe":
+                    return False
+                await send({"type": "websocket.send", "text": PONG + "probe"})
+                session.outbox.push(NOOP)  # ends a poll in flight, as the protocol asks
+                upgrade = await receive()
+                if upgrade.get("text") != UPGRADE:
+                    return False
+        except TimeoutError:
+            return False
+        session.transport = "websocket"
+        pending = session.outbox.take_all()
+        self._attach_ws(session, send)
+        for packet in pending:
+            if packet != NOOP:
+                session.send_packet(packet)
+        return True
+
+    def _attach_ws(self, session: EngineSession, send: Send) -> None:
+        session.transport = "websocket"
+        session._ws_send = send
+        session.outbox.start_writer(session._write_ws, f"eio-writer-{session.sid}")
+
+    # -- packets -----------------------------------------------------------------------------------
+
+    async def _on_packet(self, session: EngineSession, packet: str) -> None:
+        if not packet or session.closed:
+            return
+        session.last_seen = time.monotonic()
+        kind = packet[0]
+        if kind == PONG:
+            session.ping_sent_at = None
+        elif kind == MESSAGE:
+            await self.handler.on_message(session, packet[1:])
+        elif kind == CLOSE:
+            await self.close_session(session, "client close")
+        elif kind == PING:  # not in v4 from clients, but harmless to answer
+            session.send_packet(PONG + packet[1:])
+
+    def _cors(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        origin = dict(scope.get("headers", [])).get(b"origin")
+        if origin is None or not self._cors_origins:
+            return []
+        if "*" in self._cors_origins or origin.decode() in self._cors_origins:
+            return [
+                (b"access-control-allow-origin", origin),
+                (b"access-control-allow-credentials", b"true"),
+                (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+                (b"access-control-allow-headers", b"content-type, authorization"),
+            ]
+        return []
+
+
+async def _http(
+    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]], *, text: bool = False
+) -> None:
+    content_type = b"text/plain; charset=UTF-8" if text else b"application/json"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+                *extra,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)

@@ -1,0 +1,220 @@
+"""Socket.IO v5 over Parley's Engine.IO: packets, namespaces, acknowledgements.
+
+Packet text: `<type>[<namespace>,][<ack id>][<json>]`, types 0 CONNECT, 1 DISCONNECT, 2 EVENT,
+3 ACK, 4 CONNECT_ERROR (5 and 6, the binary forms, are refused). Each namespace a client
+connects to is one `SocketIOConnection`; its handlers come from the namespace object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import structlog
+
+from parley.realtime.connection import Connection, OutboundEvent
+from parley.realtime.dialects import encode_sio_event
+from parley.realtime.engineio import EngineHandler, EngineSession
+from parley.realtime.protocol import CloseCode
+
+log = structlog.get_logger(__name__)
+
+CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR, BINARY_EVENT, BINARY_ACK = "0123456"
+SOCKETS = "sio.sockets"
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    kind: str
+    namespace: str
+    ack_id: int | None
+    data: Any
+
+
+class BadPacket(ValueError):
+    pass
+
+
+def parse_packet(text: str) -> Packet:
+    if not text or text[0] not in "0123456":
+        raise BadPacket("unknown packet type")
+    kind, rest = text[0], text[1:]
+    if kind in (BINARY_EVENT, BINARY_ACK):
+        raise BadPacket("binary packets are not supported")
+    namespace = "/"
+    if rest.startswith("/"):
+        end = rest.find(",")
+        namespace, rest = (rest, "") if end == -1 else (rest[:end], rest[end + 1 :])
+    digits = 0
+    while digits < len(rest) and rest[digits].isdigit():
+        digits += 1
+    ack_id = int(rest[:digits]) if digits else None
+    payload = rest[digits:]
+    try:
+        data = orjson.loads(payload) if payload else None
+    except orjson.JSONDecodeError as exc:
+        raise BadPacket("payload is not JSON") from exc
+    return Packet(kind, namespace, ack_id, data)
+
+
+def encode_packet(kind: str, namespace: str, data: Any = None, ack_id: int | None = None) -> str:
+    head = kind if namespace == "/" else f"{kind}{namespace},"
+    if ack_id is not None:
+        head += str(ack_id)
+    return head if data is None else head + orjson.dumps(data).decode()
+
+
+def event_packet(namespace: str, name: str, data: Any) -> str:
+    """The Engine.IO message carrying a Socket.IO event: `42["name",{...}]` on `/`."""
+    return "4" + encode_packet(EVENT, namespace, [name, data])
+
+
+class SocketIOConnection(Connection):
+    """A client's connection to one namespace; writes through its Engine.IO session."""
+
+    def __init__(self, session: EngineSession, namespace: str) -> None:
+        super().__init__(f"sio-{uuid.uuid4().hex[:16]}")
+        self.session = session
+        self.namespace = namespace
+        self.dialect = f"sio{namespace}"
+        self.auth_deadline: asyncio.TimerHandle | None = None
+        self.auth_timer_task: asyncio.Future[None] | None = None
+
+    def encode(self, event: OutboundEvent) -> str | None:
+        namespace = self.namespace
+        return event.encoded(self.dialect, lambda e: encode_sio_event(e, namespace))  # type: ignore[no-any-return]
+
+    def push(self, frame: Any) -> None:
+        self.session.send_packet(frame)
+
+    def emit(self, name: str, data: Any) -> None:
+        self.push(event_packet(self.namespace, name, data))
+
+    def ack(self, ack_id: int, *args: Any) -> None:
+        self.push("4" + encode_packet(ACK, self.namespace, list(args), ack_id))
+
+    async def close(self, code: CloseCode, reason: str) -> None:
+        self.push("4" + encode_packet(DISCONNECT, self.namespace))
+        await self.session.close(reason)
+
+
+class Namespace(ABC):
+    """The events of one namespace (`/` for chat, `/gameplay` for games)."""
+
+    name: str
+
+    @abstractmethod
+    async def on_connect(self, socket: SocketIOConnection, auth: Any) -> dict[str, Any] | None:
+        """Accept (return extra CONNECT data, or None) or raise to refuse the connection."""
+
+    async def after_connect(self, socket: SocketIOConnection) -> None:
+        """Runs once the client has its CONNECT answer (greetings, catch-up)."""
+        return
+
+    @abstractmethod
+    async def on_event(
+        self, socket: SocketIOConnection, event: str, args: list[Any], *, wants_ack: bool
+    ) -> Any:
+        """Handle an event; the return value is the acknowledgement's payload."""
+
+    @abstractmethod
+    async def on_disconnect(self, socket: SocketIOConnection) -> None: ...
+
+
+class SocketIOServer(EngineHandler):
+    def __init__(self, namespaces: list[Namespace]) -> None:
+        self._namespaces = {n.name: n for n in namespaces}
+
+    async def on_open(self, session: EngineSession) -> None:
+        session.state[SOCKETS] = {}
+
+    async def on_message(self, session: EngineSession, data: str) -> None:
+        try:
+            packet = parse_packet(data)
+        except BadPacket as exc:
+            session.send_message(
+                encode_packet(
+                    EVENT,
+                    "/",
+                    ["error", {"code": "bad_packet", "message": f"Bad Socket.IO packet: {exc}."}],
+                )
+            )
+            return
+        sockets: dict[str, SocketIOConnection] = session.state[SOCKETS]
+        socket = sockets.get(packet.namespace)
+        if packet.kind == CONNECT:
+            await self._connect(session, sockets, packet)
+        elif socket is None:
+            if packet.kind != DISCONNECT:
+                session.send_message(
+                    encode_packet(
+                        CONNECT_ERROR, packet.namespace, {"message": "Not connected to namespace"}
+                    )
+                )
+        elif packet.kind == EVENT:
+            await self._event(socket, packet)
+        elif packet.kind == DISCONNECT:
+            del sockets[packet.namespace]
+            await self._namespaces[packet.namespace].on_disconnect(socket)
+
+    async def on_close(self, session: EngineSession, reason: str) -> None:
+        sockets: dict[str, SocketIOConnection] = session.state.pop(SOCKETS, {})
+        for namespace, socket in sockets.items():
+            try:
+                await self._namespaces[namespace].on_disconnect(socket)
+            except Exception:
+                log.exception("socketio.disconnect_failed", namespace=namespace)
+
+    async def _connect(
+        self, session: EngineSession, sockets: dict[str, SocketIOConnection], packet: Packet
+    ) -> None:
+        handler = self._namespaces.get(packet.namespace)
+        if handler is None:
+            session.send_message(
+                encode_packet(CONNECT_ERROR, packet.namespace, {"message": "Invalid namespace"})
+            )
+            return
+        if packet.namespace in sockets:
+            return
+        socket = SocketIOConnection(session, packet.namespace)
+        try:
+            extra = await handler.on_connect(socket, packet.data)
+        except ConnectRefused as exc:
+            session.send_message(
+                encode_packet(
+                    CONNECT_ERROR,
+                    packet.namespace,
+                    {"message": exc.message, "data": {"code": exc.code}},
+                )
+            )
+            return
+        sockets[packet.namespace] = socket
+        session.send_message(
+            encode_packet(CONNECT, packet.namespace, {"sid": socket.id, **(extra or {})})
+        )
+        await handler.after_connect(socket)
+
+    async def _event(self, socket: SocketIOConnection, packet: Packet) -> None:
+        args = packet.data if isinstance(packet.data, list) else []
+        if not args or not isinstance(args[0], str):
+            socket.emit(
+                "error", {"code": "bad_packet", "message": "An event is [name, ...arguments]."}
+            )
+            return
+        wants_ack = packet.ack_id is not None
+        result = await self._namespaces[socket.namespace].on_event(
+            socket, args[0], args[1:], wants_ack=wants_ack
+        )
+        if packet.ack_id is not None:
+            socket.ack(packet.ack_id, result)
+
+
+class ConnectRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
