@@ -157,8 +157,12 @@ async def test_refused_and_late_authentication(
 ) -> None:
     forged = SioClient()
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await forged.client.connect(server.base_url, auth={"token": "forged"},
-                                    transports=["websocket"], wait_timeout=RECEIVE_TIMEOUT_SECS)
+        await forged.client.connect(
+            server.base_url,
+            auth={"token": "forged"},
+            transports=["websocket"],
+            wait_timeout=RECEIVE_TIMEOUT_SECS,
+        )
     refusal = await forged.expect("connect_error")
     assert refusal["data"]["code"] == "invalid_token"
 
