@@ -7,6 +7,7 @@ request id bound in a contextvar appears on every line logged while handling tha
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import orjson
@@ -17,6 +18,20 @@ from parley.config import LogFormat, Settings
 
 def _orjson_dumps(obj: object, default: object = None) -> str:
     return orjson.dumps(obj, default=default).decode()  # type: ignore[arg-type]
+
+
+_TOKEN_IN_URL = re.compile(r"((?:access_)?token=)[^&\s\"']+")
+
+
+class RedactTokens(logging.Filter):
+    """Access tokens travel in WebSocket URLs (`?token=`); keep them out of the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg = _TOKEN_IN_URL.sub(r"\1[redacted]", message)
+            record.args = ()
+        return True
 
 
 def configure_logging(settings: Settings) -> None:
@@ -40,6 +55,7 @@ def configure_logging(settings: Settings) -> None:
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactTokens())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

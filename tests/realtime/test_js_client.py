@@ -36,7 +36,11 @@ def test_official_js_client_round_trip(api: httpx.Client, server: ServerProcess)
     room = f"js-{uuid.uuid4().hex[:8]}"
     result = subprocess.run(
         ["node", "roundtrip.mjs", server.base_url, alice.access_token, bob.access_token, room],
-        cwd=JS_DIR, capture_output=True, text=True, timeout=30, check=False,
+        cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.strip().splitlines()[-1])

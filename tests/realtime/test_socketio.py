@@ -219,3 +219,22 @@ async def test_socketio_and_plain_websocket_clients_talk(
         assert (await b.expect("new_message"))["data"]["content"] == "from sio"
     finally:
         await b.close()
+
+
+async def test_edits_and_deletes_reach_the_other_members(api: httpx.Client, sio: Any) -> None:
+    alice, bob = register(api), register(api)
+    chat = api.post(
+        "/api/v1/conversations", headers=alice.headers, json={"participant_id": bob.id}
+    ).json()["id"]
+    a, b = await sio(alice), await sio(bob)
+    sent = await a.call("message", {"conversation_id": chat, "content": "teh"})
+    await b.expect("message")
+    edited = await a.call("edit_message", {"message_id": sent["id"], "content": "the"})
+    assert edited["content"] == "the"
+    assert (await b.expect("message_updated"))["content"] == "the"
+    refused = await b.call("delete_message", {"message_id": sent["id"]})
+    assert refused["error"]["code"] == "not_the_sender"
+    await a.call("delete_message", {"message_id": sent["id"]})
+    gone = await b.expect("message_deleted")
+    assert (gone["id"], gone["content"]) == (sent["id"], "")
+    assert gone["deleted_at"] is not None

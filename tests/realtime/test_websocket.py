@@ -40,6 +40,7 @@ async def test_a_message_reaches_every_device_of_every_member(
     alice, bob = register(api), register(api)
     chat = direct_chat(api, alice, bob)
     alice_phone = await ws(server, opened, alice)
+    assert alice.access_token not in server.log()  # tokens in URLs are redacted from logs
     alice_laptop = await ws(server, opened, alice, path="/api/ws")
     bob_phone, bob_laptop = await ws(server, opened, bob), await ws(server, opened, bob)
 
