@@ -8,12 +8,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.accounts import register
 from tests.support.clients import WsClient
 from tests.support.server import API_KEY, ServerProcess, start_server
+
+
+async def read_until_closed(client: ClientConnection) -> None:
+    """Read what was buffered until the close frame arrives (and raises)."""
+    while True:
+        await client.recv()
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +56,7 @@ async def test_a_client_that_stops_reading_is_closed_with_4429(
             if any("connection.too_slow" in line for line in server.log_lines):
                 break
         with pytest.raises(ConnectionClosed) as ended:
-            while True:  # read what was buffered until the close frame arrives
-                await stalled.recv()
+            await read_until_closed(stalled)
         assert ended.value.rcvd is not None
         assert ended.value.rcvd.code == 4429
         assert await good.ack("ping") == {"pong": True}
