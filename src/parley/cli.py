@@ -61,6 +61,8 @@ def serve(
     except ConfigurationError as exc:
         typer.secho(f"parley: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
+    from parley.realtime.fastws import ParleyWebSocketProtocol
+
     uvicorn.run(
         app,
         host=host or settings.host,
@@ -68,6 +70,11 @@ def serve(
         log_config=None,
         loop="uvloop",
         http="httptools",
+        ws=ParleyWebSocketProtocol,
+        # Broadcast frames are framed once and shared, so they cannot be compressed per
+        # connection; the largest frame any transport accepts bounds what a client can send.
+        ws_per_message_deflate=False,
+        ws_max_size=max(settings.ws_max_frame_bytes, settings.sio_max_payload_bytes),
         proxy_headers=True,
         server_header=False,
     )

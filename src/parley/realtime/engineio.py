@@ -30,6 +30,7 @@ import structlog
 from starlette.types import Message, Receive, Scope, Send
 
 from parley.realtime.connection import Outbox
+from parley.realtime.fastws import RAW_BYTES_PER_FRAME, RawWriter, raw_websocket
 from parley.realtime.protocol import CloseCode
 
 log = structlog.get_logger(__name__)
@@ -70,12 +71,22 @@ class EngineSession:
         self._server = server
         self._ws_send: Send | None = None
         self._polling = False
+        self.raw: RawWriter | None = None
+        """Set while on WebSocket under Parley's server: packets skip the outbox."""
 
     def send_packet(self, packet: str) -> None:
-        self.outbox.push(packet)
+        if self.raw is not None:
+            self.raw.write_text(packet)
+        else:
+            self.outbox.push(packet)
+
+    def send_frame(self, frame: bytes) -> None:
+        """A packet already framed for the WebSocket (the broadcast fast path)."""
+        assert self.raw is not None
+        self.raw.write(frame)
 
     def send_message(self, data: str) -> None:
-        self.outbox.push(MESSAGE + data)
+        self.send_packet(MESSAGE + data)
 
     async def close(self, reason: str = "server close") -> None:
         await self._server.close_session(self, reason)
@@ -269,7 +280,7 @@ class EngineServer:
         if sid is None:
             session = self._new_session(scope)
             await send({"type": "websocket.accept"})
-            self._attach_ws(session, send)
+            await self._attach_ws(session, scope, send)
             session.send_packet(self._handshake(session, []))
             await self.handler.on_open(session)
         else:
@@ -281,7 +292,7 @@ class EngineServer:
                 return
             session = found
             await send({"type": "websocket.accept"})
-            if not await self._upgrade(session, receive, send):
+            if not await self._upgrade(session, scope, receive, send):
                 return
         try:
             while not session.closed:
@@ -301,7 +312,9 @@ class EngineServer:
             session._ws_send = None
             await self.close_session(session, "transport close")
 
-    async def _upgrade(self, session: EngineSession, receive: Receive, send: Send) -> bool:
+    async def _upgrade(
+        self, session: EngineSession, scope: Scope, receive: Receive, send: Send
+    ) -> bool:
         """Polling → WebSocket: answer the probe, release the pending poll, await `5`."""
         try:
             async with asyncio.timeout(self._ping_timeout):
@@ -317,16 +330,25 @@ class EngineServer:
             return False
         session.transport = "websocket"
         pending = session.outbox.take_all()
-        self._attach_ws(session, send)
+        await self._attach_ws(session, scope, send)
         for packet in pending:
             if packet != NOOP:
                 session.send_packet(packet)
         return True
 
-    def _attach_ws(self, session: EngineSession, send: Send) -> None:
+    async def _attach_ws(self, session: EngineSession, scope: Scope, send: Send) -> None:
         session.transport = "websocket"
         session._ws_send = send
-        session.outbox.start_writer(session._write_ws, f"eio-writer-{session.sid}")
+        raw = raw_websocket(scope)
+        if raw is not None:
+            await raw.raw_ready()
+            session.raw = RawWriter(
+                raw,
+                limit_bytes=self._outbox_limit * RAW_BYTES_PER_FRAME,
+                on_overflow=session._too_slow,
+            )
+        else:
+            session.outbox.start_writer(session._write_ws, f"eio-writer-{session.sid}")
 
     # -- packets -----------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import structlog
 from parley.realtime.connection import Connection, OutboundEvent
 from parley.realtime.dialects import encode_sio_event
 from parley.realtime.engineio import EngineHandler, EngineSession
+from parley.realtime.fastws import framed
 from parley.realtime.protocol import CloseCode
 
 log = structlog.get_logger(__name__)
@@ -87,6 +88,15 @@ class SocketIOConnection(Connection):
     def encode(self, event: OutboundEvent) -> str | None:
         namespace = self.namespace
         return event.encoded(self.dialect, lambda e: encode_sio_event(e, namespace))  # type: ignore[no-any-return]
+
+    def deliver(self, event: OutboundEvent) -> None:
+        if self.session.raw is None:
+            super().deliver(event)
+            return
+        namespace = self.namespace
+        frame = framed(event, self.dialect, lambda e: encode_sio_event(e, namespace))
+        if frame is not None:
+            self.session.send_frame(frame)
 
     def push(self, frame: Any) -> None:
         self.session.send_packet(frame)

@@ -28,6 +28,7 @@ from parley.realtime import commands as cmd
 from parley.realtime.commands import Commands
 from parley.realtime.connection import Connection, OutboundEvent, Outbox
 from parley.realtime.dialects import FLAT, WS_ENVELOPE, dump, encode_ws_event
+from parley.realtime.fastws import RAW_BYTES_PER_FRAME, RawWriter, framed, raw_websocket
 from parley.realtime.live import LiveService
 from parley.realtime.protocol import BAD_FRAME, UNKNOWN_TYPE, CloseCode
 
@@ -43,13 +44,40 @@ class WebSocketConnection(Connection):
         self.websocket = websocket
         self.dialect = WS_ENVELOPE
         self.outbox = Outbox(outbox_limit, self._too_slow)
+        raw = raw_websocket(websocket.scope)
+        self.raw_socket = raw
+        self.raw: RawWriter | None = None
+        self._raw_limit = outbox_limit * RAW_BYTES_PER_FRAME
+
+    async def start(self) -> None:
+        """After accept: write straight to the transport when the server allows it, else
+        through a writer task over ASGI."""
+        if self.raw_socket is not None:
+            await self.raw_socket.raw_ready()
+            self.raw = RawWriter(
+                self.raw_socket, limit_bytes=self._raw_limit, on_overflow=self._too_slow
+            )
+        else:
+            self.outbox.start_writer(self.write, f"writer-{self.id}")
 
     def encode(self, event: OutboundEvent) -> str | None:
         dialect = self.dialect
         return event.encoded(dialect, lambda e: encode_ws_event(e, dialect))  # type: ignore[no-any-return]
 
+    def deliver(self, event: OutboundEvent) -> None:
+        if self.raw is None:
+            super().deliver(event)
+            return
+        dialect = self.dialect
+        frame = framed(event, dialect, lambda e: encode_ws_event(e, dialect))
+        if frame is not None:
+            self.raw.write(frame)
+
     def push(self, frame: Any) -> None:
-        self.outbox.push(frame)
+        if self.raw is not None:
+            self.raw.write_text(frame)
+        else:
+            self.outbox.push(frame)
 
     async def write(self, frame: str) -> None:
         await self.websocket.send_text(frame)
@@ -61,6 +89,9 @@ class WebSocketConnection(Connection):
 
     async def flush_and_close(self, code: CloseCode, reason: str) -> None:
         """Write what is queued (an error explaining why, typically), then close."""
+        if self.raw is not None:
+            await self.close(code, reason)  # raw frames are already on the wire
+            return
         await self.outbox.stop_writer()
         for frame in self.outbox.take_all():
             await self.write(frame)
@@ -95,7 +126,7 @@ class WebSocketSession:
     async def run(self) -> None:
         await self.websocket.accept()
         connection = self.connection
-        connection.outbox.start_writer(connection.write, f"writer-{connection.id}")
+        await connection.start()
         try:
             token = _token_from_request(self.websocket)
             if token is None:

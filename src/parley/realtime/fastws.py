@@ -1,0 +1,121 @@
+"""The fan-out fast path: pre-framed WebSocket messages written straight to the transport.
+
+Through ASGI, every message to every recipient would cost an `await send(...)`: a writer
+task wake-up, the ASGI event dict, and websockets' own framing. For a broadcast Parley frames
+the payload once (server frames are unmasked, so the bytes are the same for everyone) and
+hands those bytes to each connection's transport with one synchronous `write`.
+
+`ParleyWebSocketProtocol` is uvicorn's websockets protocol plus an ASGI scope extension,
+`parley.raw_websocket`, through which the app reaches it. Under any other server the
+extension is absent and the transports fall back to plain ASGI sends.
+
+A slow reader shows up as bytes piling up in the transport's write buffer; past the limit
+the connection counts as too slow and is closed (4429), exactly as an overflowing outbox is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import structlog
+from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
+from websockets.protocol import State
+
+from parley.domain.events import Event
+from parley.realtime.connection import OutboundEvent
+
+log = structlog.get_logger(__name__)
+
+RAW_EXTENSION = "parley.raw_websocket"
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A complete, final, unmasked text frame (RFC 6455 §5.2)."""
+    length = len(payload)
+    if length < 126:
+        return bytes((0x81, length)) + payload
+    if length < 65536:
+        return struct.pack("!BBH", 0x81, 126, length) + payload
+    return struct.pack("!BBQ", 0x81, 127, length) + payload
+
+
+class RawWebSocket(Protocol):
+    async def raw_ready(self) -> None:
+        """Until the opening handshake has been written (frames must follow it)."""
+        ...
+
+    def raw_open(self) -> bool: ...
+
+    def raw_write(self, frame: bytes) -> int:
+        """Write a complete frame; returns the bytes now waiting in the write buffer."""
+        ...
+
+
+class ParleyWebSocketProtocol(WebSocketProtocol):
+    async def run_asgi(self) -> None:
+        extensions: dict[str, Any] = self.scope["extensions"]
+        extensions[RAW_EXTENSION] = self
+        await super().run_asgi()
+
+    async def raw_ready(self) -> None:
+        await self.handshake_completed_event.wait()
+
+    def raw_open(self) -> bool:
+        return self.state is State.OPEN and not self.transport.is_closing()
+
+    def raw_write(self, frame: bytes) -> int:
+        transport = self.transport
+        transport.write(frame)
+        return int(transport.get_write_buffer_size())
+
+
+def raw_websocket(scope: Any) -> RawWebSocket | None:
+    extensions = scope.get("extensions") or {}
+    raw: RawWebSocket | None = extensions.get(RAW_EXTENSION)
+    return raw
+
+
+RAW_BYTES_PER_FRAME = 1024
+"""How many buffered bytes one outbox slot stands for on the fast path (OUTBOX_LIMIT times this)."""
+
+
+class RawWriter:
+    """Writes pre-framed messages to one connection; closes it when the client falls behind."""
+
+    __slots__ = ("_closer", "_limit", "_on_overflow", "_raw", "closed")
+
+    def __init__(
+        self, raw: RawWebSocket, *, limit_bytes: int, on_overflow: Callable[[], Awaitable[None]]
+    ) -> None:
+        self._raw = raw
+        self._limit = limit_bytes
+        self._on_overflow = on_overflow
+        self._closer: asyncio.Future[None] | None = None
+        self.closed = False
+
+    def write(self, frame: bytes) -> None:
+        if self.closed or not self._raw.raw_open():
+            return
+        if self._raw.raw_write(frame) > self._limit:
+            self.closed = True
+            log.warning("connection.too_slow", buffered_limit=self._limit)
+            self._closer = asyncio.ensure_future(self._on_overflow())
+
+    def write_text(self, text: str) -> None:
+        self.write(text_frame(text.encode()))
+
+
+def framed(
+    event: OutboundEvent, dialect: str, encode: Callable[[Event], str | None]
+) -> bytes | None:
+    """The event's frame for a dialect, framed once per broadcast."""
+
+    def frame(e: Event) -> bytes | None:
+        text = event.encoded(dialect, encode)
+        return None if text is None else text_frame(text.encode())
+
+    result: bytes | None = event.encoded(dialect + "#frame", frame)
+    return result
