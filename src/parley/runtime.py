@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import structlog
 
+from parley.backends import create_broker
 from parley.backends.base import Broker
-from parley.backends.memory import MemoryBroker, MemoryPresenceStore
+from parley.backends.memory import MemoryPresenceStore
 from parley.config import Settings
 from parley.db.database import Database
 from parley.db.migrate import upgrade_to_head
@@ -58,7 +59,7 @@ class Runtime:
                 auto_migrate = db.is_sqlite
             if auto_migrate:
                 await upgrade_to_head(db)
-            broker = await stack.enter_async_context(MemoryBroker())
+            broker = await stack.enter_async_context(create_broker(settings.redis_url))
             hub = Hub(broker)
             stack.push_async_callback(hub.close)
             publisher = EventPublisher(broker)

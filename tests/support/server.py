@@ -56,6 +56,18 @@ class ServerProcess:
     env: dict[str, str]
     log_lines: list[str] = field(default_factory=list)
     drainer: threading.Thread | None = None
+    logged: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_for_log(self, text: str, *, after: int = 0, timeout_secs: float = 15) -> str:
+        """The first log line from index `after` on that contains `text`, waiting for it."""
+        with self.logged:
+            found = self.logged.wait_for(
+                lambda: next((ln for ln in self.log_lines[after:] if text in ln), None),
+                timeout=timeout_secs,
+            )
+        if found is None:
+            raise TimeoutError(f"no log line with {text!r} within {timeout_secs}s")
+        return found
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -94,7 +106,9 @@ def start_server(
     def drain() -> None:
         assert process.stderr is not None
         for line in process.stderr:
-            server.log_lines.append(line.rstrip())
+            with server.logged:
+                server.log_lines.append(line.rstrip())
+                server.logged.notify_all()
             if READY_MARKER in line:
                 ready.set()
         ready.set()  # the process ended: stop waiting either way

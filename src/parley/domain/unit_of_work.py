@@ -43,7 +43,7 @@ class EventPublisher:
             try:
                 await self._broker.publish(event.channel, event.encode())
             except Exception:  # the change is committed; clients catch up from history
-                log.exception("event.publish_failed", event=event.name, channel=event.channel)
+                log.exception("event.publish_failed", event_name=event.name, channel=event.channel)
 
 
 class UnitOfWork:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from pydantic import AliasChoices, Field, ValidationError
 
 from parley.domain.accounts.principal import Principal
@@ -28,6 +29,8 @@ from parley.realtime.commands import Commands, validation_details
 from parley.realtime.live import LiveService
 from parley.realtime.protocol import CloseCode
 from parley.realtime.socketio import ConnectRefused, Namespace, SocketIOConnection
+
+log = structlog.get_logger(__name__)
 
 Handler = Callable[["ChatNamespace", SocketIOConnection, dict[str, Any], bool], Awaitable[Any]]
 
@@ -105,6 +108,10 @@ class ChatNamespace(Namespace):
             return self._error(socket, event, "validation_error", message, details, wants_ack)
         except ParleyError as exc:
             return self._error(socket, event, exc.code, exc.message, exc.details, wants_ack)
+        except Exception:  # a bug must cost one command, never the connection
+            log.exception("socketio.event_failed", event_name=event)
+            internal = ParleyError()
+            return self._error(socket, event, internal.code, internal.message, {}, wants_ack)
 
     def _error(
         self,

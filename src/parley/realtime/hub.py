@@ -105,6 +105,16 @@ class Hub:
                 added += 1
         self._need([channel] * added)
 
+    async def follow(self, connection: Connection, conversation_id: str) -> None:
+        """This connection receives the conversation from the moment this returns (the
+        broker subscription included), e.g. before a join is acknowledged."""
+        channel = conversation_channel(conversation_id)
+        if channel in connection.member_of:
+            return
+        self._members.setdefault(channel, set()).add(connection)
+        connection.member_of.add(channel)
+        await self._settled(self._need([channel]))
+
     def leave_locally(self, user_id: str, conversation_id: str) -> None:
         channel = conversation_channel(conversation_id)
         removed = 0

@@ -75,7 +75,7 @@ class LiveService:
         if conversation_id not in connection.viewing:
             # A new member's connections are attached when the hub hears `member.added`; this
             # one must receive from the moment its join is acknowledged, whatever the broker.
-            self._hub.join_locally(principal_id(connection), conversation_id)
+            await self._hub.follow(connection, conversation_id)
             connection.viewing.add(conversation_id)
         viewers = await self._presence.enter(principal, conversation.id, connection.id)
         return Joined(conversation, viewers)
@@ -134,7 +134,3 @@ class LiveService:
 def _principal(connection: Connection) -> Principal:
     assert connection.principal is not None, "commands need an authenticated connection"
     return connection.principal
-
-
-def principal_id(connection: Connection) -> str:
-    return str(_principal(connection).user_id)

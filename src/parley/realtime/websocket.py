@@ -233,6 +233,11 @@ class WebSocketSession:
         except ParleyError as exc:
             self._send_error(request_id, exc.code, exc.message, exc.details)
             return
+        except Exception:  # a bug must cost one command, never the connection
+            log.exception("websocket.command_failed", frame_type=kind)
+            internal = ParleyError()
+            self._send_error(request_id, internal.code, internal.message)
+            return
         if request_id is not None:
             self.connection.push(dump({"type": "ack", "id": request_id, "data": result}))
         else:

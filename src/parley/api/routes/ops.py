@@ -29,7 +29,11 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
         services["database"] = "ok"
     except Exception as exc:  # any failure means down; the reason is for the operator
         services["database"] = f"error: {type(exc).__name__}"
-    services["broker"] = "ok"  # in-process until a Redis broker is configured
+    try:
+        await runtime.broker.ping()
+        services["broker"] = "ok"
+    except Exception as exc:
+        services["broker"] = f"error: {type(exc).__name__}"
     healthy = all(state == "ok" for state in services.values())
     body = {"status": "ok" if healthy else "degraded", "timestamp": _now(), "services": services}
     return JSONResponse(body, status_code=200 if healthy else 503)
