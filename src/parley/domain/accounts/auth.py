@@ -18,6 +18,7 @@ from parley.db import users as user_queries
 from parley.db.database import Database
 from parley.db.models import DeviceSession, User
 from parley.db.types import utcnow
+from parley.domain.accounts.creation import add_account
 from parley.domain.accounts.principal import ClientInfo, Principal
 from parley.domain.accounts.schemas import (
     AuthResult,
@@ -46,13 +47,6 @@ GATEWAY_SESSION = uuid.UUID(int=0)
 """The session id of principals a trusted gateway vouches for."""
 
 
-def conflict_for(fields: list[str]) -> Conflict:
-    field = fields[0]
-    return Conflict(
-        f"That {field.replace('_', ' ')} is already taken.", code=f"{field}_taken", field=field
-    )
-
-
 class AuthService:
     def __init__(self, db: Database, hasher: PasswordHasher, tokens: TokenService) -> None:
         self._db = db
@@ -67,20 +61,9 @@ class AuthService:
                 field="role",
             )
         password_hash = await self._hasher.hash(command.password)
-        email = command.email.lower() if command.email else None
         try:
             async with self._db.transaction() as tx:
-                taken = await user_queries.taken_fields(tx, username=command.username, email=email)
-                if taken:
-                    raise conflict_for(taken)
-                user = await user_queries.add_user(
-                    tx,
-                    username=command.username,
-                    email=email,
-                    password_hash=password_hash,
-                    name=command.name or command.username,
-                    role=command.role.value,
-                )
+                user = await add_account(tx, command, password_hash)
                 tokens = await self.open_session(tx, user, command, client)
         except IntegrityError as exc:  # lost a race with a simultaneous sign-up
             raise Conflict("That username or email is already taken.") from exc

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from parley.db import users as user_queries
 from parley.db.database import Database
-from parley.domain.accounts.auth import conflict_for
+from parley.domain.accounts.creation import add_account
 from parley.domain.accounts.schemas import UserCreate, UserPublic
 from parley.domain.roles import Role
 from parley.security.passwords import PasswordHasher
@@ -35,19 +35,8 @@ DEFAULT_USERS = (
 async def create_user(db: Database, hasher: PasswordHasher, command: UserCreate) -> UserPublic:
     """Create an account with any role; refuses a taken username or email."""
     password_hash = await hasher.hash(command.password)
-    email = command.email.lower() if command.email else None
     async with db.transaction() as tx:
-        taken = await user_queries.taken_fields(tx, username=command.username, email=email)
-        if taken:
-            raise conflict_for(taken)
-        user = await user_queries.add_user(
-            tx,
-            username=command.username,
-            email=email,
-            password_hash=password_hash,
-            name=command.name or command.username,
-            role=command.role.value,
-        )
+        user = await add_account(tx, command, password_hash)
     return UserPublic.model_validate(user)
 
 

@@ -12,7 +12,7 @@ from parley.db import users as user_queries
 from parley.db.database import Database
 from parley.db.models import User
 from parley.db.types import utcnow
-from parley.domain.accounts.auth import conflict_for
+from parley.domain.accounts.creation import conflict_for
 from parley.domain.accounts.principal import Principal
 from parley.domain.accounts.schemas import ProfileUpdate, UserPage, UserPublic
 from parley.domain.roles import AccountStatus, Role

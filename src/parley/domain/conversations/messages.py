@@ -35,10 +35,21 @@ from parley.domain.conversations.views import message_public, sender_from_princi
 from parley.domain.events import Event, conversation_channel
 from parley.domain.ids import uuid7
 from parley.domain.roles import Role
-from parley.domain.unit_of_work import UnitOfWork
+from parley.domain.unit_of_work import UnitOfWork, Work
 from parley.errors import Forbidden, NotFound, ValidationFailed
 
 MAX_PAGE = 100
+
+
+def _announce(work: Work, name: str, message: MessagePublic, origin: str | None = None) -> None:
+    work.emit(
+        Event(
+            conversation_channel(message.conversation_id),
+            name,
+            message.model_dump(mode="json"),
+            origin=origin,
+        )
+    )
 
 
 def encode_cursor(seq: int) -> str:
@@ -93,34 +104,11 @@ class MessageService:
                 conversation.status != ConversationStatus.ACTIVE
             ):
                 raise Forbidden("This support chat is closed.", code="conversation_closed")
-            now = utcnow()
-            seq = await queries.next_seq(work.tx, conversation.id, now)
-            message = await message_queries.add_message(
-                work.tx,
-                id=uuid7(),
-                conversation_id=conversation.id,
-                seq=seq,
-                sender_id=principal.user_id,
-                type=command.type.value,
-                content=command.content,
-                title=command.title,
-                payload=command.payload,
-                attachment_urls=command.attachment_urls or None,
-                reply_to_id=command.reply_to,
-                client_msg_id=command.client_msg_id,
-                created_at=now,
-            )
+            message = await self._store(work, conversation.id, command, sender_id=principal.user_id)
             # Writing in a conversation means having read it up to there.
-            await queries.advance_read(work.tx, conversation.id, principal.user_id, seq)
+            await queries.advance_read(work.tx, conversation.id, principal.user_id, message.seq)
             public = message_public(message, sender)
-            work.emit(
-                Event(
-                    conversation_channel(conversation.id),
-                    "message.created",
-                    public.model_dump(mode="json"),
-                    origin=origin,
-                )
-            )
+            _announce(work, "message.created", public, origin=origin)
         return public, True
 
     async def broadcast(self, command: BroadcastSend) -> MessagePublic:
@@ -138,31 +126,15 @@ class MessageService:
                     name=command.conversation,
                     room_key=access.room_key(command.conversation),
                 )
-            now = utcnow()
-            seq = await queries.next_seq(work.tx, conversation.id, now)
-            message = await message_queries.add_message(
-                work.tx,
-                id=uuid7(),
-                conversation_id=conversation.id,
-                seq=seq,
+            message = await self._store(
+                work,
+                conversation.id,
+                command,
                 sender_id=None,
                 sender_name=command.username or command.user_id or "System",
-                type=command.type.value,
-                content=command.content,
-                title=command.title,
-                payload=command.payload,
-                attachment_urls=command.attachment_urls or None,
-                client_msg_id=command.client_msg_id,
-                created_at=now,
             )
             public = message_public(message, None)
-            work.emit(
-                Event(
-                    conversation_channel(conversation.id),
-                    "message.created",
-                    public.model_dump(mode="json"),
-                )
-            )
+            _announce(work, "message.created", public)
         return public
 
     async def edit(
@@ -175,13 +147,7 @@ class MessageService:
             message.edited_at = utcnow()
             await work.tx.flush()
             public = message_public(message, sender_from_principal(principal))
-            work.emit(
-                Event(
-                    conversation_channel(message.conversation_id),
-                    "message.updated",
-                    public.model_dump(mode="json"),
-                )
-            )
+            _announce(work, "message.updated", public)
         return public
 
     async def delete(self, principal: Principal, message_id: uuid.UUID) -> MessagePublic:
@@ -192,13 +158,7 @@ class MessageService:
                 message.deleted_at = utcnow()
                 await work.tx.flush()
             public = message_public(message, None)
-            work.emit(
-                Event(
-                    conversation_channel(message.conversation_id),
-                    "message.deleted",
-                    public.model_dump(mode="json"),
-                )
-            )
+            _announce(work, "message.deleted", public)
         return public
 
     async def history(
@@ -258,6 +218,35 @@ class MessageService:
                     )
                 )
         return receipt
+
+    @staticmethod
+    async def _store(
+        work: Work,
+        conversation_id: uuid.UUID,
+        command: MessageSend,
+        *,
+        sender_id: uuid.UUID | None,
+        sender_name: str | None = None,
+    ) -> Message:
+        """Insert the message as the conversation's next in sequence."""
+        now = utcnow()
+        seq = await queries.next_seq(work.tx, conversation_id, now)
+        return await message_queries.add_message(
+            work.tx,
+            id=uuid7(),
+            conversation_id=conversation_id,
+            seq=seq,
+            sender_id=sender_id,
+            sender_name=sender_name,
+            type=command.type.value,
+            content=command.content,
+            title=command.title,
+            payload=command.payload,
+            attachment_urls=command.attachment_urls or None,
+            reply_to_id=command.reply_to,
+            client_msg_id=command.client_msg_id,
+            created_at=now,
+        )
 
     async def _own_message(
         self, tx: Any, message_id: uuid.UUID, principal: Principal, *, allow_admin: bool
