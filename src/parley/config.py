@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REDIS_URL"),
         description="Redis for the broker and presence; empty = in-process (one instance).",
     )
+    redis_prefix: str = Field(
+        "parley:",
+        validation_alias=AliasChoices("REDIS_PREFIX"),
+        description="Prefix of every Redis key and channel: one per deployment sharing a Redis.",
+    )
     jwt_secret: str = Field(
         "",
         validation_alias=AliasChoices("JWT_SECRET"),
@@ -209,6 +214,13 @@ class Settings(BaseSettings):
         ge=0,
         validation_alias=AliasChoices("PRESENCE_GRACE_SECS"),
         description="How long a user stays online after their last connection closes.",
+    )
+    presence_instance_ttl_secs: float = Field(
+        15.0,
+        ge=1,
+        validation_alias=AliasChoices("PRESENCE_INSTANCE_TTL_SECS"),
+        description="With Redis: an instance that has not refreshed its liveness for this "
+        "long counts as dead, and its users go offline.",
     )
     typing_ttl_secs: float = Field(
         5.0,

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 import structlog
 
-from parley.backends import create_broker
+from parley.backends import create_broker, create_presence_store
 from parley.backends.base import Broker
-from parley.backends.memory import MemoryPresenceStore
 from parley.config import Settings
 from parley.db.database import Database
 from parley.db.migrate import upgrade_to_head
@@ -59,17 +58,27 @@ class Runtime:
                 auto_migrate = db.is_sqlite
             if auto_migrate:
                 await upgrade_to_head(db)
-            broker = await stack.enter_async_context(create_broker(settings.redis_url))
+            broker = await stack.enter_async_context(
+                create_broker(settings.redis_url, prefix=settings.redis_prefix)
+            )
             hub = Hub(broker)
             stack.push_async_callback(hub.close)
             publisher = EventPublisher(broker)
             uow = UnitOfWork(db, publisher)
+            store = await stack.enter_async_context(
+                create_presence_store(
+                    settings.redis_url,
+                    instance_ttl_secs=settings.presence_instance_ttl_secs,
+                    prefix=settings.redis_prefix,
+                )
+            )
             presence = PresenceService(
                 uow,
-                MemoryPresenceStore(),
+                store,
                 offline_grace_secs=settings.presence_grace_secs,
                 typing_ttl_secs=settings.typing_ttl_secs,
             )
+            presence.start_sweeping(every_secs=settings.presence_instance_ttl_secs / 2)
             stack.push_async_callback(presence.close)
             auth = AuthService(db, hasher, tokens)
             conversations = ConversationService(uow, auto_create_rooms=settings.rooms_auto_create)

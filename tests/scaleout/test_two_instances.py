@@ -32,7 +32,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     try:
         root = Path(tmp_path_factory.mktemp("cluster"))
         migrate(root / "migrate", database.url)
-        env = {"DATABASE_URL": database.url, "REDIS_URL": REDIS_URL}
+        env = {
+            "DATABASE_URL": database.url,
+            "REDIS_URL": REDIS_URL,
+            "REDIS_PREFIX": f"parley-test-{uuid.uuid4().hex[:8]}:",
+        }
         a = start_server(root / "a", env)
         b = start_server(root / "b", env)
         yield Cluster(a, b)
@@ -200,3 +204,70 @@ async def test_delivery_resumes_after_redis_restarts(
         await on_a.ack("send_message", {"conversation_id": chat, "content": "after"})
         after = await on_b.next(lambda f: f.get("data", {}).get("content") == "after")
         assert after["data"]["seq"] == 3
+
+
+async def test_presence_and_viewers_span_instances(
+    cluster: Cluster, api_a: httpx.Client, opened: list[WsClient]
+) -> None:
+    watcher, bob = register(api_a), register(api_a)
+    watching = await open_ws(cluster.a, opened, watcher.access_token)
+    await watching.ack("subscribe_status", {"target_user_id": bob.id})
+    bob_on_a = await WsClient.open(cluster.a.base_url, bob.access_token)
+    bob_on_b = await WsClient.open(cluster.b.base_url, bob.access_token)
+    assert (await watching.expect("user_online"))["data"]["user_id"] == bob.id
+
+    room = f"spread-{uuid.uuid4().hex[:8]}"
+    await watching.ack("join_room", {"room_id": room})
+    joined = await bob_on_b.ack("join_room", {"room_id": room})
+    assert set(joined["users"]) == {watcher.id, bob.id}  # viewers on both instances
+
+    await bob_on_a.close()  # still connected on B: not offline
+    await bob_on_b.ack("ping")
+    await bob_on_b.close()
+    offline = await watching.expect("user_offline", timeout=10)
+    assert offline["data"]["user_id"] == bob.id
+    # Online once, offline once: the second device neither re-announced nor ended it early.
+    assert [f["type"] for f in watching.seen if f["type"].startswith("user_o")] == [
+        "user_online",
+        "user_offline",
+    ]
+
+
+@pytest.fixture
+def killable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ServerProcess]]:
+    """Two instances with a 2 s liveness TTL, one of which the test kills with SIGKILL."""
+    require_tcp("Redis", REDIS_URL)
+    database = create_postgres_database()
+    root = Path(tmp_path_factory.mktemp("killable"))
+    servers: list[ServerProcess] = []
+    try:
+        migrate(root / "migrate", database.url)
+        env = {
+            "DATABASE_URL": database.url,
+            "REDIS_URL": REDIS_URL,
+            "REDIS_PREFIX": f"parley-test-{uuid.uuid4().hex[:8]}:",
+            "PRESENCE_INSTANCE_TTL_SECS": "2",
+        }
+        servers = [start_server(root / "a", env), start_server(root / "b", env)]
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+        database.drop()
+
+
+async def test_users_of_a_killed_instance_go_offline(
+    killable: list[ServerProcess], opened: list[WsClient]
+) -> None:
+    survivor, doomed = killable
+    with httpx.Client(base_url=survivor.base_url, timeout=15) as api:
+        watcher, victim = register(api), register(api)
+    watching = await open_ws(survivor, opened, watcher.access_token)
+    await watching.ack("subscribe_status", {"target_user_id": victim.id})
+    await open_ws(doomed, opened, victim.access_token)
+    assert (await watching.expect("user_online"))["data"]["user_id"] == victim.id
+
+    doomed.process.kill()  # SIGKILL: no goodbye, no clean-up
+    offline = await watching.expect("user_offline", timeout=15)
+    assert offline["data"]["user_id"] == victim.id
+    assert offline["data"]["username"] == victim.username

@@ -77,3 +77,21 @@ class PresenceStore(ABC):
     @abstractmethod
     async def viewers(self, conversation_id: str) -> list[str]:
         """User ids viewing the conversation, in the order they arrived."""
+
+    async def sweep(self) -> list[str]:
+        """Forget what crashed instances left behind; returns the users that went offline.
+
+        One process has nothing to sweep: its connections die with it.
+        """
+        return []
+
+    async def __aenter__(self) -> PresenceStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None

@@ -25,14 +25,14 @@ from parley.backends.base import Broker
 
 log = structlog.get_logger(__name__)
 
-CHANNEL_PREFIX = "parley:"
 BACKOFF_START_SECS = 0.1
 BACKOFF_MAX_SECS = 5.0
 
 
 class RedisBroker(Broker):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, prefix: str) -> None:
         super().__init__()
+        self._prefix = prefix
         # Commands retry on a dropped connection, so the first publish after Redis restarts
         # reconnects instead of failing on a stale pooled socket.
         self._redis: Redis = Redis.from_url(
@@ -69,21 +69,21 @@ class RedisBroker(Broker):
         await self._redis.aclose()
 
     async def publish(self, channel: str, payload: bytes) -> None:
-        await self._redis.publish(CHANNEL_PREFIX + channel, payload)
+        await self._redis.publish(self._prefix + channel, payload)
 
     async def subscribe(self, channel: str) -> None:
         async with self._lock:
             self._channels.add(channel)
             if self._pubsub is not None and self._connected.is_set():
                 with contextlib.suppress(RedisError, OSError):  # the reader resubscribes
-                    await self._pubsub.subscribe(CHANNEL_PREFIX + channel)
+                    await self._pubsub.subscribe(self._prefix + channel)
 
     async def unsubscribe(self, channel: str) -> None:
         async with self._lock:
             self._channels.discard(channel)
             if self._pubsub is not None and self._connected.is_set():
                 with contextlib.suppress(RedisError, OSError):
-                    await self._pubsub.unsubscribe(CHANNEL_PREFIX + channel)
+                    await self._pubsub.unsubscribe(self._prefix + channel)
 
     async def ping(self) -> None:
         await self._redis.ping()
@@ -93,15 +93,15 @@ class RedisBroker(Broker):
     async def _fresh_pubsub(self) -> PubSub:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         async with self._lock:
-            channels = [CHANNEL_PREFIX + c for c in self._channels]
+            channels = [self._prefix + c for c in self._channels]
             # A PubSub only holds a connection once it subscribes; a placeholder channel keeps
             # it connected while the hub needs nothing.
-            await pubsub.subscribe(CHANNEL_PREFIX + "~", *channels)
+            await pubsub.subscribe(self._prefix + "~", *channels)
             self._connected.set()
         return pubsub
 
     async def _read(self) -> None:
-        prefix = len(CHANNEL_PREFIX)
+        prefix = len(self._prefix)
         while True:
             try:
                 assert self._pubsub is not None

@@ -8,6 +8,7 @@ offline-online to everyone. Typing expires by itself if the client never says it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ class PresenceService:
         self._pending_offline: dict[str, asyncio.TimerHandle] = {}
         self._typing: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     # -- online / offline -------------------------------------------------------------------
 
@@ -97,6 +99,9 @@ class PresenceService:
                 .values(is_online=online, last_seen_at=now)
                 .execution_options(synchronize_session=False)
             )
+            if username is None:
+                user = await work.tx.get(User, user_id)
+                username = user.username if user else None
             status = UserStatus(str(user_id), username, online, now)
             data = status.event_data()
             work.emit(
@@ -213,6 +218,21 @@ class PresenceService:
             origin=origin,
         )
 
+    # -- crashed instances ------------------------------------------------------------------
+
+    def start_sweeping(self, *, every_secs: float) -> None:
+        """Periodically take offline the users a crashed instance left online."""
+        self._sweeper = asyncio.create_task(self._sweep(every_secs), name="presence-sweeper")
+
+    async def _sweep(self, every_secs: float) -> None:
+        while True:
+            await asyncio.sleep(every_secs)
+            try:
+                for user_id in await self._store.sweep():
+                    await self._announce(uuid.UUID(user_id), None, online=False)
+            except Exception:  # Redis or the database away: try again next round
+                log.exception("presence.sweep_failed")
+
     # -- lifecycle --------------------------------------------------------------------------
 
     def _spawn(self, coroutine: Coroutine[None, None, None]) -> None:
@@ -222,6 +242,10 @@ class PresenceService:
 
     async def close(self) -> None:
         """Cancel timers and wait for announcements already under way."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         for handle in [*self._pending_offline.values(), *self._typing.values()]:
             handle.cancel()
         self._pending_offline.clear()
