@@ -271,3 +271,35 @@ async def test_users_of_a_killed_instance_go_offline(
     offline = await watching.expect("user_offline", timeout=15)
     assert offline["data"]["user_id"] == victim.id
     assert offline["data"]["username"] == victim.username
+
+
+async def test_no_acknowledged_message_is_lost_when_an_instance_dies(
+    killable: list[ServerProcess], opened: list[WsClient]
+) -> None:
+    """Alice's instance is killed mid-conversation; she reconnects to the other one with the
+    last seq she saw and ends up with every message Bob had acknowledged, once, in order."""
+    survivor, doomed = killable
+    with httpx.Client(base_url=survivor.base_url, timeout=15) as api:
+        alice, bob = register(api), register(api)
+        chat = api.post(
+            "/api/v1/conversations", headers=alice.headers, json={"participant_id": bob.id}
+        ).json()["id"]
+    sender = await open_ws(survivor, opened, bob.access_token)
+    reader = await WsClient.open(doomed.base_url, alice.access_token)
+    acked: list[int] = []
+    for i in range(20):
+        acked.append(
+            (await sender.ack("send_message", {"conversation_id": chat, "content": f"m{i}"}))["seq"]
+        )
+        if i == 9:
+            await reader.next(lambda f: f.get("data", {}).get("seq") == acked[4])
+            doomed.process.kill()
+    seen = [f["data"]["seq"] for f in reader.seen if f.get("type") == "new_message"]
+    last = max(seen)
+
+    back = await WsClient.open(survivor.base_url)
+    opened.append(back)
+    await back.send({"type": "auth", "data": {"token": alice.access_token, "since": {chat: last}}})
+    await back.expect("synced")
+    recovered = [f["data"]["seq"] for f in back.seen if f.get("type") == "new_message"]
+    assert seen + recovered == acked == list(range(1, 21))

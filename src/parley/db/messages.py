@@ -54,6 +54,20 @@ async def page_before(
     return [(row[0], row[1]) for row in await tx.execute(query)]
 
 
+async def page_after(
+    tx: AsyncSession, conversation_id: uuid.UUID, *, after_seq: int, limit: int
+) -> Sequence[tuple[Message, User | None]]:
+    """Oldest first, strictly newer than `after_seq`: what a reconnecting client missed."""
+    query = (
+        select(Message, User)
+        .outerjoin(User, User.id == Message.sender_id)
+        .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
+        .order_by(Message.seq)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in await tx.execute(query)]
+
+
 async def latest_of(
     tx: AsyncSession, heads: Sequence[tuple[uuid.UUID, int]]
 ) -> dict[uuid.UUID, tuple[Message, User | None]]:

@@ -25,7 +25,7 @@ from pydantic import AliasChoices, Field, ValidationError
 from parley.domain.accounts.principal import Principal
 from parley.domain.accounts.schemas import Lenient
 from parley.errors import ParleyError, Unauthenticated
-from parley.realtime.commands import Commands, validation_details
+from parley.realtime.commands import Commands, SyncCommand, validation_details
 from parley.realtime.live import LiveService
 from parley.realtime.protocol import CloseCode
 from parley.realtime.socketio import ConnectRefused, Namespace, SocketIOConnection
@@ -66,6 +66,7 @@ class ChatNamespace(Namespace):
         self._auth_timeout = auth_timeout_secs
         self._trust_gateway = trust_gateway_identity
         self._pending: dict[str, Principal] = {}
+        self._since: dict[str, Any] = {}
 
     async def on_connect(self, socket: SocketIOConnection, auth: Any) -> dict[str, Any] | None:
         token = token_from(auth, socket)
@@ -75,6 +76,8 @@ class ChatNamespace(Namespace):
             return None
         try:
             self._pending[socket.id] = await self.live.auth.authenticate(token)
+            if isinstance(auth, dict) and auth.get("since"):
+                self._since[socket.id] = auth["since"]
         except ParleyError as exc:
             raise ConnectRefused(exc.code, exc.message) from exc
         return None
@@ -82,12 +85,13 @@ class ChatNamespace(Namespace):
     async def after_connect(self, socket: SocketIOConnection) -> None:
         principal = self._pending.pop(socket.id, None)
         if principal is not None:
-            await self._sign_in(socket, principal)
+            await self._sign_in(socket, principal, self._since.pop(socket.id, None))
 
     async def on_disconnect(self, socket: SocketIOConnection) -> None:
         if socket.auth_deadline is not None:
             socket.auth_deadline.cancel()
         self._pending.pop(socket.id, None)
+        self._since.pop(socket.id, None)
         await self.live.close(socket)
 
     async def on_event(
@@ -132,10 +136,17 @@ class ChatNamespace(Namespace):
             socket.emit("error", error)
         return {"error": error}
 
-    async def _sign_in(self, socket: SocketIOConnection, principal: Principal) -> dict[str, Any]:
+    async def _sign_in(
+        self, socket: SocketIOConnection, principal: Principal, since: Any = None
+    ) -> dict[str, Any]:
+        """Start delivering; with `since` ({conversation_id: last seq}), what was missed
+        comes first (and `synced` reports it), before any new message of those chats."""
         if socket.auth_deadline is not None:
             socket.auth_deadline.cancel()
             socket.auth_deadline = None
+        sync = SyncCommand.model_validate({"since": since}) if since else None
+        if sync is not None:
+            socket.hold([str(k) for k in sync.since])
         await self.live.open(socket, principal)
         greeting = {
             "user_id": str(principal.user_id),
@@ -143,6 +154,8 @@ class ChatNamespace(Namespace):
             "socket_id": socket.id,
         }
         socket.emit("authenticated", greeting)
+        if sync is not None:
+            socket.emit("synced", await self.commands.sync(socket, {"since": sync.since}))
         return greeting
 
     def _expire(self, socket: SocketIOConnection) -> None:
@@ -169,7 +182,7 @@ class ChatNamespace(Namespace):
             raise Unauthenticated(
                 "Send {token}: an access token from /api/v1/auth/login.", code="token_required"
             )
-        return await self._sign_in(socket, principal)
+        return await self._sign_in(socket, principal, data.get("since"))
 
     async def join(self, socket: SocketIOConnection, data: dict[str, Any], ack: bool) -> Any:
         result = await self.commands.join(socket, data)
@@ -218,4 +231,5 @@ EVENTS: dict[str, Handler] = {
     "subscribe_status": ChatNamespace.subscribe_status,
     "unsubscribe_status": _command(Commands.unwatch),
     "heartbeat": ChatNamespace.heartbeat,
+    "sync": _command(Commands.sync),
 }

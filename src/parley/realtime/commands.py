@@ -52,8 +52,15 @@ class WatchCommand(Lenient):
     )
 
 
+class SyncCommand(Lenient):
+    """Where the client stopped: the last seq it has, per conversation."""
+
+    since: dict[uuid.UUID, int] = Field(max_length=1000)
+
+
 class AuthCommand(Lenient):
     token: str = Field(max_length=8192, validation_alias=AliasChoices("token", "access_token"))
+    since: dict[uuid.UUID, int] | None = Field(None, max_length=1000)
 
 
 class Commands:
@@ -114,6 +121,11 @@ class Commands:
         command = WatchCommand.model_validate(data)
         status = await self.live.watch(connection, command.target_user_id)
         return status.event_data()
+
+    async def sync(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = SyncCommand.model_validate(data)
+        since = {str(k): v for k, v in command.since.items()}
+        return {"conversations": await self.live.catch_up(connection, since)}
 
     async def unwatch(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         command = WatchCommand.model_validate(data)

@@ -22,6 +22,8 @@ from parley.realtime.protocol import CloseCode
 
 log = structlog.get_logger(__name__)
 
+MESSAGE_CREATED = "message.created"
+
 
 class OutboundEvent:
     """A decoded event plus its wire encodings, made at most once per dialect."""
@@ -121,6 +123,11 @@ class Connection(ABC):
         """Conversation channels whose messages this connection receives (hub bookkeeping)."""
         self.watching: set[str] = set()
         """Presence channels this connection subscribed to."""
+        self.held: dict[str, list[OutboundEvent]] | None = None
+        """New messages held back per conversation while it catches up."""
+        self.floor: dict[str, int] = {}
+        """Per conversation, the highest seq a catch-up sent: live copies at or below it are
+        duplicates."""
 
     @property
     def user_id(self) -> str:
@@ -139,6 +146,44 @@ class Connection(ABC):
     async def close(self, code: CloseCode, reason: str) -> None: ...
 
     def deliver(self, event: OutboundEvent) -> None:
+        """An event from the hub: held back or dropped as a duplicate during a catch-up."""
+        if self.held is not None or self.floor:
+            conversation = event.event.channel[2:] if event.event.name == MESSAGE_CREATED else ""
+            if self.held is not None and conversation in self.held:
+                self.held[conversation].append(event)
+                return
+            floor = self.floor.get(conversation)
+            if floor is not None and event.event.data["seq"] <= floor:
+                return
+        self.send_event(event)
+
+    def send_event(self, event: OutboundEvent) -> None:
         frame = self.encode(event)
         if frame is not None:
             self.push(frame)
+
+    # -- catching up after a reconnect ----------------------------------------------------------
+
+    def hold(self, conversation_ids: list[str]) -> None:
+        """Keep new messages of these conversations back until `release`: the missed ones
+        are sent first, so the client sees every conversation in order."""
+        if not conversation_ids:
+            return
+        if self.held is None:
+            self.held = {}
+        for conversation_id in conversation_ids:
+            self.held.setdefault(conversation_id, [])
+
+    def release(self, conversation_id: str, missed: list[OutboundEvent]) -> None:
+        """Send the missed messages (in seq order), then what was held, without repeats."""
+        for event in missed:
+            self.send_event(event)
+        if missed:
+            self.floor[conversation_id] = max(
+                self.floor.get(conversation_id, 0), int(missed[-1].event.data["seq"])
+            )
+        held = self.held.pop(conversation_id, []) if self.held is not None else []
+        if self.held == {}:
+            self.held = None
+        for event in held:
+            self.deliver(event)

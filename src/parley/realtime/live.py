@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
-from parley.domain.conversations.messages import MessageService
+from parley.domain.conversations.messages import MAX_CATCH_UP, MessageService
 from parley.domain.conversations.schemas import (
     ConversationPublic,
     MessageEdit,
@@ -22,9 +23,10 @@ from parley.domain.conversations.schemas import (
     ReadReceipt,
 )
 from parley.domain.conversations.service import ConversationService
+from parley.domain.events import Event, conversation_channel
 from parley.domain.presence import PresenceService, UserStatus
-from parley.errors import NotFound
-from parley.realtime.connection import Connection
+from parley.errors import NotFound, ParleyError
+from parley.realtime.connection import MESSAGE_CREATED, Connection, OutboundEvent
 from parley.realtime.hub import Hub
 
 
@@ -67,6 +69,48 @@ class LiveService:
         connection.viewing.clear()
         await self._hub.detach(connection)
         await self._presence.disconnected(principal, connection.id)
+
+    async def catch_up(self, connection: Connection, since: dict[str, int]) -> dict[str, Any]:
+        """Send what the connection missed in each conversation after the seq it names, in
+        order, before any new message of those conversations (held meanwhile)."""
+        principal = _principal(connection)
+        keys = [str(k) for k in since]
+        connection.hold(keys)
+        report: dict[str, Any] = {}
+        try:
+            for conversation_id in keys:
+                try:
+                    page = await self._messages.since(
+                        principal,
+                        conversation_id,
+                        after_seq=int(since[conversation_id]),
+                        limit=MAX_CATCH_UP,
+                    )
+                except ParleyError as exc:  # one bad conversation must not stop the others
+                    connection.release(conversation_id, [])
+                    report[conversation_id] = {"error": {"code": exc.code, "message": exc.message}}
+                    continue
+                missed = [
+                    OutboundEvent(
+                        Event(
+                            conversation_channel(conversation_id),
+                            MESSAGE_CREATED,
+                            message.model_dump(mode="json"),
+                        )
+                    )
+                    for message in page.messages
+                ]
+                connection.release(conversation_id, missed)
+                report[conversation_id] = {
+                    "delivered": len(missed),
+                    "has_more": page.has_more,
+                    "last_seq": page.messages[-1].seq if page.messages else since[conversation_id],
+                }
+        finally:
+            for conversation_id in keys:  # on an error, nothing stays held
+                if connection.held is not None and conversation_id in connection.held:
+                    connection.release(conversation_id, [])
+        return report
 
     async def join(self, connection: Connection, ref: str) -> Joined:
         principal = _principal(connection)

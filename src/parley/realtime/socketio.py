@@ -89,9 +89,9 @@ class SocketIOConnection(Connection):
         namespace = self.namespace
         return event.encoded(self.dialect, lambda e: encode_sio_event(e, namespace))  # type: ignore[no-any-return]
 
-    def deliver(self, event: OutboundEvent) -> None:
+    def send_event(self, event: OutboundEvent) -> None:
         if self.session.raw is None:
-            super().deliver(event)
+            super().send_event(event)
             return
         namespace = self.namespace
         frame = framed(event, self.dialect, lambda e: encode_sio_event(e, namespace))

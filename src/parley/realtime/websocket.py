@@ -64,9 +64,9 @@ class WebSocketConnection(Connection):
         dialect = self.dialect
         return event.encoded(dialect, lambda e: encode_ws_event(e, dialect))  # type: ignore[no-any-return]
 
-    def deliver(self, event: OutboundEvent) -> None:
+    def send_event(self, event: OutboundEvent) -> None:
         if self.raw is None:
-            super().deliver(event)
+            super().send_event(event)
             return
         dialect = self.dialect
         frame = framed(event, dialect, lambda e: encode_ws_event(e, dialect))
@@ -129,16 +129,20 @@ class WebSocketSession:
         await connection.start()
         try:
             token = _token_from_request(self.websocket)
+            since: dict[str, int] = {}
             if token is None:
-                token = await self._await_auth_frame()
-                if token is None:
+                auth = await self._await_auth_frame()
+                if auth is None:
                     return
+                token = auth.token
+                since = {str(k): v for k, v in (auth.since or {}).items()}
             try:
                 principal = await self.live.auth.authenticate(token)
             except ParleyError as exc:
                 self._send_error(None, exc.code, exc.message)
                 await self._flush_and_close(CloseCode.UNAUTHENTICATED, exc.code)
                 return
+            connection.hold(list(since))  # missed messages first, then new ones
             await self.live.open(connection, principal)
             connection.push(
                 dump(
@@ -152,6 +156,9 @@ class WebSocketSession:
                     }
                 )
             )
+            if since:
+                report = await self.commands.sync(connection, {"since": since})
+                connection.push(dump({"type": "synced", "data": report}))
             await self._read_loop()
         except WebSocketDisconnect:
             pass
@@ -159,7 +166,7 @@ class WebSocketSession:
             await self.live.close(connection)
             await connection.outbox.stop_writer()
 
-    async def _await_auth_frame(self) -> str | None:
+    async def _await_auth_frame(self) -> cmd.AuthCommand | None:
         try:
             async with asyncio.timeout(self._auth_timeout):
                 while True:
@@ -169,7 +176,7 @@ class WebSocketSession:
                     kind = str(frame.get("type", "")).lower()
                     if kind in ("auth", "authenticate"):
                         try:
-                            return cmd.AuthCommand.model_validate(_data(frame)).token
+                            return cmd.AuthCommand.model_validate(_data(frame))
                         except ValidationError as exc:
                             self._send_validation_error(frame.get("id"), exc)
                             continue
@@ -353,6 +360,7 @@ HANDLERS: dict[str, Handler] = {
     "delete_message": _plain(Commands.delete),
     "subscribe_status": _watch,
     "unsubscribe_status": _plain(Commands.unwatch),
+    "sync": _plain(Commands.sync),
     "ping": _ping,
     "heartbeat": _ping,
     "auth": _already_authenticated,

@@ -108,8 +108,12 @@ async def list_messages(
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
+    after_seq: Annotated[int | None, Query(ge=0)] = None,
 ) -> MessagePage:
-    """Newest first. Pass `next_cursor` back as `cursor` for the page before."""
+    """Newest first; pass `next_cursor` back as `cursor` for the page before. With
+    `after_seq`, oldest first from just after that seq instead: what a client missed."""
+    if after_seq is not None:
+        return await runtime.messages.since(user, conversation_id, after_seq=after_seq, limit=limit)
     return await runtime.messages.history(user, conversation_id, limit=limit, cursor=cursor)
 
 

@@ -39,6 +39,7 @@ from parley.domain.unit_of_work import UnitOfWork, Work
 from parley.errors import Forbidden, NotFound, ValidationFailed
 
 MAX_PAGE = 100
+MAX_CATCH_UP = 1000
 
 
 def _announce(work: Work, name: str, message: MessagePublic, origin: str | None = None) -> None:
@@ -177,6 +178,24 @@ class MessageService:
         messages = [message_public(m, sender_of(u)) for m, u in rows]
         next_cursor = encode_cursor(messages[-1].seq) if has_more and messages else None
         return MessagePage(messages=messages, next_cursor=next_cursor, has_more=has_more)
+
+    async def since(
+        self, principal: Principal, ref: str | uuid.UUID, *, after_seq: int, limit: int
+    ) -> MessagePage:
+        """Oldest first, every message after `after_seq`: a reconnecting client's catch-up.
+
+        Sequence numbers are taken under the conversation's row lock and so commit in order:
+        when this sees seq n, every seq below n is already visible, and nothing is skipped.
+        """
+        limit = max(1, min(limit, MAX_CATCH_UP))
+        async with self._uow() as work:
+            conversation, _ = await access.load(work.tx, ref, principal)
+            rows = await message_queries.page_after(
+                work.tx, conversation.id, after_seq=max(0, after_seq), limit=limit + 1
+            )
+        has_more = len(rows) > limit
+        messages = [message_public(m, sender_of(u)) for m, u in rows[:limit]]
+        return MessagePage(messages=messages, next_cursor=None, has_more=has_more)
 
     async def mark_read(
         self,
