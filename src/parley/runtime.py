@@ -16,6 +16,7 @@ from parley.db.migrate import upgrade_to_head
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.users import UserService
 from parley.domain.conversations.messages import MessageService
+from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
 from parley.domain.presence import PresenceService
 from parley.domain.unit_of_work import EventPublisher, UnitOfWork
@@ -83,6 +84,10 @@ class Runtime:
             auth = AuthService(db, hasher, tokens)
             conversations = ConversationService(uow, auto_create_rooms=settings.rooms_auto_create)
             messages = MessageService(uow, max_content_chars=settings.max_message_chars)
+            send_queue = SendQueue(messages)
+            messages.use_queue(send_queue)
+            send_queue.start()
+            stack.push_async_callback(send_queue.close)
             live = LiveService(
                 auth=auth,
                 conversations=conversations,

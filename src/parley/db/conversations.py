@@ -113,19 +113,31 @@ async def conversation_ids_for_user(tx: AsyncSession, user_id: uuid.UUID) -> lis
 
 
 async def next_seq(tx: AsyncSession, conversation_id: uuid.UUID, now: datetime) -> int:
-    """Take the conversation's next message sequence number.
+    """Take the conversation's next message sequence number."""
+    return await take_seqs(tx, conversation_id, 1, now)
+
+
+async def take_seqs(tx: AsyncSession, conversation_id: uuid.UUID, count: int, now: datetime) -> int:
+    """Reserve the conversation's next `count` sequence numbers; returns the last of them.
 
     The UPDATE locks the conversation row until commit, so concurrent senders get consecutive
-    numbers in commit order on every database (MariaDB has no UPDATE … RETURNING, hence the
-    separate read).
+    numbers in commit order on every database, and a reader that sees seq n also sees every
+    seq below it. MariaDB has no UPDATE … RETURNING, hence the separate read there.
     """
-    await tx.execute(
+    statement = (
         update(Conversation)
         .where(Conversation.id == conversation_id)
-        .values(last_seq=Conversation.last_seq + 1, last_message_at=now)
+        .values(last_seq=Conversation.last_seq + count, last_message_at=now)
         .execution_options(synchronize_session=False)
     )
-    seq = await tx.scalar(select(Conversation.last_seq).where(Conversation.id == conversation_id))
+    seq: int | None
+    if tx.get_bind().dialect.update_returning:
+        seq = (await tx.execute(statement.returning(Conversation.last_seq))).scalar_one()
+    else:
+        await tx.execute(statement)
+        seq = await tx.scalar(
+            select(Conversation.last_seq).where(Conversation.id == conversation_id)
+        )
     assert seq is not None
     return int(seq)
 

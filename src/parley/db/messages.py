@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import Message, User
@@ -17,6 +17,11 @@ async def add_message(tx: AsyncSession, **fields: Any) -> Message:
     tx.add(message)
     await tx.flush()
     return message
+
+
+async def add_messages(tx: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert many messages with one statement (the batched send path)."""
+    await tx.execute(insert(Message), rows)
 
 
 async def find_message(tx: AsyncSession, message_id: uuid.UUID) -> Message | None:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
 from parley.db import conversations as queries
 from parley.db import messages as message_queries
-from parley.db.models import Message
+from parley.db.models import Conversation, Message
 from parley.db.types import utcnow
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations import access
@@ -36,10 +39,56 @@ from parley.domain.events import Event, conversation_channel
 from parley.domain.ids import uuid7
 from parley.domain.roles import Role
 from parley.domain.unit_of_work import UnitOfWork, Work
-from parley.errors import Forbidden, NotFound, ValidationFailed
+from parley.errors import Forbidden, NotFound, ParleyError, ValidationFailed
 
 MAX_PAGE = 100
 MAX_CATCH_UP = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSend:
+    principal: Principal
+    command: MessageSend
+    origin: str | None
+
+
+SendOutcome = tuple[MessagePublic, bool] | ParleyError | None
+
+
+class SendQueueLike(Protocol):
+    async def send(
+        self, principal: Principal, command: MessageSend, origin: str | None
+    ) -> tuple[MessagePublic, bool]: ...
+
+
+def _require_open(conversation: Conversation) -> None:
+    if conversation.kind == ConversationKind.SUPPORT and (
+        conversation.status != ConversationStatus.ACTIVE
+    ):
+        raise Forbidden("This support chat is closed.", code="conversation_closed")
+
+
+def _message_row(
+    item: PendingSend, conversation_id: uuid.UUID, seq: int, now: datetime
+) -> dict[str, Any]:
+    command = item.command
+    return {
+        "id": uuid7(),
+        "conversation_id": conversation_id,
+        "seq": seq,
+        "sender_id": item.principal.user_id,
+        "sender_name": None,
+        "type": command.type.value,
+        "content": command.content,
+        "title": command.title,
+        "payload": command.payload,
+        "attachment_urls": command.attachment_urls or None,
+        "reply_to_id": command.reply_to,
+        "client_msg_id": command.client_msg_id,
+        "created_at": now,
+        "edited_at": None,
+        "deleted_at": None,
+    }
 
 
 def _announce(work: Work, name: str, message: MessagePublic, origin: str | None = None) -> None:
@@ -71,6 +120,11 @@ class MessageService:
     def __init__(self, uow: UnitOfWork, *, max_content_chars: int) -> None:
         self._uow = uow
         self._max_content_chars = max_content_chars
+        self._queue: SendQueueLike | None = None
+
+    def use_queue(self, queue: SendQueueLike) -> None:
+        """Route sends through a group-commit queue (see `send_queue`)."""
+        self._queue = queue
 
     async def send(
         self, principal: Principal, command: MessageSend, *, origin: str | None = None
@@ -80,37 +134,81 @@ class MessageService:
         A resend with a `client_msg_id` already stored returns the stored message, announces
         nothing and stores nothing: retries after a lost ack are safe.
         """
-        self._check_content(command.content, command.attachment_urls, command.payload)
+        if self._queue is not None:
+            return await self._queue.send(principal, command, origin)
+        item = PendingSend(principal, command, origin)
         try:
-            return await self._send(principal, command, origin)
+            outcome = (await self.send_many([item]))[0]
         except IntegrityError:
             # A concurrent resend with the same client_msg_id won the race: return its message.
-            if command.client_msg_id is None:
-                raise
-            return await self._send(principal, command, origin)
+            outcome = (await self.send_many([item]))[0]
+        if isinstance(outcome, ParleyError):
+            raise outcome
+        assert outcome is not None
+        return outcome
 
-    async def _send(
-        self, principal: Principal, command: MessageSend, origin: str | None
-    ) -> tuple[MessagePublic, bool]:
-        sender = sender_from_principal(principal)
+    async def send_many(self, batch: Sequence[PendingSend]) -> list[SendOutcome]:
+        """Store several sends in one transaction; each gets its own outcome.
+
+        Checks run first and a send that fails one gets its error without touching the
+        others; the rest take consecutive seqs per conversation (one UPDATE per
+        conversation), are inserted with one statement, and are announced after commit in
+        the order they were queued. A database error fails the whole batch: the caller
+        then retries each send alone.
+        """
+        outcomes: list[SendOutcome] = []
+        accepted: list[tuple[int, PendingSend, uuid.UUID]] = []
         async with self._uow() as work:
-            conversation, _ = await access.load(work.tx, command.conversation, principal)
-            if command.client_msg_id:
-                existing = await message_queries.find_by_client_id(
-                    work.tx, conversation.id, principal.user_id, command.client_msg_id
-                )
-                if existing is not None:
-                    return message_public(existing, sender), False
-            if conversation.kind == ConversationKind.SUPPORT and (
-                conversation.status != ConversationStatus.ACTIVE
-            ):
-                raise Forbidden("This support chat is closed.", code="conversation_closed")
-            message = await self._store(work, conversation.id, command, sender_id=principal.user_id)
-            # Writing in a conversation means having read it up to there.
-            await queries.advance_read(work.tx, conversation.id, principal.user_id, message.seq)
-            public = message_public(message, sender)
-            _announce(work, "message.created", public, origin=origin)
-        return public, True
+            for index, item in enumerate(batch):
+                try:
+                    self._check_content(
+                        item.command.content, item.command.attachment_urls, item.command.payload
+                    )
+                    conversation, _ = await access.load(
+                        work.tx, item.command.conversation, item.principal
+                    )
+                    if item.command.client_msg_id:
+                        existing = await message_queries.find_by_client_id(
+                            work.tx,
+                            conversation.id,
+                            item.principal.user_id,
+                            item.command.client_msg_id,
+                        )
+                        if existing is not None:
+                            sender = sender_from_principal(item.principal)
+                            outcomes.append((message_public(existing, sender), False))
+                            continue
+                    _require_open(conversation)
+                except ParleyError as exc:
+                    outcomes.append(exc)
+                    continue
+                outcomes.append(None)
+                accepted.append((index, item, conversation.id))
+            if not accepted:
+                return outcomes
+            now = utcnow()
+            counts: dict[uuid.UUID, int] = {}
+            for _, _, conversation_id in accepted:
+                counts[conversation_id] = counts.get(conversation_id, 0) + 1
+            next_free: dict[uuid.UUID, int] = {}
+            for conversation_id, count in counts.items():
+                last = await queries.take_seqs(work.tx, conversation_id, count, now)
+                next_free[conversation_id] = last - count + 1
+            rows: list[dict[str, Any]] = []
+            read_to: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+            for _, item, conversation_id in accepted:
+                seq = next_free[conversation_id]
+                next_free[conversation_id] = seq + 1
+                rows.append(_message_row(item, conversation_id, seq, now))
+                read_to[(conversation_id, item.principal.user_id)] = seq
+            await message_queries.add_messages(work.tx, rows)
+            for (conversation_id, user_id), seq in read_to.items():
+                await queries.advance_read(work.tx, conversation_id, user_id, seq)
+            for (index, item, _), row in zip(accepted, rows, strict=True):
+                public = message_public(Message(**row), sender_from_principal(item.principal))
+                outcomes[index] = (public, True)
+                _announce(work, "message.created", public, origin=item.origin)
+        return outcomes
 
     async def broadcast(self, command: BroadcastSend) -> MessagePublic:
         """A message from a trusted server-side caller: no member sends it, every member and
