@@ -110,6 +110,19 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REDIS_URL"),
         description="Redis for the broker and presence; empty = in-process (one instance).",
     )
+    write_behind: bool = Field(
+        False,
+        validation_alias=AliasChoices("WRITE_BEHIND"),
+        description="Acknowledge sends once they are in a Redis Stream and store them in the "
+        "database afterwards, in batches (needs REDIS_URL; every instance the same).",
+    )
+    write_behind_claim_idle_secs: float = Field(
+        30.0,
+        gt=0,
+        validation_alias=AliasChoices("WRITE_BEHIND_CLAIM_IDLE_SECS"),
+        description="Write-behind: entries a crashed writer left unacknowledged this long are "
+        "taken over by another.",
+    )
     redis_prefix: str = Field(
         "parley:",
         validation_alias=AliasChoices("REDIS_PREFIX"),
@@ -274,6 +287,12 @@ class Settings(BaseSettings):
                 "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
                 "or JWT_ALGORITHM=RS256 with JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE."
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_write_behind(self) -> Settings:
+        if self.write_behind and not self.redis_url:
+            raise ConfigurationError("WRITE_BEHIND=true needs REDIS_URL: the stream is in Redis.")
         return self
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -42,6 +43,29 @@ class Runtime:
     publisher: EventPublisher
     hub: Hub
     live: LiveService
+
+    @staticmethod
+    async def _write_behind(
+        stack: AsyncExitStack,
+        settings: Settings,
+        db: Database,
+        uow: UnitOfWork,
+        messages: MessageService,
+    ) -> None:
+        """Sends go to a Redis Stream; this instance also runs one of its writers."""
+        from parley.backends.redis_stream import RedisMessageLog
+        from parley.domain.conversations.write_behind import WriteBehindSender, persist_batch
+
+        message_log = await stack.enter_async_context(
+            RedisMessageLog(
+                settings.redis_url,
+                prefix=settings.redis_prefix,
+                consumer=uuid.uuid4().hex,
+                claim_idle_secs=settings.write_behind_claim_idle_secs,
+            )
+        )
+        messages.use_queue(WriteBehindSender(uow, messages, message_log))
+        message_log.start(lambda rows: persist_batch(db, rows))
 
     @classmethod
     @asynccontextmanager
@@ -84,10 +108,13 @@ class Runtime:
             auth = AuthService(db, hasher, tokens)
             conversations = ConversationService(uow, auto_create_rooms=settings.rooms_auto_create)
             messages = MessageService(uow, max_content_chars=settings.max_message_chars)
-            send_queue = SendQueue(messages)
-            messages.use_queue(send_queue)
-            send_queue.start()
-            stack.push_async_callback(send_queue.close)
+            if settings.write_behind:
+                await cls._write_behind(stack, settings, db, uow, messages)
+            else:
+                send_queue = SendQueue(messages)
+                messages.use_queue(send_queue)
+                send_queue.start()
+                stack.push_async_callback(send_queue.close)
             live = LiveService(
                 auth=auth,
                 conversations=conversations,

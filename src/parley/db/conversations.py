@@ -142,6 +142,18 @@ async def take_seqs(tx: AsyncSession, conversation_id: uuid.UUID, count: int, no
     return int(seq)
 
 
+async def raise_last_seq(
+    tx: AsyncSession, conversation_id: uuid.UUID, seq: int, at: datetime
+) -> None:
+    """Move the conversation's last seq up to `seq` (write-behind: the seqs came from Redis)."""
+    await tx.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.last_seq < seq)
+        .values(last_seq=seq, last_message_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def advance_read(
     tx: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID, seq: int
 ) -> bool:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import Message, User
@@ -22,6 +24,19 @@ async def add_message(tx: AsyncSession, **fields: Any) -> Message:
 async def add_messages(tx: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert many messages with one statement (the batched send path)."""
     await tx.execute(insert(Message), rows)
+
+
+async def add_messages_once(tx: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert messages, skipping any whose id (or conversation and seq) is already stored."""
+    dialect = tx.get_bind().dialect.name
+    statement: Any
+    if dialect == "postgresql":
+        statement = pg_insert(Message).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite_insert(Message).on_conflict_do_nothing()
+    else:
+        statement = insert(Message).prefix_with("IGNORE")
+    await tx.execute(statement, rows)
 
 
 async def find_message(tx: AsyncSession, message_id: uuid.UUID) -> Message | None:

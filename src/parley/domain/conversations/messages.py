@@ -61,14 +61,14 @@ class SendQueueLike(Protocol):
     ) -> tuple[MessagePublic, bool]: ...
 
 
-def _require_open(conversation: Conversation) -> None:
+def require_open(conversation: Conversation) -> None:
     if conversation.kind == ConversationKind.SUPPORT and (
         conversation.status != ConversationStatus.ACTIVE
     ):
         raise Forbidden("This support chat is closed.", code="conversation_closed")
 
 
-def _message_row(
+def message_row(
     item: PendingSend, conversation_id: uuid.UUID, seq: int, now: datetime
 ) -> dict[str, Any]:
     command = item.command
@@ -161,7 +161,7 @@ class MessageService:
         async with self._uow() as work:
             for index, item in enumerate(batch):
                 try:
-                    self._check_content(
+                    self.check_content(
                         item.command.content, item.command.attachment_urls, item.command.payload
                     )
                     conversation, _ = await access.load(
@@ -178,7 +178,7 @@ class MessageService:
                             sender = sender_from_principal(item.principal)
                             outcomes.append((message_public(existing, sender), False))
                             continue
-                    _require_open(conversation)
+                    require_open(conversation)
                 except ParleyError as exc:
                     outcomes.append(exc)
                     continue
@@ -199,7 +199,7 @@ class MessageService:
             for _, item, conversation_id in accepted:
                 seq = next_free[conversation_id]
                 next_free[conversation_id] = seq + 1
-                rows.append(_message_row(item, conversation_id, seq, now))
+                rows.append(message_row(item, conversation_id, seq, now))
                 read_to[(conversation_id, item.principal.user_id)] = seq
             await message_queries.add_messages(work.tx, rows)
             for (conversation_id, user_id), seq in read_to.items():
@@ -213,7 +213,7 @@ class MessageService:
     async def broadcast(self, command: BroadcastSend) -> MessagePublic:
         """A message from a trusted server-side caller: no member sends it, every member and
         every live connection of theirs receives it. Open rooms are created on demand."""
-        self._check_content(command.content, command.attachment_urls, command.payload)
+        self.check_content(command.content, command.attachment_urls, command.payload)
         async with self._uow() as work:
             conversation = await access.find_by_ref(work.tx, command.conversation)
             if conversation is None:
@@ -239,7 +239,7 @@ class MessageService:
     async def edit(
         self, principal: Principal, message_id: uuid.UUID, command: MessageEdit
     ) -> MessagePublic:
-        self._check_content(command.content, [], None)
+        self.check_content(command.content, [], None)
         async with self._uow() as work:
             message = await self._own_message(work.tx, message_id, principal, allow_admin=False)
             message.content = command.content
@@ -380,7 +380,7 @@ class MessageService:
             raise ValidationFailed("A deleted message cannot be edited.", code="message_deleted")
         return message
 
-    def _check_content(
+    def check_content(
         self, content: str, attachments: list[str], payload: dict[str, Any] | None
     ) -> None:
         if len(content) > self._max_content_chars:
