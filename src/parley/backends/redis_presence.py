@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from parley.backends.base import PresenceStore
+from parley.lifecycle import stop_task
 
 log = structlog.get_logger(__name__)
 
@@ -48,10 +49,7 @@ class RedisPresenceStore(PresenceStore):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
+        await stop_task(self._heartbeat)
         # A clean stop: let the entries of this instance go at once.
         with contextlib.suppress(RedisError, OSError):
             await self._redis.delete(self._prefix + "i:" + self.instance_id)

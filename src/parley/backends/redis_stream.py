@@ -24,6 +24,8 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from parley.lifecycle import stop_task
+
 log = structlog.get_logger(__name__)
 
 GROUP = "writers"
@@ -68,10 +70,7 @@ class RedisMessageLog:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        await stop_task(self._worker)
         await self._redis.aclose()
 
     # -- the sending side ------------------------------------------------------------------------

@@ -8,7 +8,6 @@ offline-online to everyone. Typing expires by itself if the client never says it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from parley.domain.accounts.principal import Principal
 from parley.domain.conversations.schemas import ConversationKind
 from parley.domain.events import Audience, Event, conversation_channel, presence_channel
 from parley.domain.unit_of_work import UnitOfWork
+from parley.lifecycle import stop_task
 
 log = structlog.get_logger(__name__)
 
@@ -242,10 +242,7 @@ class PresenceService:
 
     async def close(self) -> None:
         """Cancel timers and wait for announcements already under way."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await stop_task(self._sweeper)
         for handle in [*self._pending_offline.values(), *self._typing.values()]:
             handle.cancel()
         self._pending_offline.clear()

@@ -29,6 +29,7 @@ import orjson
 import structlog
 from starlette.types import Message, Receive, Scope, Send
 
+from parley.lifecycle import stop_task
 from parley.realtime.connection import Outbox
 from parley.realtime.fastws import RAW_BYTES_PER_FRAME, RawWriter, raw_websocket
 from parley.realtime.protocol import CloseCode
@@ -127,10 +128,7 @@ class EngineServer:
         self._sweeper = asyncio.create_task(self._sweep(), name="engineio-heartbeat")
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await stop_task(self._sweeper)
         for session in list(self.sessions.values()):
             await self.close_session(session, "server shutting down", code=CloseCode.NORMAL)
 

@@ -13,7 +13,6 @@ writer retries each send alone, so one bad send never takes the others down with
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 
 import structlog
@@ -22,6 +21,7 @@ from parley.domain.accounts.principal import Principal
 from parley.domain.conversations.messages import MessageService, PendingSend, SendOutcome
 from parley.domain.conversations.schemas import MessagePublic, MessageSend
 from parley.errors import ParleyError, ServiceUnavailable
+from parley.lifecycle import stop_task
 
 log = structlog.get_logger(__name__)
 
@@ -42,10 +42,7 @@ class SendQueue:
         self._writer = asyncio.create_task(self._run(), name="send-queue-writer")
 
     async def close(self) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+        await stop_task(self._writer)
         while self._pending:
             _, future = self._pending.popleft()
             if not future.done():
