@@ -13,7 +13,7 @@ from parley import __version__
 from parley.api.errors import install_error_handlers
 from parley.api.metrics import Metrics
 from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
-from parley.api.routes import auth, broadcast, conversations, ops, users
+from parley.api.routes import auth, broadcast, conversations, ops, otp, users
 from parley.config import Settings
 from parley.realtime.chat_namespace import ChatNamespace
 from parley.realtime.engineio import EngineServer
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    for module in (ops, auth, users, conversations, broadcast):
+    for module in (ops, auth, otp, users, conversations, broadcast):
         app.include_router(module.router)
     for path in ("/ws", "/api/ws"):
         app.add_api_websocket_route(path, websocket_endpoint)

@@ -266,6 +266,45 @@ class Settings(BaseSettings):
         "`{user_id, username}` without a token. Only behind a gateway that authenticates "
         "users itself; never on an open port.",
     )
+    otp_ttl_secs: DurationSecs = Field(
+        300.0,
+        validation_alias=AliasChoices("OTP_TTL", "OTP_TTL_SECS"),
+        description="How long a phone sign-in code stays valid.",
+    )
+    otp_max_attempts: int = Field(
+        5,
+        ge=1,
+        validation_alias=AliasChoices("OTP_MAX_ATTEMPTS"),
+        description="Wrong codes after which a code is dead.",
+    )
+    otp_requests_per_number: int = Field(
+        3,
+        ge=1,
+        validation_alias=AliasChoices("OTP_REQUESTS_PER_NUMBER"),
+        description="Codes one phone number may request per OTP_RATE_WINDOW.",
+    )
+    otp_requests_per_client: int = Field(
+        20,
+        ge=1,
+        validation_alias=AliasChoices("OTP_REQUESTS_PER_CLIENT"),
+        description="Codes one client address may request per OTP_RATE_WINDOW.",
+    )
+    otp_rate_window_secs: DurationSecs = Field(
+        600.0,
+        validation_alias=AliasChoices("OTP_RATE_WINDOW", "OTP_RATE_WINDOW_SECS"),
+        description="The window of the two limits above.",
+    )
+    default_phone_region: str = Field(
+        "US",
+        validation_alias=AliasChoices("DEFAULT_PHONE_REGION"),
+        description="Region for phone numbers written without a +country code.",
+    )
+    sms_webhook_url: str = Field(
+        "",
+        validation_alias=AliasChoices("SMS_WEBHOOK_URL"),
+        description="Where codes are POSTed for delivery by SMS. Unset: logged in "
+        "development, phone sign-in unavailable in production.",
+    )
     log_level: str = Field(
         "info",
         validation_alias=AliasChoices("LOG_LEVEL"),

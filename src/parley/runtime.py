@@ -11,15 +11,18 @@ import structlog
 
 from parley.backends import create_broker, create_presence_store
 from parley.backends.base import Broker
+from parley.backends.sms import LogSmsSender, SmsSender, UnavailableSmsSender, WebhookSmsSender
 from parley.config import Settings
 from parley.db.database import Database
 from parley.db.migrate import upgrade_to_head
 from parley.domain.accounts.auth import AuthService
+from parley.domain.accounts.otp import OtpService
 from parley.domain.accounts.users import UserService
 from parley.domain.conversations.messages import MessageService
 from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
 from parley.domain.presence import PresenceService
+from parley.domain.rate_limit import RateLimiter
 from parley.domain.unit_of_work import EventPublisher, UnitOfWork
 from parley.realtime.hub import Hub
 from parley.realtime.live import LiveService
@@ -36,6 +39,7 @@ class Runtime:
     broker: Broker
     tokens: TokenService
     auth: AuthService
+    otp: OtpService
     users: UserService
     conversations: ConversationService
     messages: MessageService
@@ -43,6 +47,14 @@ class Runtime:
     publisher: EventPublisher
     hub: Hub
     live: LiveService
+
+    @staticmethod
+    async def _sms_sender(stack: AsyncExitStack, settings: Settings) -> SmsSender:
+        if settings.sms_webhook_url:
+            sender = WebhookSmsSender(settings.sms_webhook_url)
+            stack.push_async_callback(sender.aclose)
+            return sender
+        return UnavailableSmsSender() if settings.is_production else LogSmsSender()
 
     @staticmethod
     async def _write_behind(
@@ -106,6 +118,24 @@ class Runtime:
             presence.start_sweeping(every_secs=settings.presence_instance_ttl_secs / 2)
             stack.push_async_callback(presence.close)
             auth = AuthService(db, hasher, tokens)
+            otp = OtpService(
+                db,
+                auth,
+                await cls._sms_sender(stack, settings),
+                secret=settings.jwt_secret or settings.development_jwt_secret(),
+                ttl_secs=settings.otp_ttl_secs,
+                max_attempts=settings.otp_max_attempts,
+                per_number=RateLimiter(
+                    limit=settings.otp_requests_per_number,
+                    window_secs=settings.otp_rate_window_secs,
+                ),
+                per_client=RateLimiter(
+                    limit=settings.otp_requests_per_client,
+                    window_secs=settings.otp_rate_window_secs,
+                ),
+                default_region=settings.default_phone_region,
+                reveal_codes=not settings.is_production,
+            )
             conversations = ConversationService(uow, auto_create_rooms=settings.rooms_auto_create)
             messages = MessageService(uow, max_content_chars=settings.max_message_chars)
             if settings.write_behind:
@@ -129,6 +159,7 @@ class Runtime:
                 broker=broker,
                 tokens=tokens,
                 auth=auth,
+                otp=otp,
                 users=UserService(db),
                 conversations=conversations,
                 messages=messages,

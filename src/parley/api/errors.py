@@ -39,8 +39,13 @@ def error_response(
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["request_id"] = request_id
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    retry_after = (extra.get("details") or {}).get("retry_after")
+    if status == 429 and retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return JSONResponse({"error": body}, status_code=status, headers=headers or None)
 
 
 def _field_path(location: tuple[Any, ...]) -> str:

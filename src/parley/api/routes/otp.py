@@ -1,0 +1,106 @@
+"""Phone sign-in over REST: the GOSOCKET seed's `/auth/login`, `/auth/verify-otp`,
+`/auth/set-profile`, and their canonical twins under `/api/v1/auth/otp/`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import AliasChoices, EmailStr, Field, StringConstraints
+
+from parley.api.deps import Client, RuntimeDep
+from parley.domain.accounts.schemas import DeviceContext, Lenient
+
+router = APIRouter(tags=["phone sign-in"])
+
+Mobile = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
+Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+
+
+class OtpRequest(DeviceContext):
+    mobile_no: Mobile = Field(validation_alias=AliasChoices("mobile_no", "mobile", "phone"))
+
+
+class OtpVerify(Lenient):
+    mobile_no: Mobile = Field(validation_alias=AliasChoices("mobile_no", "mobile", "phone"))
+    session_token: Token
+    otp: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4,8}$")] = Field(
+        validation_alias=AliasChoices("otp", "code")
+    )
+
+
+class OtpProfile(Lenient):
+    mobile_no: Mobile = Field(validation_alias=AliasChoices("mobile_no", "mobile", "phone"))
+    session_token: Token
+    full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
+        Field(None, validation_alias=AliasChoices("full_name", "name"))
+    )
+    state: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    email: EmailStr | None = None
+    language: Annotated[str, StringConstraints(max_length=35)] | None = Field(
+        None, validation_alias=AliasChoices("language", "language_code")
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+@router.post("/auth/login")
+@router.post("/api/v1/auth/otp/request")
+async def request_code(body: OtpRequest, runtime: RuntimeDep, client: Client) -> dict[str, Any]:
+    """Send a sign-in code to the phone; answers the session token for the next step. The
+    code itself is in the answer only in development."""
+    challenge = await runtime.otp.request(body.mobile_no, body, client)
+    answer: dict[str, Any] = {
+        "status": "success",
+        "message": "OTP sent successfully",
+        "mobile_no": challenge.mobile_no,
+        "device_id": challenge.device_id,
+        "session_token": challenge.session_token,
+        "is_new_user": challenge.is_new_user,
+        "expires_in": challenge.expires_in,
+        "timestamp": _now(),
+    }
+    if challenge.otp is not None:
+        answer["otp"] = challenge.otp
+    return answer
+
+
+@router.post("/auth/verify-otp")
+@router.post("/api/v1/auth/otp/verify")
+async def verify_code(body: OtpVerify, runtime: RuntimeDep, client: Client) -> dict[str, Any]:
+    """Sign in with the code: `{user, tokens}` as a password login gives, plus `token` (the
+    access token) and `is_new_user` for the seed's clients."""
+    signed_in = await runtime.otp.verify(body.mobile_no, body.session_token, body.otp, client)
+    result = signed_in.result.model_dump(mode="json")
+    return {
+        "status": "success",
+        "message": "OTP verified",
+        **result,
+        "token": result["tokens"]["access_token"],
+        "session_token": body.session_token,
+        "is_new_user": signed_in.is_new_user,
+        "timestamp": _now(),
+    }
+
+
+@router.post("/auth/set-profile")
+@router.post("/api/v1/auth/otp/profile")
+async def set_profile(body: OtpProfile, runtime: RuntimeDep) -> dict[str, Any]:
+    """After verifying: name, state, email and language of the phone's account."""
+    user = await runtime.otp.set_profile(
+        body.mobile_no,
+        body.session_token,
+        full_name=body.full_name,
+        state=body.state,
+        email=str(body.email) if body.email else None,
+        language=body.language,
+    )
+    return {
+        "status": "success",
+        "message": "Profile updated",
+        "user": user.model_dump(mode="json"),
+        "timestamp": _now(),
+    }

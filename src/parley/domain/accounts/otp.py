@@ -1,0 +1,236 @@
+"""Phone sign-in with one-time codes (the GOSOCKET seed's flow), done properly.
+
+1. `request`: a 6-digit code from the CSPRNG is sent by SMS and stored as a keyed hash with
+   an expiry, a purpose and an attempt count; the caller gets a session token for step 2 and
+   whether the number is new. Rate limited per number and per client address.
+2. `verify`: the right code (within OTP_MAX_ATTEMPTS tries, before it expires) signs the
+   user in — creating the account on first use — with a device session and the same token
+   pair as a password login.
+3. `set_profile`: with the verified session token, set name, state, email, language.
+
+The code appears in answers only with APP_ENV=development, as the seed did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import phonenumbers
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.backends.sms import SmsSender
+from parley.db.database import Database
+from parley.db.models import OneTimeCode, User
+from parley.db.types import utcnow
+from parley.domain.accounts.auth import AuthService
+from parley.domain.accounts.creation import conflict_for
+from parley.domain.accounts.principal import ClientInfo
+from parley.domain.accounts.schemas import AuthResult, DeviceContext, UserPublic
+from parley.domain.rate_limit import RateLimiter
+from parley.domain.roles import AccountStatus
+from parley.errors import AccountDisabled, Unauthenticated, ValidationFailed
+from parley.errors import RateLimited as RateLimitedError
+
+PURPOSE_LOGIN = "login"
+
+
+@dataclass(frozen=True, slots=True)
+class OtpChallenge:
+    mobile_no: str
+    device_id: str | None
+    session_token: str
+    is_new_user: bool
+    expires_in: int
+    otp: str | None
+    """Only in development."""
+
+
+@dataclass(frozen=True, slots=True)
+class OtpSignIn:
+    result: AuthResult
+    is_new_user: bool
+
+
+def normalize_mobile(raw: str, default_region: str) -> str:
+    try:
+        number = phonenumbers.parse(raw, None if raw.strip().startswith("+") else default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationFailed(
+            "That is not a phone number.", code="invalid_mobile_no", field="mobile_no"
+        ) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationFailed(
+            "That is not a valid phone number.", code="invalid_mobile_no", field="mobile_no"
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class OtpService:
+    def __init__(
+        self,
+        db: Database,
+        auth: AuthService,
+        sms: SmsSender,
+        *,
+        secret: str,
+        ttl_secs: float,
+        max_attempts: int,
+        per_number: RateLimiter,
+        per_client: RateLimiter,
+        default_region: str,
+        reveal_codes: bool,
+    ) -> None:
+        self._db = db
+        self._auth = auth
+        self._sms = sms
+        self._key = hashlib.sha256(("otp:" + secret).encode()).digest()
+        self._ttl = timedelta(seconds=ttl_secs)
+        self._max_attempts = max_attempts
+        self._per_number = per_number
+        self._per_client = per_client
+        self._region = default_region
+        self._reveal = reveal_codes
+
+    def _hash(self, value: str) -> str:
+        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+
+    async def request(
+        self, raw_mobile: str, device: DeviceContext, client: ClientInfo
+    ) -> OtpChallenge:
+        mobile = normalize_mobile(raw_mobile, self._region)
+        for limiter, key in (
+            (self._per_number, mobile),
+            (self._per_client, client.ip_address or "unknown"),
+        ):
+            retry_after = limiter.hit(key)
+            if retry_after is not None:
+                seconds = max(1, int(retry_after + 0.999))
+                raise RateLimitedError(
+                    f"Too many codes requested; try again in {seconds} s.",
+                    code="otp_rate_limited",
+                    retry_after=seconds,
+                )
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        session_token = secrets.token_urlsafe(32)
+        async with self._db.transaction() as tx:
+            existing = await _user_by_mobile(tx, mobile)
+            tx.add(
+                OneTimeCode(
+                    mobile_no=mobile,
+                    purpose=PURPOSE_LOGIN,
+                    code_hash=self._hash(code),
+                    session_token_hash=self._hash(session_token),
+                    device_id=device.device_id,
+                    fcm_token=device.fcm_token,
+                    expires_at=utcnow() + self._ttl,
+                )
+            )
+        await self._sms.send(mobile, f"Your Parley code is {code}", purpose=PURPOSE_LOGIN)
+        return OtpChallenge(
+            mobile_no=mobile,
+            device_id=device.device_id,
+            session_token=session_token,
+            is_new_user=existing is None,
+            expires_in=int(self._ttl.total_seconds()),
+            otp=code if self._reveal else None,
+        )
+
+    async def verify(
+        self, raw_mobile: str, session_token: str, code: str, client: ClientInfo
+    ) -> OtpSignIn:
+        mobile = normalize_mobile(raw_mobile, self._region)
+        now = utcnow()
+        async with self._db.transaction() as tx:
+            challenge = await self._challenge(tx, mobile, session_token)
+            if challenge.verified_at is not None:
+                raise Unauthenticated("This code was used already.", code="otp_used")
+            if challenge.expires_at <= now:
+                raise Unauthenticated(
+                    "This code has expired; request a new one.", code="otp_expired"
+                )
+            if challenge.attempts >= self._max_attempts:
+                raise Unauthenticated("Too many wrong codes; request a new one.", code="otp_locked")
+            if not hmac.compare_digest(challenge.code_hash, self._hash(code.strip())):
+                challenge.attempts += 1
+                left = self._max_attempts - challenge.attempts
+                wrong = Unauthenticated("Wrong code.", code="otp_invalid", attempts_left=left)
+            else:
+                wrong = None
+                challenge.verified_at = now
+                user = await _user_by_mobile(tx, mobile)
+                is_new = user is None
+                if user is None:
+                    user = User(mobile_no=mobile, name="", password_hash=None)
+                    tx.add(user)
+                    await tx.flush()
+                if user.status != AccountStatus.ACTIVE:
+                    raise AccountDisabled()
+                challenge.user_id = user.id
+                device = DeviceContext(device_id=challenge.device_id, fcm_token=challenge.fcm_token)
+                tokens = await self._auth.open_session(tx, user, device, client)
+                public = UserPublic.model_validate(user)
+        if wrong is not None:  # the attempt was counted (committed) before saying no
+            raise wrong
+        return OtpSignIn(AuthResult(user=public, tokens=tokens), is_new)
+
+    async def set_profile(
+        self,
+        raw_mobile: str,
+        session_token: str,
+        *,
+        full_name: str | None,
+        state: str | None,
+        email: str | None,
+        language: str | None,
+    ) -> UserPublic:
+        mobile = normalize_mobile(raw_mobile, self._region)
+        async with self._db.transaction() as tx:
+            challenge = await self._challenge(tx, mobile, session_token)
+            if challenge.verified_at is None or challenge.user_id is None:
+                raise Unauthenticated("Verify the code first.", code="otp_not_verified")
+            user = await tx.get(User, challenge.user_id)
+            if user is None:
+                raise Unauthenticated("That account no longer exists.", code="otp_not_verified")
+            if email is not None:
+                email = email.lower()
+                taken = await tx.scalar(
+                    select(User.id).where(User.email == email, User.id != user.id)
+                )
+                if taken is not None:
+                    raise conflict_for(["email"])
+                user.email = email
+            for field, value in (("name", full_name), ("state", state), ("language", language)):
+                if value is not None:
+                    setattr(user, field, value)
+            await tx.flush()
+            return UserPublic.model_validate(user)
+
+    async def delete_expired(self) -> int:
+        """Cleanup: codes past their expiry are of no use to anyone."""
+        async with self._db.transaction() as tx:
+            result = await tx.execute(delete(OneTimeCode).where(OneTimeCode.expires_at <= utcnow()))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _challenge(self, tx: AsyncSession, mobile: str, session_token: str) -> OneTimeCode:
+        found = (
+            await tx.execute(
+                select(OneTimeCode).where(
+                    OneTimeCode.session_token_hash == self._hash(session_token),
+                    OneTimeCode.mobile_no == mobile,
+                )
+            )
+        ).scalar_one_or_none()
+        if found is None:
+            raise Unauthenticated(
+                "No code was requested with that session token.", code="otp_session_invalid"
+            )
+        return found
+
+
+async def _user_by_mobile(tx: AsyncSession, mobile: str) -> User | None:
+    return (await tx.execute(select(User).where(User.mobile_no == mobile))).scalar_one_or_none()

@@ -1,0 +1,200 @@
+"""Phone sign-in with one-time codes: the seed's REST paths and the canonical ones."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.server import ServerProcess, start_server
+
+
+def phone() -> str:
+    """A valid, most likely unused, US number (650-253-xxxx)."""
+    return f"+1650253{random.randrange(10_000):04d}"
+
+
+def request_code(
+    api: httpx.Client, mobile: str, path: str = "/auth/login", **extra: Any
+) -> httpx.Response:
+    return api.post(
+        path, json={"mobile_no": mobile, "device_id": "dev-1", "fcm_token": "fcm-1", **extra}
+    )
+
+
+def test_phone_sign_in_end_to_end(api: httpx.Client) -> None:
+    mobile = phone()
+    asked = request_code(api, mobile)
+    assert asked.status_code == 200, asked.text
+    body = asked.json()
+    assert (body["status"], body["mobile_no"], body["is_new_user"]) == ("success", mobile, True)
+    assert len(body["otp"]) == 6  # development shows the code, as the seed did
+
+    verified = api.post(
+        "/auth/verify-otp",
+        json={"mobile_no": mobile, "session_token": body["session_token"], "otp": body["otp"]},
+    )
+    assert verified.status_code == 200, verified.text
+    signed_in = verified.json()
+    assert signed_in["is_new_user"] is True
+    assert signed_in["user"]["mobile_no"] == mobile
+    headers = {"Authorization": f"Bearer {signed_in['tokens']['access_token']}"}
+    assert signed_in["token"] == signed_in["tokens"]["access_token"]
+    me = api.get("/api/v1/auth/me", headers=headers).json()
+    assert me["id"] == signed_in["user"]["id"]
+    sessions = api.get("/api/v1/auth/sessions", headers=headers).json()
+    assert [s["device_id"] for s in sessions] == ["dev-1"]
+
+    profile = api.post(
+        "/auth/set-profile",
+        json={
+            "mobile_no": mobile,
+            "session_token": body["session_token"],
+            "full_name": "John Doe",
+            "state": "California",
+            "email": f"{mobile[1:]}@example.com",
+            "language": "en",
+        },
+    )
+    assert profile.status_code == 200, profile.text
+    user = profile.json()["user"]
+    assert (user["full_name"], user["state"], user["language"]) == ("John Doe", "California", "en")
+    reused = api.post(
+        "/auth/verify-otp",
+        json={"mobile_no": mobile, "session_token": body["session_token"], "otp": body["otp"]},
+    )
+    assert reused.status_code == 401
+    assert reused.json()["error"]["code"] == "otp_used"
+
+    # The same number again, on the canonical paths: an existing account now.
+    again = request_code(api, mobile, "/api/v1/auth/otp/request").json()
+    assert again["is_new_user"] is False
+    second = api.post(
+        "/api/v1/auth/otp/verify",
+        json={"mobile_no": mobile, "session_token": again["session_token"], "otp": again["otp"]},
+    )
+    assert second.json()["user"]["id"] == signed_in["user"]["id"]
+
+
+def test_wrong_codes_count_and_five_kill_the_code(api: httpx.Client) -> None:
+    mobile = phone()
+    body = request_code(api, mobile).json()
+    wrong = "000000" if body["otp"] != "000000" else "111111"
+    attempt = {"mobile_no": mobile, "session_token": body["session_token"], "otp": wrong}
+    first = api.post("/auth/verify-otp", json=attempt)
+    assert first.status_code == 401
+    assert first.json()["error"]["code"] == "otp_invalid"
+    assert first.json()["error"]["details"]["attempts_left"] == 4
+    for _ in range(4):
+        api.post("/auth/verify-otp", json=attempt)
+    right = api.post("/auth/verify-otp", json={**attempt, "otp": body["otp"]})
+    assert right.status_code == 401
+    assert right.json()["error"]["code"] == "otp_locked"
+
+
+def test_requests_are_rate_limited_per_number(api: httpx.Client) -> None:
+    mobile = phone()
+    for _ in range(3):
+        assert request_code(api, mobile).status_code == 200
+    limited = request_code(api, mobile)
+    assert limited.status_code == 429
+    error = limited.json()["error"]
+    assert error["code"] == "otp_rate_limited"
+    assert int(limited.headers["retry-after"]) == error["details"]["retry_after"] > 0
+
+
+def test_bad_numbers_and_sessions_are_refused(api: httpx.Client) -> None:
+    bad = request_code(api, "12345")
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "invalid_mobile_no"
+    mobile = phone()
+    request_code(api, mobile)
+    unknown = api.post(
+        "/auth/verify-otp", json={"mobile_no": mobile, "session_token": "made-up", "otp": "123456"}
+    )
+    assert unknown.status_code == 401
+    assert unknown.json()["error"]["code"] == "otp_session_invalid"
+    early = api.post(
+        "/auth/set-profile",
+        json={"mobile_no": mobile, "session_token": "made-up", "full_name": "X"},
+    )
+    assert early.status_code == 401
+
+
+@pytest.fixture(scope="module")
+def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = start_server(
+        Path(tmp_path_factory.mktemp("otp-short")),
+        {"OTP_TTL_SECS": "1", "OTP_REQUESTS_PER_CLIENT": "3"},
+    )
+    yield server
+    server.stop()
+
+
+def test_codes_expire_and_clients_are_limited(short_lived: ServerProcess) -> None:
+    with httpx.Client(base_url=short_lived.base_url, timeout=15) as api:
+        mobile = phone()
+        body = request_code(api, mobile).json()
+        time.sleep(1.2)  # the code's whole lifetime: waiting for time itself to pass
+        late = api.post(
+            "/auth/verify-otp",
+            json={"mobile_no": mobile, "session_token": body["session_token"], "otp": body["otp"]},
+        )
+        assert late.status_code == 401
+        assert late.json()["error"]["code"] == "otp_expired"
+        assert request_code(api, phone()).status_code == 200
+        assert request_code(api, phone()).status_code == 200
+        limited = request_code(api, phone())  # a fourth number from the same address
+        assert limited.status_code == 429
+
+
+class CapturingWebhook(BaseHTTPRequestHandler):
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        CapturingWebhook.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    webhook = HTTPServer(("127.0.0.1", 0), CapturingWebhook)
+    threading.Thread(target=webhook.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{webhook.server_address[1]}/sms"
+    server = start_server(
+        Path(tmp_path_factory.mktemp("otp-prod")), {"APP_ENV": "production", "SMS_WEBHOOK_URL": url}
+    )
+    yield server
+    server.stop()
+    webhook.shutdown()
+    webhook.server_close()
+
+
+def test_production_sends_the_code_by_webhook_and_never_shows_it(
+    production: ServerProcess,
+) -> None:
+    with httpx.Client(base_url=production.base_url, timeout=15) as api:
+        mobile = phone()
+        body = request_code(api, mobile).json()
+        assert "otp" not in body
+        sms = next(m for m in CapturingWebhook.received if m["to"] == mobile)
+        code = sms["text"].rsplit(" ", 1)[-1]
+        assert sms["purpose"] == "login"
+        verified = api.post(
+            "/auth/verify-otp",
+            json={"mobile_no": mobile, "session_token": body["session_token"], "otp": code},
+        )
+        assert verified.status_code == 200, verified.text
