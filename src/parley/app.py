@@ -26,6 +26,7 @@ def build_socketio(runtime: Runtime) -> EngineServer:
     settings = runtime.settings
     chat = ChatNamespace(
         runtime.live,
+        runtime.otp,
         auth_timeout_secs=settings.ws_auth_timeout_secs,
         trust_gateway_identity=settings.sio_trust_gateway_identity,
     )

@@ -238,3 +238,54 @@ async def test_edits_and_deletes_reach_the_other_members(api: httpx.Client, sio:
     gone = await b.expect("message_deleted")
     assert (gone["id"], gone["content"]) == (sent["id"], "")
     assert gone["deleted_at"] is not None
+
+
+async def test_phone_sign_in_over_socketio(
+    api: httpx.Client, sio: Any, server: ServerProcess
+) -> None:
+    """The GOSOCKET seed's flow: greeting, login, verify_otp, set_profile, device_info,
+    heartbeat, all on the default namespace of a connection that starts without a token."""
+    client = await sio()
+    greeting = await client.expect("connected")
+    assert (greeting["status"], greeting["event"]) == ("connected", "connect")
+
+    mobile = f"+1650253{uuid.uuid4().int % 10_000:04d}"
+    await client.client.emit(
+        "login", {"mobile_no": mobile, "device_id": "phone-7", "fcm_token": "fcm"}
+    )
+    sent = await client.expect("login")
+    assert (sent["status"], sent["event"], sent["mobile_no"]) == ("success", "login", mobile)
+
+    verified = await client.call(
+        "verify_otp",
+        {"mobile_no": mobile, "otp": sent["otp"], "session_token": sent["session_token"]},
+    )
+    assert verified["user"]["mobile_no"] == mobile
+    assert (await client.expect("authenticated"))["user_id"] == verified["user"]["id"]
+
+    profile = await client.call(
+        "set_profile",
+        {
+            "mobile_no": mobile,
+            "full_name": "John Doe",
+            "state": "California",
+            "session_token": sent["session_token"],
+        },
+    )
+    assert profile["user"]["full_name"] == "John Doe"
+    stored = await client.call(
+        "device_info",
+        {
+            "device_id": "phone-7",
+            "device_type": "mobile",
+            "manufacturer": "Apple",
+            "model": "iPhone 14",
+        },
+    )
+    assert stored["status"] == "success"
+    await client.client.emit("heartbeat")
+    assert (await client.expect("heartbeat"))["status"] == "alive"
+
+    headers = {"Authorization": f"Bearer {verified['tokens']['access_token']}"}
+    sessions = api.get("/api/v1/auth/sessions", headers=headers).json()
+    assert sessions[0]["device_info"]["model"] == "iPhone 14"

@@ -8,6 +8,7 @@ offline-online to everyone. Typing expires by itself if the client never says it
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from parley.domain.unit_of_work import UnitOfWork
 from parley.lifecycle import stop_task
 
 log = structlog.get_logger(__name__)
+
+TOUCH_EVERY_SECS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,7 @@ class PresenceService:
         self._typing: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._touched: dict[str, float] = {}
 
     # -- online / offline -------------------------------------------------------------------
 
@@ -125,6 +129,24 @@ class PresenceService:
                         extra={"user_id": str(user_id)},
                     )
                 )
+
+    async def touch(self, principal: Principal) -> None:
+        """Refresh the user's last-seen time, at most once a minute per user."""
+        now = time.monotonic()
+        key = str(principal.user_id)
+        if now - self._touched.get(key, -TOUCH_EVERY_SECS) < TOUCH_EVERY_SECS:
+            return
+        self._touched[key] = now
+        if len(self._touched) > 100_000:  # bounded: forget the oldest half
+            for old in list(self._touched)[:50_000]:
+                del self._touched[old]
+        async with self._uow() as work:
+            await work.tx.execute(
+                update(User)
+                .where(User.id == principal.user_id)
+                .values(last_seen_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
 
     async def status_of(self, user_id: uuid.UUID) -> UserStatus | None:
         async with self._uow() as work:

@@ -16,15 +16,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from pydantic import AliasChoices, Field, ValidationError
 
+from parley.domain.accounts.otp import OtpService
 from parley.domain.accounts.principal import Principal
 from parley.domain.accounts.schemas import Lenient
 from parley.errors import ParleyError, Unauthenticated
+from parley.realtime import phone_events
 from parley.realtime.commands import Commands, SyncCommand, validation_details
 from parley.realtime.live import LiveService
 from parley.realtime.protocol import CloseCode
@@ -59,9 +60,15 @@ class ChatNamespace(Namespace):
     name = "/"
 
     def __init__(
-        self, live: LiveService, *, auth_timeout_secs: float, trust_gateway_identity: bool
+        self,
+        live: LiveService,
+        otp: OtpService,
+        *,
+        auth_timeout_secs: float,
+        trust_gateway_identity: bool,
     ) -> None:
         self.live = live
+        self.otp = otp
         self.commands = Commands(live)
         self._auth_timeout = auth_timeout_secs
         self._trust_gateway = trust_gateway_identity
@@ -83,9 +90,10 @@ class ChatNamespace(Namespace):
         return None
 
     async def after_connect(self, socket: SocketIOConnection) -> None:
+        socket.emit("connected", phone_events.greeting(socket))
         principal = self._pending.pop(socket.id, None)
         if principal is not None:
-            await self._sign_in(socket, principal, self._since.pop(socket.id, None))
+            await self.sign_in(socket, principal, self._since.pop(socket.id, None))
 
     async def on_disconnect(self, socket: SocketIOConnection) -> None:
         if socket.auth_deadline is not None:
@@ -102,7 +110,7 @@ class ChatNamespace(Namespace):
         try:
             if handler is None:
                 raise ParleyError(f"Unknown event {event!r}.", code="unknown_event")
-            if socket.principal is None and event != "authenticate":
+            if socket.principal is None and event not in PRE_AUTH_EVENTS:
                 raise Unauthenticated(
                     "Authenticate first: emit 'authenticate' {token}.", code="not_authenticated"
                 )
@@ -136,7 +144,7 @@ class ChatNamespace(Namespace):
             socket.emit("error", error)
         return {"error": error}
 
-    async def _sign_in(
+    async def sign_in(
         self, socket: SocketIOConnection, principal: Principal, since: Any = None
     ) -> dict[str, Any]:
         """Start delivering; with `since` ({conversation_id: last seq}), what was missed
@@ -182,7 +190,7 @@ class ChatNamespace(Namespace):
             raise Unauthenticated(
                 "Send {token}: an access token from /api/v1/auth/login.", code="token_required"
             )
-        return await self._sign_in(socket, principal, data.get("since"))
+        return await self.sign_in(socket, principal, data.get("since"))
 
     async def join(self, socket: SocketIOConnection, data: dict[str, Any], ack: bool) -> Any:
         result = await self.commands.join(socket, data)
@@ -200,9 +208,6 @@ class ChatNamespace(Namespace):
         socket.emit(str(status["type"]), status)
         return status
 
-    async def heartbeat(self, socket: SocketIOConnection, data: dict[str, Any], ack: bool) -> Any:
-        return {"status": "alive", "timestamp": datetime.now(UTC).isoformat()}
-
 
 def _command(
     run: Callable[[Commands, SocketIOConnection, dict[str, Any]], Awaitable[Any]],
@@ -214,6 +219,9 @@ def _command(
 
     return handler
 
+
+PRE_AUTH_EVENTS = frozenset({"authenticate", "login", "verify_otp", "set_profile", "heartbeat"})
+"""What a connection may do before it has signed in."""
 
 EVENTS: dict[str, Handler] = {
     "authenticate": ChatNamespace.authenticate,
@@ -230,6 +238,10 @@ EVENTS: dict[str, Handler] = {
     "delete_message": _command(Commands.delete),
     "subscribe_status": ChatNamespace.subscribe_status,
     "unsubscribe_status": _command(Commands.unwatch),
-    "heartbeat": ChatNamespace.heartbeat,
+    "heartbeat": phone_events.heartbeat,
+    "login": phone_events.login,
+    "verify_otp": phone_events.verify_otp,
+    "set_profile": phone_events.set_profile,
+    "device_info": phone_events.device_info,
     "sync": _command(Commands.sync),
 }

@@ -62,6 +62,8 @@ class EngineSession:
         self.query: dict[str, str] = {k: v[0] for k, v in parse_qs(query_string.decode()).items()}
         raw_headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
         self.headers: dict[str, str] = {k.decode().lower(): v.decode() for k, v in raw_headers}
+        client = scope.get("client")
+        self.client_ip: str | None = client[0] if client else None
         self.transport = "polling"
         self.closed = False
         self.last_seen = time.monotonic()

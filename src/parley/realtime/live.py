@@ -112,6 +112,10 @@ class LiveService:
                     connection.release(conversation_id, [])
         return report
 
+    async def heartbeat(self, connection: Connection) -> None:
+        """A client says it is still there: refresh its last-seen time (throttled)."""
+        await self._presence.touch(_principal(connection))
+
     async def join(self, connection: Connection, ref: str) -> Joined:
         principal = _principal(connection)
         conversation, _ = await self._conversations.join_room(principal, ref)

@@ -4,43 +4,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter
-from pydantic import AliasChoices, EmailStr, Field, StringConstraints
 
 from parley.api.deps import Client, RuntimeDep
-from parley.domain.accounts.schemas import DeviceContext, Lenient
+from parley.domain.accounts.schemas import OtpProfile, OtpRequest, OtpVerify
 
 router = APIRouter(tags=["phone sign-in"])
-
-Mobile = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
-Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
-
-
-class OtpRequest(DeviceContext):
-    mobile_no: Mobile = Field(validation_alias=AliasChoices("mobile_no", "mobile", "phone"))
-
-
-class OtpVerify(Lenient):
-    mobile_no: Mobile = Field(validation_alias=AliasChoices("mobile_no", "mobile", "phone"))
-    session_token: Token
-    otp: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4,8}$")] = Field(
-        validation_alias=AliasChoices("otp", "code")
-    )
-
-
-class OtpProfile(Lenient):
-    mobile_no: Mobile = Field(validation_alias=AliasChoices("mobile_no", "mobile", "phone"))
-    session_token: Token
-    full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
-        Field(None, validation_alias=AliasChoices("full_name", "name"))
-    )
-    state: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    email: EmailStr | None = None
-    language: Annotated[str, StringConstraints(max_length=35)] | None = Field(
-        None, validation_alias=AliasChoices("language", "language_code")
-    )
 
 
 def _now() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -170,6 +171,15 @@ class AuthService:
             name=user.name,
         )
 
+    async def record_device_info(self, principal: Principal, info: dict[str, Any]) -> None:
+        """What the client says about its device, kept on its device session."""
+        async with self._db.transaction() as tx:
+            session = await tx.get(DeviceSession, principal.session_id)
+            if session is not None and session.user_id == principal.user_id:
+                session.device_info = info
+                if info.get("device_id") and not session.device_id:
+                    session.device_id = str(info["device_id"])
+
     async def list_sessions(self, principal: Principal) -> list[SessionPublic]:
         async with self._db.transaction() as tx:
             rows = await session_queries.list_active_sessions(tx, principal.user_id, utcnow())
@@ -183,6 +193,7 @@ class AuthService:
                 last_used_at=row.last_used_at,
                 expires_at=row.expires_at,
                 current=row.id == principal.session_id,
+                device_info=row.device_info,
             )
             for row in rows
         ]

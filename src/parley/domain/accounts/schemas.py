@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AliasChoices,
@@ -169,3 +169,35 @@ class SessionPublic(BaseModel):
     last_used_at: datetime
     expires_at: datetime
     current: bool
+    device_info: dict[str, Any] | None = None
+
+
+# -- phone sign-in -----------------------------------------------------------------------
+
+Mobile = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
+Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+
+
+class OtpRequest(DeviceContext):
+    mobile_no: Mobile = Field(validation_alias=AliasChoices("mobile_no", "mobile", "phone"))
+
+
+class OtpVerify(Lenient):
+    mobile_no: Mobile = Field(validation_alias=AliasChoices("mobile_no", "mobile", "phone"))
+    session_token: Token
+    otp: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4,8}$")] = Field(
+        validation_alias=AliasChoices("otp", "code")
+    )
+
+
+class OtpProfile(Lenient):
+    mobile_no: Mobile = Field(validation_alias=AliasChoices("mobile_no", "mobile", "phone"))
+    session_token: Token
+    full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
+        Field(None, validation_alias=AliasChoices("full_name", "name"))
+    )
+    state: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    email: EmailStr | None = None
+    language: Annotated[str, StringConstraints(max_length=35)] | None = Field(
+        None, validation_alias=AliasChoices("language", "language_code")
+    )

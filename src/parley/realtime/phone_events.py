@@ -1,0 +1,138 @@
+"""The GOSOCKET seed's Socket.IO events on `/`: phone sign-in, device info, heartbeat.
+
+Each answers through its acknowledgement and, for the seed's clients, also as an event of the
+same name carrying `event` and `socket_id`: `login` (a code is sent), `verify_otp` (signs the
+socket in, with the same token pair as a password login), `set_profile`, `device_info`
+(stored on the device session), `heartbeat`. A connection also gets `connected` on arrival.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from parley.domain.accounts.principal import ClientInfo
+from parley.domain.accounts.schemas import Lenient, OtpProfile, OtpRequest, OtpVerify
+from parley.errors import Unauthenticated
+from parley.realtime.socketio import SocketIOConnection
+
+if TYPE_CHECKING:
+    from parley.realtime.chat_namespace import ChatNamespace
+
+
+class DeviceInfo(Lenient):
+    device_id: str | None = Field(None, max_length=255)
+    device_type: str | None = Field(None, max_length=50)
+    manufacturer: str | None = Field(None, max_length=100)
+    model: str | None = Field(None, max_length=100)
+    os_version: str | None = Field(None, max_length=50)
+    app_version: str | None = Field(None, max_length=50)
+    timestamp: str | None = Field(None, max_length=64)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _client(socket: SocketIOConnection) -> ClientInfo:
+    return ClientInfo(
+        user_agent=socket.session.headers.get("user-agent"), ip_address=socket.session.client_ip
+    )
+
+
+def _reply(
+    socket: SocketIOConnection, event: str, answer: dict[str, Any], ack: bool
+) -> dict[str, Any]:
+    answer = {**answer, "timestamp": _now(), "socket_id": socket.id, "event": event}
+    if not ack:
+        socket.emit(event, answer)
+    return answer
+
+
+def greeting(socket: SocketIOConnection) -> dict[str, Any]:
+    return {
+        "message": "Connected successfully",
+        "timestamp": _now(),
+        "socket_id": socket.id,
+        "status": "connected",
+        "event": "connect",
+    }
+
+
+async def login(
+    ns: ChatNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+) -> Any:
+    body = OtpRequest.model_validate(data)
+    challenge = await ns.otp.request(body.mobile_no, body, _client(socket))
+    answer: dict[str, Any] = {
+        "status": "success",
+        "message": "OTP sent successfully",
+        "mobile_no": challenge.mobile_no,
+        "device_id": challenge.device_id,
+        "session_token": challenge.session_token,
+        "is_new_user": challenge.is_new_user,
+        "expires_in": challenge.expires_in,
+    }
+    if challenge.otp is not None:
+        answer["otp"] = challenge.otp
+    return _reply(socket, "login", answer, ack)
+
+
+async def verify_otp(
+    ns: ChatNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+) -> Any:
+    body = OtpVerify.model_validate(data)
+    signed_in = await ns.otp.verify(body.mobile_no, body.session_token, body.otp, _client(socket))
+    result = signed_in.result.model_dump(mode="json")
+    if socket.principal is None:  # this socket is now signed in as that user
+        principal = await ns.live.auth.authenticate(result["tokens"]["access_token"])
+        await ns.sign_in(socket, principal)
+    answer = {
+        "status": "success",
+        "message": "OTP verified",
+        **result,
+        "token": result["tokens"]["access_token"],
+        "session_token": body.session_token,
+        "is_new_user": signed_in.is_new_user,
+    }
+    return _reply(socket, "verify_otp", answer, ack)
+
+
+async def set_profile(
+    ns: ChatNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+) -> Any:
+    body = OtpProfile.model_validate(data)
+    user = await ns.otp.set_profile(
+        body.mobile_no,
+        body.session_token,
+        full_name=body.full_name,
+        state=body.state,
+        email=str(body.email) if body.email else None,
+        language=body.language,
+    )
+    answer = {
+        "status": "success",
+        "message": "Profile updated",
+        "user": user.model_dump(mode="json"),
+    }
+    return _reply(socket, "set_profile", answer, ack)
+
+
+async def device_info(
+    ns: ChatNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+) -> Any:
+    if socket.principal is None:
+        raise Unauthenticated("Sign in before sending device info.", code="not_authenticated")
+    info = DeviceInfo.model_validate(data).model_dump(exclude_none=True)
+    await ns.live.auth.record_device_info(socket.principal, info)
+    return _reply(socket, "device_info", {"status": "success", "device_info": info}, ack)
+
+
+async def heartbeat(
+    ns: ChatNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+) -> Any:
+    if socket.principal is not None:
+        await ns.live.heartbeat(socket)
+    return _reply(socket, "heartbeat", {"status": "alive"}, ack)
