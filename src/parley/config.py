@@ -305,6 +305,12 @@ class Settings(BaseSettings):
         description="Where codes are POSTed for delivery by SMS. Unset: logged in "
         "development, phone sign-in unavailable in production.",
     )
+    cleanup_interval_secs: DurationSecs = Field(
+        300.0,
+        validation_alias=AliasChoices("CLEANUP_INTERVAL", "CLEANUP_INTERVAL_SECS"),
+        description="How often expired one-time codes and device sessions are deleted (one "
+        "instance at a time).",
+    )
     log_level: str = Field(
         "info",
         validation_alias=AliasChoices("LOG_LEVEL"),

@@ -11,6 +11,7 @@ import structlog
 
 from parley.backends import create_broker, create_presence_store
 from parley.backends.base import Broker
+from parley.backends.redis import RedisBroker
 from parley.backends.sms import LogSmsSender, SmsSender, UnavailableSmsSender, WebhookSmsSender
 from parley.config import Settings
 from parley.db.database import Database
@@ -18,6 +19,7 @@ from parley.db.migrate import upgrade_to_head
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.otp import OtpService
 from parley.domain.accounts.users import UserService
+from parley.domain.cleanup import Cleanup, TakeLock, no_lock_needed
 from parley.domain.conversations.messages import MessageService
 from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
@@ -152,6 +154,18 @@ class Runtime:
                 presence=presence,
                 hub=hub,
             )
+            take_lock: TakeLock = no_lock_needed
+            if isinstance(broker, RedisBroker):
+                redis_broker = broker
+
+                async def take_lock(ttl_secs: float) -> bool:
+                    return await redis_broker.take_lock("cleanup", ttl_secs)
+
+            cleanup = Cleanup(
+                db, otp, interval_secs=settings.cleanup_interval_secs, take_lock=take_lock
+            )
+            cleanup.start()
+            stack.push_async_callback(cleanup.close)
             log.info("runtime.started", database=db.dialect, app_env=settings.app_env.value)
             yield cls(
                 settings=settings,

@@ -133,7 +133,7 @@ def test_bad_numbers_and_sessions_are_refused(api: httpx.Client) -> None:
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     server = start_server(
         Path(tmp_path_factory.mktemp("otp-short")),
-        {"OTP_TTL_SECS": "1", "OTP_REQUESTS_PER_CLIENT": "3"},
+        {"OTP_TTL_SECS": "1", "OTP_REQUESTS_PER_CLIENT": "3", "CLEANUP_INTERVAL_SECS": "1"},
     )
     yield server
     server.stop()
@@ -154,6 +154,15 @@ def test_codes_expire_and_clients_are_limited(short_lived: ServerProcess) -> Non
         assert request_code(api, phone()).status_code == 200
         limited = request_code(api, phone())  # a fourth number from the same address
         assert limited.status_code == 429
+
+        # The cleanup (every second here) deletes expired codes: the session is then unknown.
+        marker = len(short_lived.log_lines)
+        short_lived.wait_for_log("cleanup.done", after=marker)
+        gone = api.post(
+            "/auth/verify-otp",
+            json={"mobile_no": mobile, "session_token": body["session_token"], "otp": body["otp"]},
+        )
+        assert gone.json()["error"]["code"] == "otp_session_invalid"
 
 
 class CapturingWebhook(BaseHTTPRequestHandler):

@@ -83,6 +83,14 @@ class RedisBroker(Broker):
                 with contextlib.suppress(RedisError, OSError):
                     await self._pubsub.unsubscribe(self._prefix + channel)
 
+    async def take_lock(self, name: str, ttl_secs: float) -> bool:
+        """A lock that expires by itself: True if this instance got it."""
+        return bool(
+            await self._redis.set(
+                self._prefix + "lock:" + name, "1", nx=True, px=max(1, int(ttl_secs * 1000))
+            )
+        )
+
     async def ping(self) -> None:
         await self._redis.ping()
         if not self._connected.is_set():
