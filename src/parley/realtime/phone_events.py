@@ -66,18 +66,7 @@ async def login(
 ) -> Any:
     body = OtpRequest.model_validate(data)
     challenge = await ns.otp.request(body.mobile_no, body, _client(socket))
-    answer: dict[str, Any] = {
-        "status": "success",
-        "message": "OTP sent successfully",
-        "mobile_no": challenge.mobile_no,
-        "device_id": challenge.device_id,
-        "session_token": challenge.session_token,
-        "is_new_user": challenge.is_new_user,
-        "expires_in": challenge.expires_in,
-    }
-    if challenge.otp is not None:
-        answer["otp"] = challenge.otp
-    return _reply(socket, "login", answer, ack)
+    return _reply(socket, "login", challenge.answer(), ack)
 
 
 async def verify_otp(
@@ -85,19 +74,10 @@ async def verify_otp(
 ) -> Any:
     body = OtpVerify.model_validate(data)
     signed_in = await ns.otp.verify(body.mobile_no, body.session_token, body.otp, _client(socket))
-    result = signed_in.result.model_dump(mode="json")
     if socket.principal is None:  # this socket is now signed in as that user
-        principal = await ns.live.auth.authenticate(result["tokens"]["access_token"])
-        await ns.sign_in(socket, principal)
-    answer = {
-        "status": "success",
-        "message": "OTP verified",
-        **result,
-        "token": result["tokens"]["access_token"],
-        "session_token": body.session_token,
-        "is_new_user": signed_in.is_new_user,
-    }
-    return _reply(socket, "verify_otp", answer, ack)
+        token = signed_in.result.tokens.access_token
+        await ns.sign_in(socket, await ns.live.auth.authenticate(token))
+    return _reply(socket, "verify_otp", signed_in.answer(body.session_token), ack)
 
 
 async def set_profile(

@@ -24,19 +24,7 @@ async def request_code(body: OtpRequest, runtime: RuntimeDep, client: Client) ->
     """Send a sign-in code to the phone; answers the session token for the next step. The
     code itself is in the answer only in development."""
     challenge = await runtime.otp.request(body.mobile_no, body, client)
-    answer: dict[str, Any] = {
-        "status": "success",
-        "message": "OTP sent successfully",
-        "mobile_no": challenge.mobile_no,
-        "device_id": challenge.device_id,
-        "session_token": challenge.session_token,
-        "is_new_user": challenge.is_new_user,
-        "expires_in": challenge.expires_in,
-        "timestamp": _now(),
-    }
-    if challenge.otp is not None:
-        answer["otp"] = challenge.otp
-    return answer
+    return {**challenge.answer(), "timestamp": _now()}
 
 
 @router.post("/auth/verify-otp")
@@ -45,16 +33,7 @@ async def verify_code(body: OtpVerify, runtime: RuntimeDep, client: Client) -> d
     """Sign in with the code: `{user, tokens}` as a password login gives, plus `token` (the
     access token) and `is_new_user` for the seed's clients."""
     signed_in = await runtime.otp.verify(body.mobile_no, body.session_token, body.otp, client)
-    result = signed_in.result.model_dump(mode="json")
-    return {
-        "status": "success",
-        "message": "OTP verified",
-        **result,
-        "token": result["tokens"]["access_token"],
-        "session_token": body.session_token,
-        "is_new_user": signed_in.is_new_user,
-        "timestamp": _now(),
-    }
+    return {**signed_in.answer(body.session_token), "timestamp": _now()}
 
 
 @router.post("/auth/set-profile")

@@ -18,6 +18,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import phonenumbers
 from sqlalchemy import delete, select
@@ -49,11 +50,38 @@ class OtpChallenge:
     otp: str | None
     """Only in development."""
 
+    def answer(self) -> dict[str, Any]:
+        """The seed's answer to `login` (REST and Socket.IO alike)."""
+        answer: dict[str, Any] = {
+            "status": "success",
+            "message": "OTP sent successfully",
+            "mobile_no": self.mobile_no,
+            "device_id": self.device_id,
+            "session_token": self.session_token,
+            "is_new_user": self.is_new_user,
+            "expires_in": self.expires_in,
+        }
+        if self.otp is not None:
+            answer["otp"] = self.otp
+        return answer
+
 
 @dataclass(frozen=True, slots=True)
 class OtpSignIn:
     result: AuthResult
     is_new_user: bool
+
+    def answer(self, session_token: str) -> dict[str, Any]:
+        """The answer to `verify_otp`: a login's `{user, tokens}` plus the seed's fields."""
+        result = self.result.model_dump(mode="json")
+        return {
+            "status": "success",
+            "message": "OTP verified",
+            **result,
+            "token": result["tokens"]["access_token"],
+            "session_token": session_token,
+            "is_new_user": self.is_new_user,
+        }
 
 
 def normalize_mobile(raw: str, default_region: str) -> str:
