@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
 from parley import __version__
+from parley.api.compat import cs_chat
 from parley.api.errors import install_error_handlers
 from parley.api.metrics import Metrics
 from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    for module in (ops, auth, otp, users, conversations, broadcast):
+    for module in (ops, auth, otp, users, conversations, broadcast, cs_chat):
         app.include_router(module.router)
     for path in ("/ws", "/api/ws"):
         app.add_api_websocket_route(path, websocket_endpoint)

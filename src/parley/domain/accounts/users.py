@@ -65,6 +65,13 @@ class UserService:
             raise Conflict("That email is already taken.", code="email_taken") from exc
         return UserPublic.model_validate(user)
 
+    async def set_online(self, principal: Principal, is_online: bool) -> UserPublic:
+        """The customer-service seed's manual online switch (presence sets it too)."""
+        async with self._db.transaction() as tx:
+            user = await self._get(tx, principal.user_id)
+            user.is_online = is_online
+        return UserPublic.model_validate(user)
+
     async def set_role(self, actor: Principal, user_id: uuid.UUID, role: Role) -> UserPublic:
         actor.require_role(Role.ADMIN)
         async with self._db.transaction() as tx:
