@@ -5,12 +5,29 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from types import TracebackType
+from typing import Self
 
 MessageHandler = Callable[[str, bytes], None]
 """Called with (channel, payload) for every message on a subscribed channel. Must not block."""
 
 
-class Broker(ABC):
+class Resource:
+    """A backend used as `async with`: opened at start-up, closed at shutdown. The in-process
+    backends have nothing to open or close."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class Broker(Resource, ABC):
     """Carries bytes on named channels between instances.
 
     The hub subscribes to a channel while a local connection needs it and unsubscribes when
@@ -36,19 +53,8 @@ class Broker(ABC):
     async def ping(self) -> None:
         """Raise if the broker cannot carry messages right now."""
 
-    async def __aenter__(self) -> Broker:
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-
-class PresenceStore(ABC):
+class PresenceStore(Resource, ABC):
     """Who is connected, and who is looking at which conversation, across instances.
 
     Connections are counted per user so that a second device does not announce the user
@@ -84,14 +90,3 @@ class PresenceStore(ABC):
         One process has nothing to sweep: its connections die with it.
         """
         return []
-
-    async def __aenter__(self) -> PresenceStore:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
