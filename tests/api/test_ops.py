@@ -90,3 +90,5 @@ def test_openapi_documents_the_api(api: httpx.Client) -> None:
     spec = api.get("/openapi.json").json()
     assert "/api/v1/auth/login" in spec["paths"]
     assert api.get("/docs").status_code == 200
+    seed_docs = api.get("/swagger/index.html")  # the Realtime Chat App seed's docs path
+    assert (seed_docs.status_code, seed_docs.headers["location"]) == (307, "/docs")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from parley import __version__
 from parley.api.deps import RuntimeDep
@@ -42,6 +42,13 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
 @router.get("/api/version")
 async def version() -> dict[str, str]:
     return {"version": __version__, "name": "Parley", "timestamp": _now()}
+
+
+@router.get("/swagger/index.html", include_in_schema=False)
+@router.get("/swagger", include_in_schema=False)
+async def swagger() -> RedirectResponse:
+    """Where the Realtime Chat App seed kept its API docs."""
+    return RedirectResponse("/docs")
 
 
 @router.get("/metrics", include_in_schema=False)
