@@ -182,13 +182,19 @@ class PresenceService:
 
     @staticmethod
     def _viewer_event(
-        name: str, conversation_id: uuid.UUID, principal: Principal, origin: str
+        name: str,
+        conversation_id: uuid.UUID,
+        principal: Principal,
+        origin: str,
+        **extra: object,
     ) -> Event:
+        """An event for whoever views the conversation, about one user there."""
         data = {
             "room_id": str(conversation_id),
             "conversation_id": str(conversation_id),
             "user_id": str(principal.user_id),
             "username": principal.username,
+            **extra,
         }
         return Event(
             conversation_channel(conversation_id), name, data, Audience.VIEWERS, origin=origin
@@ -220,24 +226,16 @@ class PresenceService:
         event = self._typing_event(principal, conversation_id, False, origin)
         self._spawn(self._uow.publisher.publish([event]))
 
-    @staticmethod
     def _typing_event(
-        principal: Principal, conversation_id: uuid.UUID, is_typing: bool, origin: str
+        self, principal: Principal, conversation_id: uuid.UUID, is_typing: bool, origin: str
     ) -> Event:
-        data = {
-            "room_id": str(conversation_id),
-            "conversation_id": str(conversation_id),
-            "user_id": str(principal.user_id),
-            "username": principal.username,
-            "is_typing": is_typing,
-            "status": "start" if is_typing else "stop",
-        }
-        return Event(
-            conversation_channel(conversation_id),
+        return self._viewer_event(
             "typing.changed",
-            data,
-            Audience.VIEWERS,
-            origin=origin,
+            conversation_id,
+            principal,
+            origin,
+            is_typing=is_typing,
+            status="start" if is_typing else "stop",
         )
 
     # -- crashed instances ------------------------------------------------------------------
