@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 "REDIS_PREFIX": prefix,
                 "WRITE_BEHIND": "true",
                 "WRITE_BEHIND_CLAIM_IDLE_SECS": "1",
+                "LOG_LEVEL": "debug",  # the writer reports each stored batch at debug
             },
             prefix,
         )
@@ -59,16 +61,22 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         database.drop()
 
 
+def wait_until_stored(server: ServerProcess, expected: int) -> None:
+    """Until the server's writer says it has stored `expected` entries (its debug log)."""
+    stored, after = 0, 0
+    while stored < expected:
+        line = server.wait_for_log('"write_behind.stored"', after=after)
+        after = server.log_lines.index(line) + 1
+        stored += json.loads(line)["entries"]
+
+
 async def stored_contents(
-    api: httpx.Client, chat: str, headers: dict[str, str], expected: int, within_secs: float = 15
+    api: httpx.Client, server: ServerProcess, chat: str, headers: dict[str, str], expected: int
 ) -> list[str]:
-    """History over REST once the writers have caught up (they have no event to wait on)."""
-    async with asyncio.timeout(within_secs):
-        while True:
-            page = api.get(f"/api/v1/conversations/{chat}/messages", headers=headers).json()
-            if len(page["messages"]) >= expected:
-                return [m["content"] for m in reversed(page["messages"])]
-            await asyncio.sleep(0.1)
+    """History over REST, once the writer has stored what the test sent."""
+    await asyncio.to_thread(wait_until_stored, server, expected)
+    page = api.get(f"/api/v1/conversations/{chat}/messages", headers=headers).json()
+    return [m["content"] for m in reversed(page["messages"])]
 
 
 async def test_sends_are_delivered_at_once_and_stored_afterwards(
@@ -98,7 +106,9 @@ async def test_sends_are_delivered_at_once_and_stored_afterwards(
             )
             assert again["id"] == acked[0]["id"]  # a resend, not a copy
 
-            assert await stored_contents(api, chat, bob.headers, 5) == [f"m{i}" for i in range(5)]
+            assert await stored_contents(api, server, chat, bob.headers, 5) == [
+                f"m{i}" for i in range(5)
+            ]
             later = await sender.ack("send_message", {"conversation_id": chat, "content": "m5"})
             assert later["seq"] == 6
             await sender.close()
@@ -146,7 +156,7 @@ async def test_entries_a_crashed_writer_took_are_stored_by_another(
         second = deployment.start("second")
         try:
             with httpx.Client(base_url=second.base_url, timeout=15) as api:
-                assert await stored_contents(api, chat, bob.headers, 1) == ["orphaned"]
+                assert await stored_contents(api, second, chat, bob.headers, 1) == ["orphaned"]
             assert client.xpending(stream, "writers")["pending"] == 0
         finally:
             second.stop()

@@ -113,6 +113,7 @@ class RedisMessageLog:
                     ids = [entry_id for entry_id, _ in entries]
                     await self._redis.xack(self._stream, GROUP, *ids)
                     await self._redis.xdel(self._stream, *ids)
+                    log.debug("write_behind.stored", entries=len(ids))
                 backoff = 0.1
             except asyncio.CancelledError:
                 raise
