@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
+from parley.backends.sms import LogSmsSender
+from parley.config import Settings
+from parley.domain.accounts.otp import OtpService
+from parley.domain.accounts.principal import ClientInfo
+from parley.domain.accounts.schemas import DeviceContext
+from parley.domain.rate_limit import RateLimiter
+from parley.errors import Unauthenticated
+from parley.runtime import Runtime
 from tests.support.server import ServerProcess, start_server
 
 
@@ -139,30 +147,70 @@ def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
     server.stop()
 
 
-def test_codes_expire_and_clients_are_limited(short_lived: ServerProcess) -> None:
+def first_cleanup_that_removed_codes(server: ServerProcess) -> dict[str, Any]:
+    """The first cleanup round (every second here) that deleted expired codes."""
+    after = 0
+    while True:
+        line = server.wait_for_log('"cleanup.done"', after=after)
+        after = server.log_lines.index(line) + 1
+        report: dict[str, Any] = json.loads(line)
+        if report["otps"] >= 1:
+            return report
+
+
+def test_expired_codes_are_cleaned_up_and_clients_are_limited(
+    short_lived: ServerProcess,
+) -> None:
     with httpx.Client(base_url=short_lived.base_url, timeout=15) as api:
         mobile = phone()
         body = request_code(api, mobile).json()
-        time.sleep(1.2)  # the code's whole lifetime: waiting for time itself to pass
-        late = api.post(
-            "/auth/verify-otp",
-            json={"mobile_no": mobile, "session_token": body["session_token"], "otp": body["otp"]},
-        )
-        assert late.status_code == 401
-        assert late.json()["error"]["code"] == "otp_expired"
         assert request_code(api, phone()).status_code == 200
         assert request_code(api, phone()).status_code == 200
         limited = request_code(api, phone())  # a fourth number from the same address
         assert limited.status_code == 429
 
-        # The cleanup (every second here) deletes expired codes: the session is then unknown.
-        marker = len(short_lived.log_lines)
-        short_lived.wait_for_log("cleanup.done", after=marker)
+        # Codes live one second here; the cleanup deletes them once expired, after which the
+        # session token is unknown.
+        first_cleanup_that_removed_codes(short_lived)
         gone = api.post(
             "/auth/verify-otp",
             json={"mobile_no": mobile, "session_token": body["session_token"], "otp": body["otp"]},
         )
         assert gone.json()["error"]["code"] == "otp_session_invalid"
+
+
+async def test_a_code_past_its_time_is_refused(tmp_path: Path) -> None:
+    """Expiry, with the service's clock turned forward instead of waiting five minutes."""
+    now = [datetime.now(UTC)]
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path,  # type: ignore[call-arg]
+        jwt_secret="x" * 40,
+        password_hash_time_cost=1,
+        password_hash_memory_kib=64,
+    )
+    async with Runtime.start(settings) as runtime:
+        otp = OtpService(
+            runtime.db,
+            runtime.auth,
+            LogSmsSender(),
+            secret="s" * 40,
+            ttl_secs=300,
+            max_attempts=5,
+            per_number=RateLimiter(limit=9, window_secs=60),
+            per_client=RateLimiter(limit=9, window_secs=60),
+            default_region="US",
+            reveal_codes=True,
+            clock=lambda: now[0],
+        )
+        mobile = phone()
+        challenge = await otp.request(mobile, DeviceContext(), ClientInfo())
+        assert challenge.otp is not None
+        now[0] += timedelta(seconds=301)
+        with pytest.raises(Unauthenticated) as refused:
+            await otp.verify(mobile, challenge.session_token, challenge.otp, ClientInfo())
+        assert refused.value.code == "otp_expired"
+        assert await otp.delete_expired() == 1
 
 
 class CapturingWebhook(BaseHTTPRequestHandler):

@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
@@ -112,6 +113,7 @@ class OtpService:
         per_client: RateLimiter,
         default_region: str,
         reveal_codes: bool,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = db
         self._auth = auth
@@ -123,6 +125,8 @@ class OtpService:
         self._per_client = per_client
         self._region = default_region
         self._reveal = reveal_codes
+        self._clock = clock
+        """What time it is; expiry is decided by it (a test can turn it forward)."""
 
     def _hash(self, value: str) -> str:
         return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
@@ -155,7 +159,7 @@ class OtpService:
                     session_token_hash=self._hash(session_token),
                     device_id=device.device_id,
                     fcm_token=device.fcm_token,
-                    expires_at=utcnow() + self._ttl,
+                    expires_at=self._clock() + self._ttl,
                 )
             )
         await self._sms.send(mobile, f"Your Parley code is {code}", purpose=PURPOSE_LOGIN)
@@ -172,7 +176,7 @@ class OtpService:
         self, raw_mobile: str, session_token: str, code: str, client: ClientInfo
     ) -> OtpSignIn:
         mobile = normalize_mobile(raw_mobile, self._region)
-        now = utcnow()
+        now = self._clock()
         async with self._db.transaction() as tx:
             challenge = await self._challenge(tx, mobile, session_token)
             if challenge.verified_at is not None:
@@ -241,7 +245,9 @@ class OtpService:
     async def delete_expired(self) -> int:
         """Cleanup: codes past their expiry are of no use to anyone."""
         async with self._db.transaction() as tx:
-            result = await tx.execute(delete(OneTimeCode).where(OneTimeCode.expires_at <= utcnow()))
+            result = await tx.execute(
+                delete(OneTimeCode).where(OneTimeCode.expires_at <= self._clock())
+            )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def _challenge(self, tx: AsyncSession, mobile: str, session_token: str) -> OneTimeCode:
