@@ -12,8 +12,8 @@ MessageHandler = Callable[[str, bytes], None]
 
 
 class Resource:
-    """A backend used as `async with`: opened at start-up, closed at shutdown. The in-process
-    backends have nothing to open or close."""
+    """A backend used as `async with`: opened at start-up, closed at shutdown (`aclose`).
+    The in-process backends have nothing to open or close."""
 
     async def __aenter__(self) -> Self:
         return self
@@ -24,7 +24,11 @@ class Resource:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return None
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop what `__aenter__` started and let go of connections."""
+        return
 
 
 class Broker(Resource, ABC):

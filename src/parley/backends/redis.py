@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from types import TracebackType
 
 import structlog
 from redis.asyncio import Redis
@@ -54,12 +53,7 @@ class RedisBroker(Broker):
         self._reader = asyncio.create_task(self._read(), name="redis-broker-reader")
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
         await stop_task(self._reader)
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Iterable
-from types import TracebackType
 
 import structlog
 from redis.asyncio import Redis
@@ -43,12 +42,7 @@ class RedisPresenceStore(PresenceStore):
         self._heartbeat = asyncio.create_task(self._keep_alive(), name="presence-heartbeat")
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
         await stop_task(self._heartbeat)
         # A clean stop: let the entries of this instance go at once.
         with contextlib.suppress(RedisError, OSError):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import Any
 
 import orjson
@@ -24,6 +23,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from parley.backends.base import Resource
 from parley.lifecycle import stop_task
 
 log = structlog.get_logger(__name__)
@@ -40,7 +40,7 @@ return redis.call('incr', KEYS[1])
 Persist = Callable[[list[dict[str, Any]]], Awaitable[None]]
 
 
-class RedisMessageLog:
+class RedisMessageLog(Resource):
     def __init__(
         self,
         url: str,
@@ -64,12 +64,7 @@ class RedisMessageLog:
             await self._redis.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
         await stop_task(self._worker)
         await self._redis.aclose()
 
