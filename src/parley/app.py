@@ -18,6 +18,8 @@ from parley.api.routes import auth, broadcast, conversations, ops, otp, users
 from parley.config import Settings
 from parley.realtime.chat_namespace import ChatNamespace
 from parley.realtime.engineio import EngineServer
+from parley.realtime.gameplay_namespace import GameplayNamespace
+from parley.realtime.gameplay_websocket import GameplayWebSocketSession
 from parley.realtime.socketio import SocketIOServer
 from parley.realtime.websocket import WebSocketSession
 from parley.runtime import Runtime
@@ -31,8 +33,9 @@ def build_socketio(runtime: Runtime) -> EngineServer:
         auth_timeout_secs=settings.ws_auth_timeout_secs,
         trust_gateway_identity=settings.sio_trust_gateway_identity,
     )
+    gameplay = GameplayNamespace(runtime.games, auth_timeout_secs=settings.ws_auth_timeout_secs)
     return EngineServer(
-        SocketIOServer([chat]),
+        SocketIOServer([chat, gameplay]),
         ping_interval_secs=settings.sio_ping_interval_secs,
         ping_timeout_secs=settings.sio_ping_timeout_secs,
         max_payload_bytes=settings.sio_max_payload_bytes,
@@ -53,6 +56,19 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     await WebSocketSession(
         websocket,
         runtime.live,
+        outbox_limit=settings.outbox_limit,
+        auth_timeout_secs=settings.ws_auth_timeout_secs,
+        max_frame_bytes=settings.ws_max_frame_bytes,
+    ).run()
+
+
+async def gameplay_websocket_endpoint(websocket: WebSocket) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    settings = runtime.settings
+    await GameplayWebSocketSession(
+        websocket,
+        runtime.live,
+        runtime.games,
         outbox_limit=settings.outbox_limit,
         auth_timeout_secs=settings.ws_auth_timeout_secs,
         max_frame_bytes=settings.ws_max_frame_bytes,
@@ -87,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for path in ("/ws", "/api/ws"):
         app.add_api_websocket_route(path, websocket_endpoint)
+        app.add_api_websocket_route(f"{path}/gameplay", gameplay_websocket_endpoint)
     app.mount("/socket.io", socketio_endpoint)
 
     # Added innermost first: observability wraps everything, so 413s are counted and logged.

@@ -235,6 +235,25 @@ class Settings(BaseSettings):
         description="With Redis: an instance that has not refreshed its liveness for this "
         "long counts as dead, and its users go offline.",
     )
+    game_actions_per_sec: float = Field(
+        60.0,
+        gt=0,
+        validation_alias=AliasChoices("GAME_ACTIONS_PER_SEC"),
+        description="Player actions one player may send per second (bursts up to as many); "
+        "excess ones are dropped with a rate_limited error.",
+    )
+    game_seat_grace_secs: DurationSecs = Field(
+        30.0,
+        ge=0,
+        validation_alias=AliasChoices("GAME_SEAT_GRACE", "GAME_SEAT_GRACE_SECS"),
+        description="How long a disconnected player keeps their seat in a game room.",
+    )
+    game_room_ttl_secs: DurationSecs = Field(
+        21_600.0,
+        ge=60,
+        validation_alias=AliasChoices("GAME_ROOM_TTL", "GAME_ROOM_TTL_SECS"),
+        description="With Redis: a game room with no change for this long is removed.",
+    )
     typing_ttl_secs: float = Field(
         5.0,
         gt=0,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from parley.backends import create_broker, create_presence_store
+from parley.backends import create_broker, create_game_store, create_presence_store
 from parley.backends.base import Broker
 from parley.backends.redis import RedisBroker
 from parley.backends.sms import LogSmsSender, SmsSender, UnavailableSmsSender, WebhookSmsSender
@@ -23,9 +23,11 @@ from parley.domain.cleanup import Cleanup, TakeLock, no_lock_needed
 from parley.domain.conversations.messages import MessageService
 from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
+from parley.domain.gameplay.service import GameplayService
 from parley.domain.presence import PresenceService
 from parley.domain.rate_limit import RateLimiter
 from parley.domain.unit_of_work import EventPublisher, UnitOfWork
+from parley.realtime.game_live import GameLive
 from parley.realtime.hub import Hub
 from parley.realtime.live import LiveService
 from parley.security.passwords import PasswordHasher
@@ -49,6 +51,7 @@ class Runtime:
     publisher: EventPublisher
     hub: Hub
     live: LiveService
+    games: GameLive
 
     @staticmethod
     async def _sms_sender(stack: AsyncExitStack, settings: Settings) -> SmsSender:
@@ -154,6 +157,20 @@ class Runtime:
                 presence=presence,
                 hub=hub,
             )
+            game_store = await stack.enter_async_context(
+                create_game_store(
+                    settings.redis_url,
+                    broker=broker,
+                    prefix=settings.redis_prefix,
+                    room_ttl_secs=settings.game_room_ttl_secs,
+                )
+            )
+            gameplay = GameplayService(
+                game_store,
+                actions_per_sec=settings.game_actions_per_sec,
+                seat_grace_secs=settings.game_seat_grace_secs,
+            )
+            stack.push_async_callback(gameplay.close)
             take_lock: TakeLock = no_lock_needed
             if isinstance(broker, RedisBroker):
                 redis_broker = broker
@@ -181,4 +198,5 @@ class Runtime:
                 publisher=publisher,
                 hub=hub,
                 live=live,
+                games=GameLive(auth, gameplay, hub),
             )

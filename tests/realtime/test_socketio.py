@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,31 +14,7 @@ import socketio.exceptions
 from tests.support.accounts import Account, register
 from tests.support.clients import RECEIVE_TIMEOUT_SECS, WsClient
 from tests.support.server import ServerProcess
-
-
-class SioClient:
-    """python-socketio's AsyncClient, recording every server event in a queue per name."""
-
-    def __init__(self) -> None:
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.events: dict[str, asyncio.Queue[Any]] = {}
-        self.client.on("*", self._record)
-        self.client.on("connect_error", self._refused)
-
-    async def _refused(self, data: Any) -> None:
-        self.queue("connect_error").put_nowait(data)
-
-    async def _record(self, event: str, *args: Any) -> None:
-        self.queue(event).put_nowait(args[0] if args else None)
-
-    def queue(self, event: str) -> asyncio.Queue[Any]:
-        return self.events.setdefault(event, asyncio.Queue())
-
-    async def expect(self, event: str, timeout: float = RECEIVE_TIMEOUT_SECS) -> Any:
-        return await asyncio.wait_for(self.queue(event).get(), timeout)
-
-    async def call(self, event: str, data: Any) -> Any:
-        return await self.client.call(event, data, timeout=RECEIVE_TIMEOUT_SECS)
+from tests.support.sio import SioClient
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ the Redis one, imported only when asked for.
 
 from __future__ import annotations
 
-from parley.backends.base import Broker, PresenceStore
+from parley.backends.base import Broker, GameStore, PresenceStore
 
 
 def create_broker(redis_url: str, *, prefix: str) -> Broker:
@@ -31,3 +31,17 @@ def create_presence_store(
     from parley.backends.redis_presence import RedisPresenceStore
 
     return RedisPresenceStore(redis_url, instance_ttl_secs=instance_ttl_secs, prefix=prefix)
+
+
+def create_game_store(
+    redis_url: str, *, broker: Broker, prefix: str, room_ttl_secs: float
+) -> GameStore:
+    """Game rooms live where the broker carries their events: in this process, or in Redis
+    (which publishes each room's events in order with the change that made them)."""
+    if not redis_url:
+        from parley.backends.memory_games import MemoryGameStore
+
+        return MemoryGameStore(broker)
+    from parley.backends.redis_games import RedisGameStore
+
+    return RedisGameStore(redis_url, prefix=prefix, ttl_secs=room_ttl_secs)

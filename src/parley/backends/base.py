@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
+
+from parley.domain.events import Event
+from parley.domain.gameplay.rooms import Room, RoomSnapshot
 
 MessageHandler = Callable[[str, bytes], None]
 """Called with (channel, payload) for every message on a subscribed channel. Must not block."""
@@ -94,3 +98,65 @@ class PresenceStore(Resource, ABC):
         One process has nothing to sweep: its connections die with it.
         """
         return []
+
+
+@dataclass(frozen=True, slots=True)
+class RoomChange:
+    """What a room becomes, decided from its current snapshot."""
+
+    room: Room | None
+    """The new record; None removes the room."""
+    seq: int
+    """The room's seq after the change (one more per event that carries a seq)."""
+    shared: dict[str, Any] | None = None
+    """Replaces the shared state when given."""
+    player_states: dict[str, Any] = field(default_factory=dict)
+    """Latest state of these players; the states of players no longer seated are dropped."""
+    events: list[Event] = field(default_factory=list)
+    """Published in this order, atomically with the change: no other event of the room can
+    come between them or overtake them."""
+
+
+RoomDecision = Callable[[RoomSnapshot], RoomChange]
+"""Decides a change from a snapshot. Pure: a store may call it again on a newer snapshot."""
+
+
+class GameStore(Resource, ABC):
+    """Game rooms shared by every instance, and the ordered publishing of their events.
+
+    Each room has one sequence; a change and the events it numbers are stored and published
+    in one atomic step, so every instance's players hear a room's events in `seq` order.
+    """
+
+    @abstractmethod
+    async def create(self, snapshot: RoomSnapshot) -> None: ...
+
+    @abstractmethod
+    async def load(self, room_id: str) -> RoomSnapshot | None: ...
+
+    @abstractmethod
+    async def update(self, room_id: str, decide: RoomDecision) -> RoomChange:
+        """Apply `decide` atomically; raises NotFound (`room_not_found`) when there is no
+        such room, and whatever `decide` raises (nothing is changed then)."""
+
+    @abstractmethod
+    async def relay(
+        self,
+        room_id: str,
+        player_id: str,
+        state: dict[str, Any],
+        shared_patch: dict[str, Any] | None,
+        event: Event,
+    ) -> int:
+        """The fast path for a relayed action: take the next seq, keep `state` as the
+        player's latest, merge `shared_patch` into the shared state key by key, and publish
+        `event` with that seq, in one step. Returns the seq; raises NotFound for a missing
+        room and Forbidden (`not_in_room`) for a player without a seat."""
+
+    @abstractmethod
+    async def open_rooms(self, game: str | None, limit: int) -> list[Room]:
+        """Rooms with a free seat, oldest first."""
+
+    @abstractmethod
+    async def rooms_of(self, player_id: str) -> list[str]:
+        """The rooms where the player has a seat."""

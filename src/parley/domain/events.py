@@ -38,6 +38,14 @@ def presence_channel(user_id: uuid.UUID | str) -> str:
     return f"p:{user_id}"
 
 
+def game_channel(room_id: str) -> str:
+    return f"g:{room_id}"
+
+
+SEQ_SLOT = "\x00seq\x00"
+"""Stands in for a `seq` that only the store knows when it publishes (see `encode_sequenced`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     channel: str
@@ -50,14 +58,20 @@ class Event:
     """Routing details for the hub that clients never see (e.g. the member a change is about)."""
 
     def encode(self) -> bytes:
+        return self.encode_with(self.data)
+
+    def encode_sequenced(self) -> tuple[bytes, bytes]:
+        """The encoding split where `data["seq"]` goes: `head + str(seq) + tail` is the event
+        with that seq. Lets a store number and publish an event in one atomic step."""
+        head, slot, tail = self.encode_with({"seq": SEQ_SLOT, **self.data}).partition(
+            orjson.dumps(SEQ_SLOT)
+        )
+        assert slot, "the seq slot is always encoded"
+        return head, tail
+
+    def encode_with(self, data: dict[str, Any]) -> bytes:
         return orjson.dumps(
-            {
-                "n": self.name,
-                "a": self.audience.value,
-                "o": self.origin,
-                "d": self.data,
-                "x": self.extra,
-            }
+            {"n": self.name, "a": self.audience.value, "o": self.origin, "d": data, "x": self.extra}
         )
 
     @classmethod

@@ -30,3 +30,26 @@ class RateLimiter:
             return self._window - (now - hits[0])
         hits.append(now)
         return None
+
+
+class TokenBuckets:
+    """At most `rate` hits per second per key, with bursts up to `rate`: a bucket per key that
+    refills continuously. Cheap enough to check on every game action. Memory is bounded like
+    RateLimiter's."""
+
+    def __init__(self, *, rate: float) -> None:
+        self._rate = rate
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def take(self, key: str) -> float | None:
+        """Take a token; None if there was one, else the seconds until there will be."""
+        now = time.monotonic()
+        tokens, then = self._buckets.pop(key, (self._rate, now))
+        tokens = min(self._rate, tokens + (now - then) * self._rate)
+        if len(self._buckets) >= MAX_KEYS:
+            self._buckets.popitem(last=False)
+        if tokens < 1:
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self._rate
+        self._buckets[key] = (tokens - 1, now)
+        return None

@@ -123,6 +123,8 @@ class Connection(ABC):
         """Conversation channels whose messages this connection receives (hub bookkeeping)."""
         self.watching: set[str] = set()
         """Presence channels this connection subscribed to."""
+        self.games: set[str] = set()
+        """Game rooms (ids) whose events this connection receives."""
         self.held: dict[str, list[OutboundEvent]] | None = None
         """New messages held back per conversation while it catches up."""
         self.floor: dict[str, int] = {}
@@ -148,11 +150,11 @@ class Connection(ABC):
     def deliver(self, event: OutboundEvent) -> None:
         """An event from the hub: held back or dropped as a duplicate during a catch-up."""
         if self.held is not None or self.floor:
-            conversation = event.event.channel[2:] if event.event.name == MESSAGE_CREATED else ""
-            if self.held is not None and conversation in self.held:
-                self.held[conversation].append(event)
+            stream = _stream_of(event.event)
+            if self.held is not None and stream in self.held:
+                self.held[stream].append(event)
                 return
-            floor = self.floor.get(conversation)
+            floor = self.floor.get(stream)
             if floor is not None and event.event.data["seq"] <= floor:
                 return
         self.send_event(event)
@@ -165,8 +167,9 @@ class Connection(ABC):
     # -- catching up after a reconnect ----------------------------------------------------------
 
     def hold(self, conversation_ids: list[str]) -> None:
-        """Keep new messages of these conversations back until `release`: the missed ones
-        are sent first, so the client sees every conversation in order."""
+        """Keep new messages of these conversations (or all events of these game rooms, by
+        channel) back until `release`: the missed ones (or the snapshot) are sent first, so
+        the client sees every conversation in order."""
         if not conversation_ids:
             return
         if self.held is None:
@@ -187,3 +190,13 @@ class Connection(ABC):
             self.held = None
         for event in held:
             self.deliver(event)
+
+
+def _stream_of(event: Event) -> str:
+    """The ordered stream an event belongs to, for catch-up: a conversation's new messages
+    (by conversation id) or everything in a game room (by channel); "" for the rest."""
+    if event.name == MESSAGE_CREATED:
+        return event.channel[2:]
+    if event.channel.startswith("g:"):
+        return event.channel
+    return ""

@@ -28,6 +28,13 @@ SIO_EVENT_NAMES = {
     "conversation.deleted": "conversation_deleted",
     "member.added": "conversation_joined",
     "member.removed": "member_removed",
+    "game.state": "room_state",
+    "game.action": "player_action",
+    "game.player_joined": "player_joined",
+    "game.player_left": "player_left",
+    "game.player_disconnected": "player_disconnected",
+    "game.player_reconnected": "player_reconnected",
+    "game.over": "game_over",
 }
 
 # The same names on plain WebSocket, but for new messages (the Realtime Chat App seed's).

@@ -58,11 +58,14 @@ class Hub:
         await self._settled(self._need(channels))
 
     async def detach(self, connection: Connection) -> None:
+        """Stop delivering to a connection: every channel it needed is released."""
         if connection.principal is None:
             return
         user_id = connection.user_id
-        channels = [user_channel(user_id)]
-        self._discard(self._users, user_id, connection)
+        channels = []
+        if connection in self._users.get(user_id, ()):
+            channels.append(user_channel(user_id))
+            self._discard(self._users, user_id, connection)
         for channel in connection.member_of:
             self._discard(self._members, channel, connection)
             channels.append(channel)
@@ -108,12 +111,22 @@ class Hub:
     async def follow(self, connection: Connection, conversation_id: str) -> None:
         """This connection receives the conversation from the moment this returns (the
         broker subscription included), e.g. before a join is acknowledged."""
-        channel = conversation_channel(conversation_id)
+        await self.follow_channel(connection, conversation_channel(conversation_id))
+
+    async def follow_channel(self, connection: Connection, channel: str) -> None:
+        """Deliver the channel's events to this connection (a game room's, say) from the
+        moment this returns."""
         if channel in connection.member_of:
             return
         self._members.setdefault(channel, set()).add(connection)
         connection.member_of.add(channel)
         await self._settled(self._need([channel]))
+
+    def unfollow_channel(self, connection: Connection, channel: str) -> None:
+        if channel in connection.member_of:
+            connection.member_of.discard(channel)
+            self._discard(self._members, channel, connection)
+            self._release([channel])
 
     def leave_locally(self, user_id: str, conversation_id: str) -> None:
         channel = conversation_channel(conversation_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -23,6 +23,7 @@ import structlog
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from parley.domain.accounts.principal import Principal
 from parley.errors import ParleyError, Unauthenticated
 from parley.realtime import commands as cmd
 from parley.realtime.commands import Commands
@@ -35,7 +36,8 @@ from parley.realtime.protocol import BAD_FRAME, UNKNOWN_TYPE, CloseCode
 log = structlog.get_logger(__name__)
 
 Reply = list[tuple[str, Any]]
-Handler = Callable[["WebSocketSession", dict[str, Any], bool], Awaitable[tuple[Any, Reply]]]
+Handler = Callable[[Any, dict[str, Any], bool], Awaitable[tuple[Any, Reply]]]
+"""(session, data, wants the seed's reply frames) -> (ack data, reply frames)."""
 
 
 class WebSocketConnection(Connection):
@@ -105,6 +107,8 @@ class WebSocketConnection(Connection):
 class WebSocketSession:
     """One connection's read loop: authenticate, then dispatch frames until it closes."""
 
+    handlers: Mapping[str, Handler]
+
     def __init__(
         self,
         websocket: WebSocket,
@@ -142,29 +146,35 @@ class WebSocketSession:
                 self._send_error(None, exc.code, exc.message)
                 await self._flush_and_close(CloseCode.UNAUTHENTICATED, exc.code)
                 return
-            connection.hold(list(since))  # missed messages first, then new ones
-            await self.live.open(connection, principal)
-            connection.push(
-                dump(
-                    {
-                        "type": "authenticated",
-                        "data": {
-                            "user_id": str(principal.user_id),
-                            "username": principal.username,
-                            "connection_id": connection.id,
-                        },
-                    }
-                )
-            )
-            if since:
-                report = await self.commands.sync(connection, {"since": since})
-                connection.push(dump({"type": "synced", "data": report}))
+            await self.opened(principal, since)
             await self._read_loop()
         except WebSocketDisconnect:
             pass
         finally:
-            await self.live.close(connection)
+            await self.closed()
             await connection.outbox.stop_writer()
+
+    async def opened(self, principal: Principal, since: dict[str, int]) -> None:
+        """Signed in: start delivering, and say so."""
+        connection = self.connection
+        connection.hold(list(since))  # missed messages first, then new ones
+        await self.live.open(connection, principal)
+        self._authenticated(principal)
+        if since:
+            report = await self.commands.sync(connection, {"since": since})
+            connection.push(dump({"type": "synced", "data": report}))
+
+    def _authenticated(self, principal: Principal, **extra: Any) -> None:
+        data = {
+            "user_id": str(principal.user_id),
+            "username": principal.username,
+            "connection_id": self.connection.id,
+            **extra,
+        }
+        self.connection.push(dump({"type": "authenticated", "data": data}))
+
+    async def closed(self) -> None:
+        await self.live.close(self.connection)
 
     async def _await_auth_frame(self) -> cmd.AuthCommand | None:
         try:
@@ -228,7 +238,7 @@ class WebSocketSession:
             raw_type = "send_message"
             request_id = None
         kind = str(raw_type or "").lower()
-        handler = HANDLERS.get(kind)
+        handler = self.handlers.get(kind)
         if handler is None:
             self._send_error(request_id, UNKNOWN_TYPE, f"Unknown frame type {raw_type!r}.")
             return
@@ -366,3 +376,5 @@ HANDLERS: dict[str, Handler] = {
     "auth": _already_authenticated,
     "authenticate": _already_authenticated,
 }
+
+WebSocketSession.handlers = HANDLERS

@@ -1,0 +1,80 @@
+"""Game rooms in this process (one instance). Changes apply without yielding to the event
+loop between reading and publishing, which makes each one atomic and keeps `seq` order."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from parley.backends.base import Broker, GameStore, RoomChange, RoomDecision
+from parley.domain.events import Event, game_channel
+from parley.domain.gameplay.rooms import Room, RoomSnapshot
+from parley.errors import Forbidden, NotFound
+
+
+class MemoryGameStore(GameStore):
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+        self._rooms: dict[str, RoomSnapshot] = {}
+
+    async def create(self, snapshot: RoomSnapshot) -> None:
+        self._rooms[snapshot.room.id] = snapshot
+
+    async def load(self, room_id: str) -> RoomSnapshot | None:
+        snapshot = self._rooms.get(room_id)
+        return None if snapshot is None else copy.deepcopy(snapshot)
+
+    async def update(self, room_id: str, decide: RoomDecision) -> RoomChange:
+        current = self._rooms.get(room_id)
+        if current is None:
+            raise NotFound("No such game room.", code="room_not_found")
+        change = decide(copy.deepcopy(current))
+        if change.room is None:
+            del self._rooms[room_id]
+        else:
+            seated = set(change.room.player_ids())
+            states = {
+                player: state
+                for player, state in {**current.player_states, **change.player_states}.items()
+                if player in seated
+            }
+            shared = current.shared if change.shared is None else change.shared
+            self._rooms[room_id] = RoomSnapshot(change.room, change.seq, shared, states)
+        for event in change.events:
+            await self._broker.publish(event.channel, event.encode())
+        return change
+
+    async def relay(
+        self,
+        room_id: str,
+        player_id: str,
+        state: dict[str, Any],
+        shared_patch: dict[str, Any] | None,
+        event: Event,
+    ) -> int:
+        current = self._rooms.get(room_id)
+        if current is None:
+            raise NotFound("No such game room.", code="room_not_found")
+        if current.room.seat_of(player_id) is None:
+            raise Forbidden("Join the room first.", code="not_in_room")
+        seq = current.seq + 1
+        current.player_states[player_id] = state
+        if shared_patch:
+            current.shared.update(shared_patch)
+        self._rooms[room_id] = RoomSnapshot(
+            current.room, seq, current.shared, current.player_states
+        )
+        head, tail = event.encode_sequenced()
+        await self._broker.publish(game_channel(room_id), head + str(seq).encode() + tail)
+        return seq
+
+    async def open_rooms(self, game: str | None, limit: int) -> list[Room]:
+        rooms = [
+            s.room
+            for s in self._rooms.values()
+            if s.room.is_open and (game is None or s.room.game == game)
+        ]
+        return [r.model_copy(deep=True) for r in rooms[:limit]]
+
+    async def rooms_of(self, player_id: str) -> list[str]:
+        return [i for i, s in self._rooms.items() if s.room.seat_of(player_id) is not None]

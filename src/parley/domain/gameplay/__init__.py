@@ -1,0 +1,1 @@
+"""Game rooms, player actions relayed in order, authoritative games (`/gameplay`)."""

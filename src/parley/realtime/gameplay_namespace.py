@@ -1,0 +1,95 @@
+"""The `/gameplay` Socket.IO namespace: game rooms and player actions (the GOSOCKET seed's).
+
+Client events, each answered through its acknowledgement: `create_room {name, capacity, game,
+settings}`, `join_room {room_id}`, `leave_room {room_id}`, `list_rooms {game?}`, `quick_match
+{game?, capacity?}`, `player_action {room_id?, action_type, coordinates, timestamp,
+game_state, ...}`, `heartbeat`. Without an acknowledgement the answer comes as an event:
+`room_created`, `room_joined` (join and quick match), `room_left`, `rooms`, `heartbeat`;
+a relayed action has no answer but its errors.
+
+Server events: `room_state` (the snapshot, first on joining and on reconnecting),
+`player_joined`, `player_left`, `player_disconnected`, `player_reconnected`, `player_action`
+(from the others, with `room_id`, `player_id`, `sender`, `server_timestamp`, `seq`),
+`game_over {result, winner}`, `authenticated {user_id, rooms}`, `error`.
+Sign-in and errors: see `sio_namespace`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from parley.realtime.game_live import GameLive
+from parley.realtime.sio_namespace import AuthenticatedNamespace, Handler
+from parley.realtime.socketio import SocketIOConnection
+
+
+class GameplayNamespace(AuthenticatedNamespace):
+    name = "/gameplay"
+    pre_auth_events = frozenset({"authenticate", "heartbeat"})
+
+    def __init__(self, games: GameLive, *, auth_timeout_secs: float) -> None:
+        super().__init__(games.auth, auth_timeout_secs=auth_timeout_secs)
+        self.games = games
+        self.events = EVENTS
+
+    async def signed_in(self, socket: SocketIOConnection, since: Any) -> dict[str, Any]:
+        principal = socket.principal
+        assert principal is not None
+        rooms = await self.games.open(socket, principal)
+        greeting = {
+            "user_id": str(principal.user_id),
+            "username": principal.username,
+            "socket_id": socket.id,
+            "rooms": rooms,
+        }
+        socket.emit("authenticated", greeting)
+        return greeting
+
+    async def signed_out(self, socket: SocketIOConnection) -> None:
+        await self.games.close(socket)
+
+
+def _answered(
+    run: Callable[[GameLive, SocketIOConnection, dict[str, Any]], Awaitable[dict[str, Any]]],
+    reply: str | None,
+) -> Handler:
+    """A command answered through its ack, or else (for the seed's clients) as `reply`."""
+
+    async def handler(
+        namespace: GameplayNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+    ) -> Any:
+        result = await run(namespace.games, socket, data)
+        if not ack and reply is not None:
+            socket.emit(reply, result)
+        return result
+
+    return handler
+
+
+async def _heartbeat(
+    namespace: GameplayNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+) -> Any:
+    answer = {
+        "status": "alive",
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "socket_id": socket.id,
+    }
+    if not ack:
+        socket.emit("heartbeat", answer)
+    return answer
+
+
+EVENTS: dict[str, Handler] = {
+    "authenticate": GameplayNamespace.authenticate,
+    "create_room": _answered(GameLive.create_room, "room_created"),
+    "join_room": _answered(GameLive.join_room, "room_joined"),
+    "join": _answered(GameLive.join_room, "room_joined"),
+    "quick_match": _answered(GameLive.quick_match, "room_joined"),
+    "leave_room": _answered(GameLive.leave_room, "room_left"),
+    "leave": _answered(GameLive.leave_room, "room_left"),
+    "list_rooms": _answered(GameLive.list_rooms, "rooms"),
+    "player_action": _answered(GameLive.act, None),
+    "heartbeat": _heartbeat,
+}

@@ -1,0 +1,83 @@
+"""Game rooms over plain WebSocket, at `/ws/gameplay` (and `/api/ws/gameplay`).
+
+The `/gameplay` Socket.IO namespace's commands as JSON frames, signed in the same way as `/ws`:
+`{type: "create_room" | "join_room" | "leave_room" | "list_rooms" | "quick_match" |
+"player_action" | "ping", id?, data}`. A frame with an `id` gets `{type: "ack", id, data}` or
+`{type: "error", id, code, message}`; one without gets `room_created`, `room_joined`,
+`room_left` or `rooms` (and nothing for a successful action). Server frames carry the
+namespace's event names as `type`: `room_state`, `player_joined`, `player_action`, …
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from parley.domain.accounts.principal import Principal
+from parley.realtime.connection import Connection
+from parley.realtime.game_live import GameLive
+from parley.realtime.live import LiveService
+from parley.realtime.websocket import Handler, Reply, WebSocketSession
+
+
+class GameplayWebSocketSession(WebSocketSession):
+    def __init__(
+        self,
+        websocket: WebSocket,
+        live: LiveService,
+        games: GameLive,
+        *,
+        outbox_limit: int,
+        auth_timeout_secs: float,
+        max_frame_bytes: int,
+    ) -> None:
+        super().__init__(
+            websocket,
+            live,
+            outbox_limit=outbox_limit,
+            auth_timeout_secs=auth_timeout_secs,
+            max_frame_bytes=max_frame_bytes,
+        )
+        self.games = games
+
+    async def opened(self, principal: Principal, since: dict[str, int]) -> None:
+        rooms = await self.games.open(self.connection, principal)
+        self._authenticated(principal, rooms=rooms)
+
+    async def closed(self) -> None:
+        await self.games.close(self.connection)
+
+
+def _answered(
+    run: Callable[[GameLive, Connection, dict[str, Any]], Awaitable[dict[str, Any]]],
+    reply: str | None,
+) -> Handler:
+    async def handler(
+        session: GameplayWebSocketSession, data: dict[str, Any], seed: bool
+    ) -> tuple[Any, Reply]:
+        result = await run(session.games, session.connection, data)
+        return result, [(reply, result)] if reply is not None else []
+
+    return handler
+
+
+async def _ping(
+    session: GameplayWebSocketSession, data: dict[str, Any], seed: bool
+) -> tuple[Any, Reply]:
+    return {"pong": True}, [("pong", data or {})]
+
+
+GameplayWebSocketSession.handlers = {
+    "create_room": _answered(GameLive.create_room, "room_created"),
+    "join_room": _answered(GameLive.join_room, "room_joined"),
+    "join": _answered(GameLive.join_room, "room_joined"),
+    "quick_match": _answered(GameLive.quick_match, "room_joined"),
+    "leave_room": _answered(GameLive.leave_room, "room_left"),
+    "leave": _answered(GameLive.leave_room, "room_left"),
+    "list_rooms": _answered(GameLive.list_rooms, "rooms"),
+    "player_action": _answered(GameLive.act, None),
+    "ping": _ping,
+    "heartbeat": _ping,
+}

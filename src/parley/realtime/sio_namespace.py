@@ -1,0 +1,163 @@
+"""What every Parley Socket.IO namespace shares: sign-in and typed event dispatch.
+
+A client proves who it is at connect (auth `{token}`, `?token=`, or an `Authorization`
+header) or afterwards with `authenticate {token}`; until then only the namespace's pre-auth
+events work, and a connection that never authenticates is closed after
+`WS_AUTH_TIMEOUT_SECS`. Each event answers through its acknowledgement; a failure is the
+ack `{error: {code, message, event}}`, or an `error` event when no ack was asked for. A bad
+event never costs the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+
+from parley.domain.accounts.auth import AuthService
+from parley.domain.accounts.principal import Principal
+from parley.errors import ParleyError, Unauthenticated
+from parley.realtime.commands import validation_details
+from parley.realtime.protocol import CloseCode
+from parley.realtime.socketio import ConnectRefused, Namespace, SocketIOConnection
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[Any, SocketIOConnection, dict[str, Any], bool], Awaitable[Any]]
+"""(namespace, socket, event data, wants ack) -> the acknowledgement's payload."""
+
+
+def token_from(auth: Any, socket: SocketIOConnection) -> str | None:
+    if isinstance(auth, dict):
+        token = auth.get("token") or auth.get("access_token")
+        if isinstance(token, str) and token:
+            return token
+    from_query = socket.session.query.get("token")
+    if from_query:
+        return str(from_query)
+    scheme, _, value = socket.session.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+class AuthenticatedNamespace(Namespace):
+    events: Mapping[str, Handler]
+    pre_auth_events: frozenset[str] = frozenset({"authenticate"})
+
+    def __init__(self, auth: AuthService, *, auth_timeout_secs: float) -> None:
+        self.auth = auth
+        self._auth_timeout = auth_timeout_secs
+        self._pending: dict[str, tuple[Principal, Any]] = {}
+
+    @abstractmethod
+    async def signed_in(self, socket: SocketIOConnection, since: Any) -> dict[str, Any]:
+        """The socket has its principal: start serving it; returns the `authenticated` data."""
+
+    @abstractmethod
+    async def signed_out(self, socket: SocketIOConnection) -> None:
+        """The socket is gone (it may never have signed in)."""
+
+    async def greet(self, socket: SocketIOConnection) -> None:
+        """Runs when a connection arrives, before its sign-in."""
+        return
+
+    async def on_connect(self, socket: SocketIOConnection, auth: Any) -> dict[str, Any] | None:
+        token = token_from(auth, socket)
+        if token is None:
+            loop = asyncio.get_running_loop()
+            socket.auth_deadline = loop.call_later(self._auth_timeout, self._expire, socket)
+            return None
+        try:
+            principal = await self.auth.authenticate(token)
+        except ParleyError as exc:
+            raise ConnectRefused(exc.code, exc.message) from exc
+        since = auth.get("since") if isinstance(auth, dict) else None
+        self._pending[socket.id] = (principal, since)
+        return None
+
+    async def after_connect(self, socket: SocketIOConnection) -> None:
+        await self.greet(socket)
+        pending = self._pending.pop(socket.id, None)
+        if pending is not None:
+            await self.sign_in(socket, *pending)
+
+    async def on_disconnect(self, socket: SocketIOConnection) -> None:
+        if socket.auth_deadline is not None:
+            socket.auth_deadline.cancel()
+        self._pending.pop(socket.id, None)
+        await self.signed_out(socket)
+
+    async def sign_in(
+        self, socket: SocketIOConnection, principal: Principal, since: Any = None
+    ) -> dict[str, Any]:
+        if socket.auth_deadline is not None:
+            socket.auth_deadline.cancel()
+            socket.auth_deadline = None
+        socket.principal = principal
+        return await self.signed_in(socket, since)
+
+    async def authenticate(
+        self, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+    ) -> Any:
+        if socket.principal is not None:
+            raise Unauthenticated("Already authenticated.", code="already_authenticated")
+        token = data.get("token") or data.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise Unauthenticated(
+                "Send {token}: an access token from /api/v1/auth/login.", code="token_required"
+            )
+        return await self.sign_in(socket, await self.auth.authenticate(token), data.get("since"))
+
+    async def on_event(
+        self, socket: SocketIOConnection, event: str, args: list[Any], *, wants_ack: bool
+    ) -> Any:
+        data = args[0] if args and isinstance(args[0], dict) else {}
+        handler = self.events.get(event)
+        try:
+            if handler is None:
+                raise ParleyError(f"Unknown event {event!r}.", code="unknown_event")
+            if socket.principal is None and event not in self.pre_auth_events:
+                raise Unauthenticated(
+                    "Authenticate first: emit 'authenticate' {token}.", code="not_authenticated"
+                )
+            return await handler(self, socket, data, wants_ack)
+        except ValidationError as exc:
+            message, details = validation_details(exc)
+            return self._error(socket, event, "validation_error", message, details, wants_ack)
+        except ParleyError as exc:
+            return self._error(socket, event, exc.code, exc.message, exc.details, wants_ack)
+        except Exception:  # a bug must cost one command, never the connection
+            log.exception("socketio.event_failed", event_name=event, namespace=self.name)
+            internal = ParleyError()
+            return self._error(socket, event, internal.code, internal.message, {}, wants_ack)
+
+    def _error(
+        self,
+        socket: SocketIOConnection,
+        event: str,
+        code: str,
+        message: str,
+        details: dict[str, Any],
+        wants_ack: bool,
+    ) -> dict[str, Any]:
+        error = {
+            "code": code,
+            "message": message,
+            "event": event,
+            **({"details": details} if details else {}),
+        }
+        if not wants_ack:
+            socket.emit("error", error)
+        return {"error": error}
+
+    def _expire(self, socket: SocketIOConnection) -> None:
+        if socket.principal is None and not socket.session.closed:
+            socket.emit("error", {"code": "auth_timeout", "message": "No authentication in time."})
+            socket.auth_timer_task = asyncio.ensure_future(
+                socket.close(CloseCode.AUTH_TIMEOUT, "authentication timeout")
+            )
