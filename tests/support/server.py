@@ -1,7 +1,8 @@
 """Parley as a user runs it: `python -m parley serve` in a subprocess on a free port.
 
-Readiness is read from the server's own log ("Application startup complete"), so nothing
-polls or sleeps; the log keeps being drained into memory so the server never blocks on it.
+Readiness is read from the server's own log ("Uvicorn running on", written once the socket
+listens; "Application startup complete" comes before the bind), so nothing polls or sleeps;
+the log keeps being drained into memory so the server never blocks on it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-READY_MARKER = "Application startup complete"
+READY_MARKER = "Uvicorn running on"
 JWT_SECRET = "test-secret-that-is-long-enough-for-production-use-0123456789"
 API_KEY = "test-api-key"
 
