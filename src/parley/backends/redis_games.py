@@ -123,6 +123,7 @@ class RedisGameStore(GameStore):
             for player in players - old_players:
                 fields["m:" + player] = "1"
                 pipe.sadd(self._player_key(player), room_id)
+            for player in players:  # a player's index lives as long as their rooms do
                 pipe.pexpire(self._player_key(player), self._ttl_ms)
             for player in old_players - players:
                 pipe.hdel(key, "m:" + player, "p:" + player)

@@ -19,7 +19,7 @@ from parley.domain.accounts.principal import Principal
 from parley.realtime.connection import Connection
 from parley.realtime.game_live import GameLive
 from parley.realtime.live import LiveService
-from parley.realtime.websocket import Handler, Reply, WebSocketSession
+from parley.realtime.websocket import HANDLERS, Handler, Reply, WebSocketSession
 
 
 class GameplayWebSocketSession(WebSocketSession):
@@ -80,4 +80,6 @@ GameplayWebSocketSession.handlers = {
     "player_action": _answered(GameLive.act, None),
     "ping": _ping,
     "heartbeat": _ping,
+    "auth": HANDLERS["auth"],
+    "authenticate": HANDLERS["authenticate"],
 }
