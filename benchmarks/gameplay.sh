@@ -37,7 +37,7 @@ export START_RATE=3000 STEP_SECS=5
 run_parley() {
   local port pid ids
   port=$(free_port)
-  env "${PARLEY_BENCH_ENV[@]}" GAME_ACTIONS_PER_SEC=1000 GAME_SEAT_GRACE_SECS=3600 \
+  env "${PARLEY_BENCH_ENV[@]}" ${EXTRA_ENV:-} GAME_ACTIONS_PER_SEC=1000 GAME_SEAT_GRACE_SECS=3600 \
     taskset -c 1 "$PARLEY/.venv/bin/python" -m parley serve --host 127.0.0.1 --port "$port" &
   pid=$!
   wait_port "$port"

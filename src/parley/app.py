@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, WebSocket
@@ -75,7 +75,10 @@ async def gameplay_websocket_endpoint(websocket: WebSocket) -> None:
     ).run()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, on_started: Callable[[], None] | None = None
+) -> FastAPI:
+    """The application; `on_started` runs once start-up is complete (before serving)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -85,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine = build_socketio(runtime)
             app.state.engine = engine
             engine.start()
+            if on_started is not None:
+                on_started()
             try:
                 yield
             finally:

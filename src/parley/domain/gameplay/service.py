@@ -184,12 +184,14 @@ class GameplayService:
             key = (room_id, player_id)
             self._cancel_grace(*key)
             self._grace[key] = loop.call_later(
-                self._grace_secs, self._spawn, self._expire_seat(room_id, player_id)
+                self._grace_secs, self._grace_over, room_id, player_id
             )
 
-    async def _expire_seat(self, room_id: str, player_id: str) -> None:
+    def _grace_over(self, room_id: str, player_id: str) -> None:
         self._grace.pop((room_id, player_id), None)
+        self._spawn(self._expire_seat(room_id, player_id))
 
+    async def _expire_seat(self, room_id: str, player_id: str) -> None:
         def decide(current: RoomSnapshot) -> RoomChange:
             seat = current.room.seat_of(player_id)
             if seat is None or seat.connections > 0:  # left, or back (maybe elsewhere)
