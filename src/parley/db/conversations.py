@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from parley.db.models import Conversation, ConversationMember, User
 
@@ -107,7 +107,9 @@ async def list_for_user(
     return [(row[0], row[1]) for row in await tx.execute(query)]
 
 
-async def conversation_ids_for_user(tx: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:
+async def conversation_ids_for_user(
+    tx: AsyncSession | AsyncConnection, user_id: uuid.UUID
+) -> list[uuid.UUID]:
     query = select(ConversationMember.conversation_id).where(ConversationMember.user_id == user_id)
     return list((await tx.execute(query)).scalars())
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -28,6 +29,8 @@ _ASYNC_DRIVERS = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "parley_read_only"
+"""Execution option marking a connection whose transactions only read."""
 
 
 def normalize_url(raw: str) -> URL:
@@ -67,7 +70,21 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (Database.read) take no write lock: in WAL mode they wait for nobody.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def _unavailable_as_error() -> Iterator[None]:
+    try:
+        yield
+    except (OperationalError, InterfaceError, OSError) as exc:
+        raise ServiceUnavailable("The database is unavailable; try again shortly.") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise ServiceUnavailable("The database connection was lost.") from exc
+        raise
 
 
 class Database:
@@ -100,15 +117,20 @@ class Database:
 
         Losing the database surfaces as `ServiceUnavailable`, never as a bare driver error.
         """
-        try:
+        with _unavailable_as_error():
             async with self._sessions() as session, session.begin():
                 yield session
-        except (OperationalError, InterfaceError, OSError) as exc:
-            raise ServiceUnavailable("The database is unavailable; try again shortly.") from exc
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise ServiceUnavailable("The database connection was lost.") from exc
-            raise
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction on a bare connection, for hot paths written in Core (a
+        sign-in on every socket connect): no ORM session to build, and on SQLite no write
+        lock to queue for."""
+        with _unavailable_as_error():
+            async with self.engine.connect() as connection:
+                await connection.execution_options(**{READ_ONLY: True})
+                async with connection.begin():
+                    yield connection
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

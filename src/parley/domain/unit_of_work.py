@@ -12,11 +12,11 @@ not happen.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from parley.backends.base import Broker
 from parley.db.database import Database
@@ -50,6 +50,10 @@ class UnitOfWork:
     def __init__(self, db: Database, publisher: EventPublisher) -> None:
         self._db = db
         self.publisher = publisher
+
+    def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A read-only transaction (Core, no events): see Database.read."""
+        return self._db.read()
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[Work]:

@@ -45,6 +45,14 @@ class Hub:
     def connections_of(self, user_id: str) -> set[Connection]:
         return self._users.get(user_id, set())
 
+    def known_conversations(self, user_id: str) -> list[str] | None:
+        """The conversations the user's connections here receive, or None when they have
+        none here. Member events keep every connection's set current, so a second device
+        can start from it instead of asking the database."""
+        for connection in self._users.get(user_id, ()):
+            return [c[2:] for c in connection.member_of if c.startswith("c:")]
+        return None
+
     async def attach(self, connection: Connection, conversation_ids: Iterable[str]) -> None:
         """Start delivering to an authenticated connection; returns once subscribed."""
         user_id = connection.user_id

@@ -56,8 +56,11 @@ class LiveService:
     async def open(self, connection: Connection, principal: Principal) -> None:
         """An authenticated connection starts receiving its conversations and counts online."""
         connection.principal = principal
-        conversation_ids = await self._conversations.member_conversation_ids(principal.user_id)
-        await self._hub.attach(connection, [str(i) for i in conversation_ids])
+        conversation_ids = self._hub.known_conversations(str(principal.user_id))
+        if conversation_ids is None:
+            found = await self._conversations.member_conversation_ids(principal.user_id)
+            conversation_ids = [str(i) for i in found]
+        await self._hub.attach(connection, conversation_ids)
         await self._presence.connected(principal, connection.id)
 
     async def close(self, connection: Connection) -> None:

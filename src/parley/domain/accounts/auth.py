@@ -142,14 +142,22 @@ class AuthService:
     async def authenticate(self, access_token: str) -> Principal:
         """The principal behind an access token; the session must still be live."""
         claims = self._tokens.verify_access(access_token)
-        async with self._db.transaction() as tx:
-            _, user = await self._live_session(tx, claims.session_id, claims.user_id, utcnow())
+        async with self._db.read() as connection:
+            found = await session_queries.session_status(connection, claims.session_id)
+        # The same checks as _live_session, on columns rather than entities: this runs on
+        # every socket connect and every REST call.
+        if found is None or found.user_id != claims.user_id:
+            raise InvalidToken()
+        if found.revoked_at is not None or found.expires_at <= utcnow():
+            raise SessionRevoked()
+        if found.status != AccountStatus.ACTIVE:
+            raise AccountDisabled()
         return Principal(
-            user_id=user.id,
+            user_id=claims.user_id,
             session_id=claims.session_id,
-            role=Role(user.role),
-            username=user.username,
-            name=user.name,
+            role=Role(found.role),
+            username=found.username,
+            name=found.name,
         )
 
     async def trusted_principal(self, user_id: uuid.UUID) -> Principal:

@@ -202,8 +202,8 @@ class ConversationService:
         return result
 
     async def member_conversation_ids(self, user_id: uuid.UUID) -> list[uuid.UUID]:
-        async with self._uow() as work:
-            return await queries.conversation_ids_for_user(work.tx, user_id)
+        async with self._uow.read() as connection:
+            return await queries.conversation_ids_for_user(connection, user_id)
 
     async def resolve(self, principal: Principal, ref: str | uuid.UUID) -> uuid.UUID:
         """The id of a conversation the caller may use (by id or room name)."""
