@@ -61,7 +61,7 @@ def serve(
     """Start the server (migrating the embedded SQLite database first)."""
     import uvicorn
 
-    from parley.app import create_app
+    from parley.app import create_app, with_socket_fast_path
 
     settings = _settings()
     configure_logging(settings)
@@ -80,7 +80,7 @@ def serve(
     gc.set_threshold(700, 10, 1000)
 
     uvicorn.run(
-        app,
+        with_socket_fast_path(app),
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,
