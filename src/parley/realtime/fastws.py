@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import structlog
-from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
-from websockets.protocol import State
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
 
 from parley.domain.events import Event
 from parley.realtime.connection import OutboundEvent
@@ -54,17 +54,22 @@ class RawWebSocket(Protocol):
         ...
 
 
-class ParleyWebSocketProtocol(WebSocketProtocol):
-    async def run_asgi(self) -> None:
-        extensions: dict[str, Any] = self.scope["extensions"]
-        extensions[RAW_EXTENSION] = self
-        await super().run_asgi()
+class ParleyWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O websockets protocol (timers, no tasks of its own per connection),
+    with the transport exposed to the app for pre-framed writes."""
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:  # the app task has been created, not yet run
+            scope["extensions"][RAW_EXTENSION] = self
 
     async def raw_ready(self) -> None:
-        await self.handshake_completed_event.wait()
+        # The handshake response is written synchronously when the app accepts.
+        return
 
     def raw_open(self) -> bool:
-        return self.state is State.OPEN and not self.transport.is_closing()
+        return self.handshake_complete and not self.close_sent and not self.transport.is_closing()
 
     def raw_write(self, frame: bytes) -> int:
         transport = self.transport
