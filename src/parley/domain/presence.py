@@ -8,6 +8,7 @@ offline-online to everyone. Typing expires by itself if the client never says it
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 from collections.abc import Coroutine
@@ -29,6 +30,8 @@ from parley.lifecycle import stop_task
 log = structlog.get_logger(__name__)
 
 TOUCH_EVERY_SECS = 60.0
+ANNOUNCE_BATCH = 500
+"""Most users whose presence one transaction writes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,8 @@ class PresenceService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._touched: dict[str, float] = {}
+        self._announcements: dict[uuid.UUID, tuple[str | None, bool]] = {}
+        self._announcer: asyncio.Future[None] | None = None
 
     # -- online / offline -------------------------------------------------------------------
 
@@ -79,7 +84,7 @@ class PresenceService:
             pending.cancel()  # back within the grace period: never went offline
             return
         if first:
-            await self._announce(principal.user_id, principal.username, online=True)
+            self._announce(principal.user_id, principal.username, online=True)
 
     async def disconnected(self, principal: Principal, connection_id: str) -> None:
         user_id = str(principal.user_id)
@@ -92,43 +97,72 @@ class PresenceService:
 
     def _spawn_offline(self, user_id: uuid.UUID, username: str | None) -> None:
         self._pending_offline.pop(str(user_id), None)
-        self._spawn(self._announce(user_id, username, online=False))
+        self._announce(user_id, username, online=False)
 
-    async def _announce(self, user_id: uuid.UUID, username: str | None, *, online: bool) -> None:
+    def _announce(self, user_id: uuid.UUID, username: str | None, *, online: bool) -> None:
+        """Write the user's new state and tell subscribers and peers, soon and in a batch:
+        one transaction carries every change queued meanwhile (a burst of connects costs a
+        few statements, not a few per connect). The latest state of a user wins."""
+        self._announcements[user_id] = (username, online)
+        if self._announcer is None or self._announcer.done():
+            self._announcer = asyncio.ensure_future(self._announce_queued())
+
+    async def _announce_queued(self) -> None:
+        while self._announcements:
+            batch = dict(itertools.islice(self._announcements.items(), ANNOUNCE_BATCH))
+            for user_id in batch:
+                del self._announcements[user_id]
+            try:
+                await self._announce_batch(batch)
+            except Exception:  # presence is also in the store; the next change rewrites it
+                log.exception("presence.announce_failed", users=len(batch))
+
+    async def _announce_batch(self, batch: dict[uuid.UUID, tuple[str | None, bool]]) -> None:
         now = utcnow()
         async with self._uow() as work:
-            await work.tx.execute(
-                update(User)
-                .where(User.id == user_id)
-                .values(is_online=online, last_seen_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if username is None:
-                user = await work.tx.get(User, user_id)
-                username = user.username if user else None
-            status = UserStatus(str(user_id), username, online, now)
-            data = status.event_data()
-            work.emit(
-                Event(presence_channel(user_id), "presence.changed", data, Audience.SUBSCRIBERS)
-            )
+            for online in (True, False):
+                ids = [user_id for user_id, (_, state) in batch.items() if state is online]
+                if ids:
+                    await work.tx.execute(
+                        update(User)
+                        .where(User.id.in_(ids))
+                        .values(is_online=online, last_seen_at=now)
+                        .execution_options(synchronize_session=False)
+                    )
+            unnamed = [user_id for user_id, (name, _) in batch.items() if name is None]
+            names: dict[uuid.UUID, str | None] = {}
+            if unnamed:
+                rows = await work.tx.execute(
+                    select(User.id, User.username).where(User.id.in_(unnamed))
+                )
+                names = {row.id: row.username for row in rows}
             # Peers in direct, group and support chats hear it too; open rooms can be huge.
             peers_query = (
-                select(ConversationMember.conversation_id)
+                select(ConversationMember.user_id, ConversationMember.conversation_id)
                 .join(Conversation, Conversation.id == ConversationMember.conversation_id)
                 .where(
-                    ConversationMember.user_id == user_id,
+                    ConversationMember.user_id.in_(list(batch)),
                     Conversation.kind != ConversationKind.ROOM.value,
                 )
             )
-            for conversation_id in (await work.tx.execute(peers_query)).scalars():
+            peers: dict[uuid.UUID, list[uuid.UUID]] = {}
+            for row in await work.tx.execute(peers_query):
+                peers.setdefault(row.user_id, []).append(row.conversation_id)
+            for user_id, (username, online) in batch.items():
+                status = UserStatus(str(user_id), username or names.get(user_id), online, now)
+                data = status.event_data()
                 work.emit(
-                    Event(
-                        conversation_channel(conversation_id),
-                        "presence.changed",
-                        data,
-                        extra={"user_id": str(user_id)},
-                    )
+                    Event(presence_channel(user_id), "presence.changed", data, Audience.SUBSCRIBERS)
                 )
+                for conversation_id in peers.get(user_id, ()):
+                    work.emit(
+                        Event(
+                            conversation_channel(conversation_id),
+                            "presence.changed",
+                            data,
+                            extra={"user_id": str(user_id)},
+                        )
+                    )
 
     async def touch(self, principal: Principal) -> None:
         """Refresh the user's last-seen time, at most once a minute per user."""
@@ -249,7 +283,7 @@ class PresenceService:
             await asyncio.sleep(every_secs)
             try:
                 for user_id in await self._store.sweep():
-                    await self._announce(uuid.UUID(user_id), None, online=False)
+                    self._announce(uuid.UUID(user_id), None, online=False)
             except Exception:  # Redis or the database away: try again next round
                 log.exception("presence.sweep_failed")
 
@@ -267,5 +301,7 @@ class PresenceService:
             handle.cancel()
         self._pending_offline.clear()
         self._typing.clear()
+        if self._announcer is not None:
+            await asyncio.gather(self._announcer, return_exceptions=True)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)

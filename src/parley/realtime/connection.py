@@ -50,11 +50,15 @@ class Outbox:
     `on_overflow` once: the owner closes the connection.
     """
 
+    __slots__ = ("_closed", "_closer", "_frames", "_limit", "_on_overflow", "_ready", "_writer")
+
     def __init__(self, limit: int, on_overflow: Callable[[], Awaitable[None]]) -> None:
-        self._frames: deque[Any] = deque()
+        # The deque and the event come with the first use: a WebSocket on the fast path
+        # never uses its outbox, and thousands of idle ones should not pay for it.
+        self._frames: deque[Any] | None = None
+        self._ready: asyncio.Event | None = None
         self._limit = limit
         self._on_overflow = on_overflow
-        self._ready = asyncio.Event()
         self._closed = False
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
@@ -63,18 +67,25 @@ class Outbox:
     def closed(self) -> bool:
         return self._closed
 
+    def _signal(self) -> asyncio.Event:
+        if self._ready is None:
+            self._ready = asyncio.Event()
+        return self._ready
+
     def push(self, frame: Any) -> None:
         if self._closed:
             return
+        if self._frames is None:
+            self._frames = deque()
         if len(self._frames) >= self._limit:
             self._closed = True
             log.warning("connection.too_slow", queued=len(self._frames))
             self._frames.clear()
             self._closer = asyncio.ensure_future(self._on_overflow())
-            self._ready.set()
+            self._signal().set()
             return
         self._frames.append(frame)
-        self._ready.set()
+        self._signal().set()
 
     def start_writer(self, write: Callable[[Any], Awaitable[None]], name: str) -> None:
         self._writer = asyncio.create_task(self._drain(write), name=name)
@@ -89,22 +100,25 @@ class Outbox:
 
     async def wait(self) -> None:
         """Until there is something to take (or the outbox closed)."""
-        await self._ready.wait()
+        await self._signal().wait()
 
     def take_all(self) -> list[Any]:
+        if self._frames is None:
+            return []
         frames = list(self._frames)
         self._frames.clear()
-        self._ready.clear()
+        self._signal().clear()
         return frames
 
     def close(self) -> None:
         self._closed = True
-        self._ready.set()
+        self._signal().set()
 
     async def _drain(self, write: Callable[[Any], Awaitable[None]]) -> None:
+        ready = self._signal()
         while True:
-            await self._ready.wait()
-            self._ready.clear()
+            await ready.wait()
+            ready.clear()
             while self._frames:
                 await write(self._frames.popleft())
 
