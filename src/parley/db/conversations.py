@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from parley.db.models import Conversation, ConversationMember, User
@@ -171,6 +171,44 @@ async def advance_read(
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def advance_reads(tx: AsyncSession, pointers: list[tuple[uuid.UUID, uuid.UUID, int]]) -> None:
+    """advance_read for many (conversation, user, seq) at once: one statement executed for
+    every row (pipelined by the drivers that can), not a round trip each."""
+    if not pointers:
+        return
+    members = cast(Table, ConversationMember.__table__)
+    statement = (
+        update(members)
+        .where(
+            members.c.conversation_id == bindparam("b_conversation"),
+            members.c.user_id == bindparam("b_user"),
+            members.c.last_read_seq < bindparam("b_seq"),
+        )
+        .values(last_read_seq=bindparam("b_seq"))
+    )
+    await tx.execute(
+        statement,
+        [{"b_conversation": c, "b_user": u, "b_seq": seq} for c, u, seq in pointers],
+    )
+
+
+async def load_members(
+    tx: AsyncSession, conversation_ids: set[uuid.UUID], user_ids: set[uuid.UUID]
+) -> list[ConversationMember]:
+    """Load these members in one query. While the caller holds the list (the session's
+    identity map only holds weak references), `find_member` for any of them is answered
+    from the identity map without a query."""
+    if not conversation_ids or not user_ids:
+        return []
+    result = await tx.execute(
+        select(ConversationMember).where(
+            ConversationMember.conversation_id.in_(conversation_ids),
+            ConversationMember.user_id.in_(user_ids),
+        )
+    )
+    return list(result.scalars())
 
 
 async def delete_conversation(tx: AsyncSession, conversation_id: uuid.UUID) -> None:

@@ -159,14 +159,27 @@ class MessageService:
         outcomes: list[SendOutcome] = []
         accepted: list[tuple[int, PendingSend, uuid.UUID]] = []
         async with self._uow() as work:
+            # Each conversation is looked up once per batch, and every membership the batch
+            # needs in one query: the checks below then mostly hit the session's identity map.
+            found: dict[str, Conversation | None] = {}
+            for item in batch:
+                ref = str(item.command.conversation)
+                if ref not in found:
+                    found[ref] = await access.find_by_ref(work.tx, ref)
+            members = await queries.load_members(  # noqa: F841 -- held: see load_members
+                work.tx,
+                {c.id for c in found.values() if c is not None},
+                {item.principal.user_id for item in batch},
+            )
             for index, item in enumerate(batch):
                 try:
                     self.check_content(
                         item.command.content, item.command.attachment_urls, item.command.payload
                     )
-                    conversation, _ = await access.load(
-                        work.tx, item.command.conversation, item.principal
-                    )
+                    conversation = found[str(item.command.conversation)]
+                    if conversation is None:
+                        raise access.not_found()
+                    await access.require_access(work.tx, conversation, item.principal)
                     if item.command.client_msg_id:
                         existing = await message_queries.find_by_client_id(
                             work.tx,
@@ -202,8 +215,7 @@ class MessageService:
                 rows.append(message_row(item, conversation_id, seq, now))
                 read_to[(conversation_id, item.principal.user_id)] = seq
             await message_queries.add_messages(work.tx, rows)
-            for (conversation_id, user_id), seq in read_to.items():
-                await queries.advance_read(work.tx, conversation_id, user_id, seq)
+            await queries.advance_reads(work.tx, [(c, u, seq) for (c, u), seq in read_to.items()])
             for (index, item, _), row in zip(accepted, rows, strict=True):
                 public = message_public(Message(**row), sender_from_principal(item.principal))
                 outcomes[index] = (public, True)
