@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db import conversations as queries
@@ -40,6 +41,27 @@ async def find_by_ref(tx: AsyncSession, ref: str) -> Conversation | None:
         if found is not None:
             return found
     return await queries.find_by_key(tx, room_key=room_key(ref))
+
+
+async def find_by_refs(tx: AsyncSession, refs: set[str]) -> dict[str, Conversation | None]:
+    """`find_by_ref` for many refs, in one query."""
+    ids = {i for i in map(parse_id, refs) if i is not None}
+    keys = {room_key(ref) for ref in refs}
+    rows = await tx.execute(
+        select(Conversation).where(or_(Conversation.id.in_(ids), Conversation.room_key.in_(keys)))
+    )
+    by_id: dict[uuid.UUID, Conversation] = {}
+    by_key: dict[str, Conversation] = {}
+    for conversation in rows.scalars():
+        by_id[conversation.id] = conversation
+        if conversation.room_key is not None:
+            by_key[conversation.room_key] = conversation
+    found: dict[str, Conversation | None] = {}
+    for ref in refs:
+        conversation_id = parse_id(ref)
+        by_ref = by_id.get(conversation_id) if conversation_id is not None else None
+        found[ref] = by_ref or by_key.get(room_key(ref))
+    return found
 
 
 async def require_access(

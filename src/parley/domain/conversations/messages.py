@@ -161,11 +161,9 @@ class MessageService:
         async with self._uow() as work:
             # Each conversation is looked up once per batch, and every membership the batch
             # needs in one query: the checks below then mostly hit the session's identity map.
-            found: dict[str, Conversation | None] = {}
-            for item in batch:
-                ref = str(item.command.conversation)
-                if ref not in found:
-                    found[ref] = await access.find_by_ref(work.tx, ref)
+            found = await access.find_by_refs(
+                work.tx, {str(item.command.conversation) for item in batch}
+            )
             members = await queries.load_members(  # noqa: F841 -- held: see load_members
                 work.tx,
                 {c.id for c in found.values() if c is not None},
