@@ -3,11 +3,10 @@ PostgreSQL + Redis, with the same tests: players alternate between the instances
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from tests.conftest import migrate
 from tests.support.accounts import Account, register
 from tests.support.clients import WsClient
 from tests.support.server import ServerProcess, start_server
-from tests.support.services import REDIS_URL, create_postgres_database, require_tcp
+from tests.support.services import REDIS_URL, create_postgres_database, require_tcp, scale_out_env
 from tests.support.sio import SioClient
 
 GAME_ENV = {"GAME_ACTIONS_PER_SEC": "20", "GAME_SEAT_GRACE_SECS": "2"}
@@ -46,12 +45,7 @@ def deployment(
     database = create_postgres_database()
     try:
         migrate(root / "migrate", database.url)
-        env = {
-            "DATABASE_URL": database.url,
-            "REDIS_URL": REDIS_URL,
-            "REDIS_PREFIX": f"parley-test-{uuid.uuid4().hex[:8]}:",
-            **GAME_ENV,
-        }
+        env = scale_out_env(database.url, **GAME_ENV)
         servers = [start_server(root / "a", env), start_server(root / "b", env)]
         yield Deployment(servers)
         for server in servers:
@@ -108,3 +102,29 @@ async def ws_player(deployment: Deployment) -> AsyncIterator[PlayerFactory]:
     yield connect
     for client in made:
         await client.close()
+
+
+class Pair(NamedTuple):
+    """Two players on different instances (where there are two), seated in one room."""
+
+    first: Account
+    second: Account
+    a: SioClient
+    b: SioClient
+    room_id: str
+
+
+@pytest.fixture
+def seated_pair(
+    accounts: Callable[[int], list[Account]], player: PlayerFactory
+) -> Callable[..., Awaitable[Pair]]:
+    """`await seated_pair(**create_room_fields)`: the first player creates, the second joins."""
+
+    async def make(**room: Any) -> Pair:
+        first, second = accounts(2)
+        a, b = await player(first, 0), await player(second, 1)
+        created = await a.call("create_room", room)
+        await b.call("join_room", {"room_id": created["room_id"]})
+        return Pair(first, second, a, b, created["room_id"])
+
+    return make

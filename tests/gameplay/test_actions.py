@@ -19,16 +19,13 @@ SEED_ACTION = {
 
 
 async def test_the_seed_action_reaches_the_others_with_sender_time_and_seq(
-    accounts: Any, player: PlayerFactory
+    seated_pair: Any,
 ) -> None:
-    alice, bob = accounts(2)
-    a, b = await player(alice, 0), await player(bob, 1)
-    room = await a.call("create_room", {})
-    await b.call("join_room", {"room_id": room["room_id"]})
+    alice, _, a, b, room_id = await seated_pair()
 
     await a.emit("player_action", SEED_ACTION)  # no room_id: alice sits in one room only
     heard = await b.expect("player_action")
-    assert heard["room_id"] == room["room_id"]
+    assert heard["room_id"] == room_id
     assert heard["player_id"] == alice.id  # who signed in, not what the client claimed
     assert heard["sender"] == {
         "user_id": alice.id,
@@ -75,13 +72,8 @@ async def test_actions_of_several_players_arrive_in_seq_order(
         )
 
 
-async def test_excess_actions_are_dropped_and_the_player_is_told(
-    accounts: Any, player: PlayerFactory
-) -> None:
-    alice, bob = accounts(2)
-    a, b = await player(alice, 0), await player(bob, 1)
-    room_id = (await a.call("create_room", {}))["room_id"]
-    await b.call("join_room", {"room_id": room_id})
+async def test_excess_actions_are_dropped_and_the_player_is_told(seated_pair: Any) -> None:
+    _, _, a, b, room_id = await seated_pair()
 
     answers = await asyncio.gather(
         *[a.call("player_action", {"room_id": room_id, "action_type": "spam"}) for _ in range(40)]

@@ -134,14 +134,8 @@ async def test_snapshot_on_join_carries_latest_states(accounts: Any, player: Pla
     assert (wave["action_type"], wave["seq"]) == ("wave", snapshot["seq"] + 1)
 
 
-async def test_reconnect_gets_the_snapshot_first_and_keeps_the_seat(
-    accounts: Any, player: PlayerFactory
-) -> None:
-    alice, bob = accounts(2)
-    a, b = await player(alice, 0), await player(bob, 1)
-    room = await a.call("create_room", {})
-    room_id = room["room_id"]
-    await b.call("join_room", {"room_id": room_id})
+async def test_reconnect_gets_the_snapshot_first_and_keeps_the_seat(seated_pair: Any) -> None:
+    alice, bob, a, b, room_id = await seated_pair()
     await b.disconnect()
     away = await a.expect("player_disconnected")
     assert away["player_id"] == bob.id
@@ -170,13 +164,8 @@ def player_base_url(client: SioClient) -> str:
     return str(client.client.connection_url).split("/socket.io")[0]
 
 
-async def test_a_seat_not_reclaimed_in_time_is_given_up(
-    accounts: Any, player: PlayerFactory
-) -> None:
-    alice, bob = accounts(2)
-    a, b = await player(alice, 0), await player(bob, 1)
-    room = await a.call("create_room", {})
-    await b.call("join_room", {"room_id": room["room_id"]})
+async def test_a_seat_not_reclaimed_in_time_is_given_up(seated_pair: Any) -> None:
+    alice, bob, a, b, _ = await seated_pair()
     await b.disconnect()
     gone = await a.expect("player_left", timeout=10)  # GAME_SEAT_GRACE_SECS=2 in these tests
     assert (gone["player_id"], gone["reason"]) == (bob.id, "disconnected")

@@ -4,30 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.gameplay.conftest import PlayerFactory
 from tests.support.sio import SioClient
 
 
-async def start_game(
-    accounts: Any, player: PlayerFactory
-) -> tuple[Any, Any, SioClient, SioClient, str]:
-    x_account, o_account = accounts(2)
-    x, o = await player(x_account, 0), await player(o_account, 1)
-    room = await x.call("create_room", {"game": "tictactoe", "capacity": 9})
-    assert room["capacity"] == 2  # the game decides
-    await o.call("join_room", {"room_id": room["room_id"]})
+async def start_game(seated_pair: Any) -> tuple[Any, Any, SioClient, SioClient, str]:
+    x_account, o_account, x, o, room_id = await seated_pair(game="tictactoe", capacity=9)
     started = await x.expect("player_joined")
+    assert started["room"]["capacity"] == 2  # the game decides
     assert started["shared_state"]["status"] == "playing"
     assert started["shared_state"]["turn"] == x_account.id
-    return x_account, o_account, x, o, room["room_id"]
+    return x_account, o_account, x, o, room_id
 
 
 def move(room_id: str, x: int, y: int) -> dict[str, Any]:
     return {"room_id": room_id, "action_type": "move", "coordinates": {"x": x, "y": y}}
 
 
-async def test_a_full_game_with_illegal_moves_refused(accounts: Any, player: PlayerFactory) -> None:
-    x_account, o_account, x, o, room_id = await start_game(accounts, player)
+async def test_a_full_game_with_illegal_moves_refused(seated_pair: Any) -> None:
+    x_account, o_account, x, o, room_id = await start_game(seated_pair)
 
     out_of_turn = await o.call("player_action", move(room_id, 0, 0))
     assert out_of_turn["error"]["code"] == "not_your_turn"
@@ -61,8 +55,8 @@ async def test_a_full_game_with_illegal_moves_refused(accounts: Any, player: Pla
     assert state["status"] == "finished"
 
 
-async def test_a_draw(accounts: Any, player: PlayerFactory) -> None:
-    _, _, x, o, room_id = await start_game(accounts, player)
+async def test_a_draw(seated_pair: Any) -> None:
+    _, _, x, o, room_id = await start_game(seated_pair)
     # X O X / X O O / O X X
     cells = [(0, 0), (1, 0), (2, 0), (1, 1), (0, 1), (2, 1), (1, 2), (0, 2), (2, 2)]
     for turn, cell in enumerate(cells):
@@ -73,8 +67,8 @@ async def test_a_draw(accounts: Any, player: PlayerFactory) -> None:
     assert over["shared_state"]["board"] == ["X", "O", "X", "X", "O", "O", "O", "X", "X"]
 
 
-async def test_leaving_mid_game_forfeits(accounts: Any, player: PlayerFactory) -> None:
-    x_account, o_account, x, o, room_id = await start_game(accounts, player)
+async def test_leaving_mid_game_forfeits(seated_pair: Any) -> None:
+    x_account, o_account, x, o, room_id = await start_game(seated_pair)
     await x.call("player_action", move(room_id, 1, 1))
     await x.call("leave_room", {"room_id": room_id})
     over = await o.expect("game_over")

@@ -17,7 +17,13 @@ from tests.conftest import migrate
 from tests.support.accounts import register
 from tests.support.clients import RECEIVE_TIMEOUT_SECS, WsClient
 from tests.support.server import API_KEY, ServerProcess, free_port, start_server
-from tests.support.services import REDIS_URL, create_postgres_database, in_ci, require_tcp
+from tests.support.services import (
+    REDIS_URL,
+    create_postgres_database,
+    in_ci,
+    require_tcp,
+    scale_out_env,
+)
 
 DEPLOY_CONF = Path(__file__).parents[2] / "deploy" / "nginx.conf"
 
@@ -67,11 +73,7 @@ def balanced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Balanced]:
     nginx = None
     try:
         migrate(root / "migrate", database.url)
-        env = {
-            "DATABASE_URL": database.url,
-            "REDIS_URL": REDIS_URL,
-            "REDIS_PREFIX": f"parley-test-{uuid.uuid4().hex[:8]}:",
-        }
+        env = scale_out_env(database.url)
         instances = [start_server(root / f"i{n}", env) for n in range(3)]
         port = free_port()
         conf = root / "nginx.conf"

@@ -16,7 +16,7 @@ from tests.support.accounts import register
 from tests.support.clients import WsClient
 from tests.support.redis_server import OwnRedis, own_redis
 from tests.support.server import API_KEY, ServerProcess, start_server
-from tests.support.services import REDIS_URL, create_postgres_database, require_tcp
+from tests.support.services import REDIS_URL, create_postgres_database, require_tcp, scale_out_env
 
 
 @dataclass
@@ -32,11 +32,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     try:
         root = Path(tmp_path_factory.mktemp("cluster"))
         migrate(root / "migrate", database.url)
-        env = {
-            "DATABASE_URL": database.url,
-            "REDIS_URL": REDIS_URL,
-            "REDIS_PREFIX": f"parley-test-{uuid.uuid4().hex[:8]}:",
-        }
+        env = scale_out_env(database.url)
         a = start_server(root / "a", env)
         b = start_server(root / "b", env)
         yield Cluster(a, b)
@@ -242,12 +238,7 @@ def killable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ServerPr
     servers: list[ServerProcess] = []
     try:
         migrate(root / "migrate", database.url)
-        env = {
-            "DATABASE_URL": database.url,
-            "REDIS_URL": REDIS_URL,
-            "REDIS_PREFIX": f"parley-test-{uuid.uuid4().hex[:8]}:",
-            "PRESENCE_INSTANCE_TTL_SECS": "2",
-        }
+        env = scale_out_env(database.url, PRESENCE_INSTANCE_TTL_SECS="2")
         servers = [start_server(root / "a", env), start_server(root / "b", env)]
         yield servers
     finally:

@@ -97,3 +97,14 @@ def create_mariadb_database() -> ThrowawayDatabase:
     _sync(run(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
     url = admin.set(database=name).render_as_string(hide_password=False)
     return ThrowawayDatabase(url, lambda: _sync(run(f"DROP DATABASE IF EXISTS `{name}`")))
+
+
+def scale_out_env(database_url: str, **extra: str) -> dict[str, str]:
+    """What every instance of one test deployment shares: the database, Redis, and a Redis
+    prefix of its own, so that tests never hear each other's events."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "REDIS_PREFIX": f"parley-test-{uuid.uuid4().hex[:8]}:",
+        **extra,
+    }

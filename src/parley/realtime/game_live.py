@@ -154,3 +154,19 @@ class GameLive:
 def _principal(connection: Connection) -> Principal:
     assert connection.principal is not None, "game commands need an authenticated connection"
     return connection.principal
+
+
+GameCommand = Callable[[GameLive, Connection, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+GAME_COMMANDS: dict[str, tuple[GameCommand, str | None]] = {
+    "create_room": (GameLive.create_room, "room_created"),
+    "join_room": (GameLive.join_room, "room_joined"),
+    "join": (GameLive.join_room, "room_joined"),
+    "quick_match": (GameLive.quick_match, "room_joined"),
+    "leave_room": (GameLive.leave_room, "room_left"),
+    "leave": (GameLive.leave_room, "room_left"),
+    "list_rooms": (GameLive.list_rooms, "rooms"),
+    "player_action": (GameLive.act, None),
+}
+"""The game commands both transports take: name -> (what runs, the event or frame that
+answers a client that asked for no acknowledgement; None: only errors are answered)."""

@@ -16,11 +16,10 @@ Sign-in and errors: see `sio_namespace`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from parley.realtime.game_live import GameLive
+from parley.realtime.game_live import GAME_COMMANDS, GameCommand, GameLive
 from parley.realtime.sio_namespace import AuthenticatedNamespace, Handler
 from parley.realtime.socketio import SocketIOConnection
 
@@ -51,10 +50,7 @@ class GameplayNamespace(AuthenticatedNamespace):
         await self.games.close(socket)
 
 
-def _answered(
-    run: Callable[[GameLive, SocketIOConnection, dict[str, Any]], Awaitable[dict[str, Any]]],
-    reply: str | None,
-) -> Handler:
+def _answered(run: GameCommand, reply: str | None) -> Handler:
     """A command answered through its ack, or else (for the seed's clients) as `reply`."""
 
     async def handler(
@@ -82,14 +78,7 @@ async def _heartbeat(
 
 
 EVENTS: dict[str, Handler] = {
+    **{name: _answered(run, reply) for name, (run, reply) in GAME_COMMANDS.items()},
     "authenticate": GameplayNamespace.authenticate,
-    "create_room": _answered(GameLive.create_room, "room_created"),
-    "join_room": _answered(GameLive.join_room, "room_joined"),
-    "join": _answered(GameLive.join_room, "room_joined"),
-    "quick_match": _answered(GameLive.quick_match, "room_joined"),
-    "leave_room": _answered(GameLive.leave_room, "room_left"),
-    "leave": _answered(GameLive.leave_room, "room_left"),
-    "list_rooms": _answered(GameLive.list_rooms, "rooms"),
-    "player_action": _answered(GameLive.act, None),
     "heartbeat": _heartbeat,
 }

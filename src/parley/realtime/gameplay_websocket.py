@@ -10,14 +10,12 @@ namespace's event names as `type`: `room_state`, `player_joined`, `player_action
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.websockets import WebSocket
 
 from parley.domain.accounts.principal import Principal
-from parley.realtime.connection import Connection
-from parley.realtime.game_live import GameLive
+from parley.realtime.game_live import GAME_COMMANDS, GameCommand, GameLive
 from parley.realtime.live import LiveService
 from parley.realtime.websocket import HANDLERS, Handler, Reply, WebSocketSession
 
@@ -50,10 +48,7 @@ class GameplayWebSocketSession(WebSocketSession):
         await self.games.close(self.connection)
 
 
-def _answered(
-    run: Callable[[GameLive, Connection, dict[str, Any]], Awaitable[dict[str, Any]]],
-    reply: str | None,
-) -> Handler:
+def _answered(run: GameCommand, reply: str | None) -> Handler:
     async def handler(
         session: GameplayWebSocketSession, data: dict[str, Any], seed: bool
     ) -> tuple[Any, Reply]:
@@ -70,14 +65,7 @@ async def _ping(
 
 
 GameplayWebSocketSession.handlers = {
-    "create_room": _answered(GameLive.create_room, "room_created"),
-    "join_room": _answered(GameLive.join_room, "room_joined"),
-    "join": _answered(GameLive.join_room, "room_joined"),
-    "quick_match": _answered(GameLive.quick_match, "room_joined"),
-    "leave_room": _answered(GameLive.leave_room, "room_left"),
-    "leave": _answered(GameLive.leave_room, "room_left"),
-    "list_rooms": _answered(GameLive.list_rooms, "rooms"),
-    "player_action": _answered(GameLive.act, None),
+    **{name: _answered(run, reply) for name, (run, reply) in GAME_COMMANDS.items()},
     "ping": _ping,
     "heartbeat": _ping,
     "auth": HANDLERS["auth"],
