@@ -6,7 +6,8 @@ A room is one hash, `<prefix>game:r:<room>`: `room` (the record as JSON), `seq`,
 age; `<prefix>game:u:<player>` holds the rooms a player sits in. A room's keys expire after
 `GAME_ROOM_TTL_SECS` without a change, so rooms abandoned by a crashed instance go away.
 
-Ordering: a relayed action is one Lua script (take the seq, store the state, publish); any
+Ordering: a relayed action is one Lua script (take the seq, store the state, publish; the
+scripts of actions queued meanwhile go in one pipeline, in order); any
 other change is a WATCH/MULTI transaction that publishes its events inside the MULTI. Redis
 runs both atomically, so a room's events reach the broker channel (`<prefix>g:<room>`, the
 Redis broker's name for it) in `seq` order, whichever instance produced them.
@@ -14,6 +15,7 @@ Redis broker's name for it) in `seq` order, whichever instance produced them.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any, cast
 
@@ -26,6 +28,7 @@ from parley.backends.base import GameStore, RoomChange, RoomDecision
 from parley.domain.events import Event, game_channel
 from parley.domain.gameplay.rooms import Room, RoomSnapshot
 from parley.errors import Forbidden, NotFound, ServiceUnavailable
+from parley.lifecycle import stop_task
 
 MAX_ATTEMPTS = 100
 """Optimistic retries of one change before giving up (each retry means another change won)."""
@@ -58,12 +61,15 @@ class RedisGameStore(GameStore):
         self._ttl_ms = max(1000, int(ttl_secs * 1000))
         self._redis: Redis = Redis.from_url(url, decode_responses=True)
         self._relay = self._redis.register_script(RELAY)
+        self._relays: list[tuple[str, list[Any], asyncio.Future[Any]]] = []
+        self._relayer: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> RedisGameStore:
         await self._redis.ping()
         return self
 
     async def aclose(self) -> None:
+        await stop_task(self._relayer)
         await self._redis.aclose()
 
     def _room_key(self, room_id: str) -> str:
@@ -168,12 +174,36 @@ class RedisGameStore(GameStore):
         ]
         for name, value in (shared_patch or {}).items():
             args += [name, _dumps(value)]
-        seq = int(await self._relay(keys=[self._room_key(room_id)], args=args))
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._relays.append((self._room_key(room_id), args, answer))
+        if self._relayer is None or self._relayer.done():
+            self._relayer = asyncio.create_task(self._send_relays(), name="redis-game-relays")
+        seq = int(await answer)
         if seq == -2:
             raise NotFound("No such game room.", code="room_not_found")
         if seq == -1:
             raise Forbidden("Join the room first.", code="not_in_room")
         return seq
+
+    async def _send_relays(self) -> None:
+        """Relays queued meanwhile go in one pipeline, in the order they came: one round trip
+        and far less client work per action than a script call each."""
+        while self._relays:
+            batch, self._relays = self._relays, []
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key, args, _ in batch:
+                        await self._relay(keys=[key], args=args, client=pipe)
+                    results = await pipe.execute(raise_on_error=False)
+            except Exception as exc:  # Redis away: each caller gets the error
+                results = [exc] * len(batch)
+            for (_, _, answer), result in zip(batch, results, strict=True):
+                if answer.done():
+                    continue
+                if isinstance(result, BaseException):
+                    answer.set_exception(result)
+                else:
+                    answer.set_result(result)
 
     async def open_rooms(self, game: str | None, limit: int) -> list[Room]:
         ids = cast(
