@@ -202,7 +202,9 @@ class MessageService:
             for _, _, conversation_id in accepted:
                 counts[conversation_id] = counts.get(conversation_id, 0) + 1
             next_free: dict[uuid.UUID, int] = {}
-            for conversation_id, count in counts.items():
+            # Rows locked in one order (by id) on every instance: two batches can never wait
+            # on each other's conversations.
+            for conversation_id, count in sorted(counts.items()):
                 last = await queries.take_seqs(work.tx, conversation_id, count, now)
                 next_free[conversation_id] = last - count + 1
             rows: list[dict[str, Any]] = []
