@@ -9,7 +9,12 @@ from dataclasses import dataclass
 
 import structlog
 
-from parley.backends import create_broker, create_game_store, create_presence_store
+from parley.backends import (
+    create_broker,
+    create_game_store,
+    create_presence_store,
+    create_rate_limit,
+)
 from parley.backends.base import Broker
 from parley.backends.redis import RedisBroker
 from parley.backends.sms import LogSmsSender, SmsSender, UnavailableSmsSender, WebhookSmsSender
@@ -25,7 +30,6 @@ from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
 from parley.domain.gameplay.service import GameplayService
 from parley.domain.presence import PresenceService
-from parley.domain.rate_limit import RateLimiter
 from parley.domain.unit_of_work import EventPublisher, UnitOfWork
 from parley.realtime.game_live import GameLive
 from parley.realtime.hub import Hub
@@ -130,13 +134,23 @@ class Runtime:
                 secret=settings.jwt_secret or settings.development_jwt_secret(),
                 ttl_secs=settings.otp_ttl_secs,
                 max_attempts=settings.otp_max_attempts,
-                per_number=RateLimiter(
-                    limit=settings.otp_requests_per_number,
-                    window_secs=settings.otp_rate_window_secs,
+                per_number=await stack.enter_async_context(
+                    create_rate_limit(
+                        settings.redis_url,
+                        prefix=settings.redis_prefix,
+                        name="otp-number",
+                        limit=settings.otp_requests_per_number,
+                        window_secs=settings.otp_rate_window_secs,
+                    )
                 ),
-                per_client=RateLimiter(
-                    limit=settings.otp_requests_per_client,
-                    window_secs=settings.otp_rate_window_secs,
+                per_client=await stack.enter_async_context(
+                    create_rate_limit(
+                        settings.redis_url,
+                        prefix=settings.redis_prefix,
+                        name="otp-client",
+                        limit=settings.otp_requests_per_client,
+                        window_secs=settings.otp_rate_window_secs,
+                    )
                 ),
                 default_region=settings.default_phone_region,
                 reveal_codes=not settings.is_production,

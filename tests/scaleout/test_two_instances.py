@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -72,6 +73,17 @@ def test_both_instances_report_redis_healthy(api_a: httpx.Client, api_b: httpx.C
     for api in (api_a, api_b):
         body = api.get("/health").json()
         assert body["services"] == {"database": "ok", "broker": "ok"}
+
+
+def test_phone_code_limits_count_across_instances(api_a: httpx.Client, api_b: httpx.Client) -> None:
+    """OTP_REQUESTS_PER_NUMBER (3) holds for the deployment, not per instance."""
+    mobile = f"+1650253{random.randrange(10_000):04d}"
+    body = {"mobile_no": mobile, "device_id": "dev-1", "fcm_token": "fcm-1"}
+    answers = [api.post("/auth/login", json=body) for api in (api_a, api_b, api_a, api_b)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    refused = answers[-1]
+    assert refused.json()["error"]["code"] == "otp_rate_limited"
+    assert int(refused.headers["retry-after"]) > 0
 
 
 async def test_messages_typing_and_receipts_cross_instances(

@@ -6,7 +6,7 @@ the Redis one, imported only when asked for.
 
 from __future__ import annotations
 
-from parley.backends.base import Broker, GameStore, PresenceStore
+from parley.backends.base import Broker, GameStore, PresenceStore, RateLimit
 
 
 def create_broker(redis_url: str, *, prefix: str) -> Broker:
@@ -45,3 +45,16 @@ def create_game_store(
     from parley.backends.redis_games import RedisGameStore
 
     return RedisGameStore(redis_url, prefix=prefix, ttl_secs=room_ttl_secs)
+
+
+def create_rate_limit(
+    redis_url: str, *, prefix: str, name: str, limit: int, window_secs: float
+) -> RateLimit:
+    """Counted in this process, or (with Redis) across every instance."""
+    if not redis_url:
+        from parley.domain.rate_limit import RateLimiter
+
+        return RateLimiter(limit=limit, window_secs=window_secs)
+    from parley.backends.redis_rate_limit import RedisRateLimit
+
+    return RedisRateLimit(redis_url, prefix=prefix, name=name, limit=limit, window_secs=window_secs)

@@ -62,6 +62,15 @@ class Broker(Resource, ABC):
         """Raise if the broker cannot carry messages right now."""
 
 
+class RateLimit(Resource, ABC):
+    """At most so many hits per key in a sliding window, counted wherever the backend counts
+    (this process, or every instance through Redis)."""
+
+    @abstractmethod
+    async def hit(self, key: str) -> float | None:
+        """Record a hit; None if allowed, else the seconds until the next one would be."""
+
+
 class PresenceStore(Resource, ABC):
     """Who is connected, and who is looking at which conversation, across instances.
 

@@ -1,24 +1,25 @@
-"""A sliding-window rate limiter, in memory (per instance)."""
+"""Rate limiters in memory (per instance): a sliding window, and token buckets."""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
 
+from parley.backends.base import RateLimit
+
 MAX_KEYS = 100_000
 
 
-class RateLimiter:
-    """At most `limit` hits per key in any `window_secs`. Memory is bounded: past MAX_KEYS the
-    least recently seen keys are forgotten."""
+class RateLimiter(RateLimit):
+    """At most `limit` hits per key in any `window_secs`, in this process. Memory is bounded:
+    past MAX_KEYS the least recently seen keys are forgotten."""
 
     def __init__(self, *, limit: int, window_secs: float) -> None:
         self._limit = limit
         self._window = window_secs
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()
 
-    def hit(self, key: str) -> float | None:
-        """Record a hit; None if allowed, else the seconds until the next one would be."""
+    async def hit(self, key: str) -> float | None:
         now = time.monotonic()
         hits = self._hits.pop(key, None) or deque()
         while hits and now - hits[0] >= self._window:

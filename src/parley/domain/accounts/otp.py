@@ -25,6 +25,7 @@ import phonenumbers
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley.backends.base import RateLimit
 from parley.backends.sms import SmsSender
 from parley.db.database import Database
 from parley.db.models import OneTimeCode, User
@@ -33,7 +34,6 @@ from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.creation import conflict_for
 from parley.domain.accounts.principal import ClientInfo
 from parley.domain.accounts.schemas import AuthResult, DeviceContext, UserPublic
-from parley.domain.rate_limit import RateLimiter
 from parley.domain.roles import AccountStatus
 from parley.errors import AccountDisabled, Unauthenticated, ValidationFailed
 from parley.errors import RateLimited as RateLimitedError
@@ -109,8 +109,8 @@ class OtpService:
         secret: str,
         ttl_secs: float,
         max_attempts: int,
-        per_number: RateLimiter,
-        per_client: RateLimiter,
+        per_number: RateLimit,
+        per_client: RateLimit,
         default_region: str,
         reveal_codes: bool,
         clock: Callable[[], datetime] = utcnow,
@@ -139,7 +139,7 @@ class OtpService:
             (self._per_number, mobile),
             (self._per_client, client.ip_address or "unknown"),
         ):
-            retry_after = limiter.hit(key)
+            retry_after = await limiter.hit(key)
             if retry_after is not None:
                 seconds = max(1, int(retry_after + 0.999))
                 raise RateLimitedError(

@@ -1,0 +1,48 @@
+"""A sliding-window rate limit in Redis, shared by every instance.
+
+Each key is a sorted set of hit times (`<REDIS_PREFIX>rl:<name>:<key>`), trimmed to the window
+and checked in one Lua script on Redis's own clock, so instances with skewed clocks agree.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from parley.backends.base import RateLimit
+
+HIT = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + window - now_ms)
+end
+redis.call('ZADD', KEYS[1], now_ms, now_ms .. '-' .. ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window)
+return 0
+"""
+"""0: allowed; else the milliseconds until the oldest hit leaves the window."""
+
+
+class RedisRateLimit(RateLimit):
+    def __init__(self, url: str, *, prefix: str, name: str, limit: int, window_secs: float) -> None:
+        self._redis: Redis = Redis.from_url(url)
+        self._key = f"{prefix}rl:{name}:"
+        self._limit = limit
+        self._window_ms = max(1, int(window_secs * 1000))
+        self._script = self._redis.register_script(HIT)
+        self._hits = 0
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+    async def hit(self, key: str) -> float | None:
+        self._hits += 1  # two hits in the same millisecond are still two members
+        wait_ms = int(
+            await self._script(
+                keys=[self._key + key], args=[self._window_ms, self._limit, self._hits]
+            )
+        )
+        return None if wait_ms == 0 else wait_ms / 1000
