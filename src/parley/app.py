@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
@@ -12,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from parley import __version__
 from parley.api.compat import cs_chat
 from parley.api.errors import install_error_handlers
-from parley.api.metrics import Metrics
+from parley.api.metrics import Metrics, Reading
 from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
 from parley.api.routes import auth, broadcast, conversations, ops, otp, users
 from parley.config import Settings
@@ -111,6 +112,35 @@ def with_socket_fast_path(app: FastAPI) -> ASGIApp:
     return serve
 
 
+def live_readings(runtime: Runtime, engine: EngineServer) -> list[Reading]:
+    games = runtime.games.games
+    return [
+        Reading(
+            "parley_socketio_sessions",
+            "Engine.IO sessions (Socket.IO clients).",
+            len(engine.sessions),
+        ),
+        Reading(
+            "parley_chat_connections",
+            "Signed-in chat connections (Socket.IO `/` and plain WebSocket).",
+            runtime.hub.connection_count,
+        ),
+        Reading("parley_broker_channels", "Broker channels subscribed.", runtime.hub.channel_count),
+        Reading(
+            "parley_game_actions_relayed",
+            "Player actions relayed to their rooms.",
+            games.actions_relayed,
+            counter=True,
+        ),
+        Reading(
+            "parley_game_actions_dropped",
+            "Player actions dropped by the per-player rate limit.",
+            games.actions_dropped,
+            counter=True,
+        ),
+    ]
+
+
 def create_app(
     settings: Settings | None = None, *, on_started: Callable[[], None] | None = None
 ) -> FastAPI:
@@ -124,6 +154,7 @@ def create_app(
             engine = build_socketio(runtime)
             app.state.engine = engine
             engine.start()
+            app.state.metrics.watch_live(partial(live_readings, runtime, engine))
             if on_started is not None:
                 on_started()
             try:

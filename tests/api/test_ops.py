@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 
 from tests.support.accounts import register
+from tests.support.clients import WsClient
+from tests.support.server import ServerProcess
 
 
 def test_health_reports_each_component(api: httpx.Client) -> None:
@@ -92,3 +94,14 @@ def test_openapi_documents_the_api(api: httpx.Client) -> None:
     assert api.get("/docs").status_code == 200
     seed_docs = api.get("/swagger/index.html")  # the Realtime Chat App seed's docs path
     assert (seed_docs.status_code, seed_docs.headers["location"]) == (307, "/docs")
+
+
+async def test_metrics_show_live_connections(api: httpx.Client, server: ServerProcess) -> None:
+    alice = register(api)
+    client = await WsClient.open(server.base_url, alice.access_token)
+    try:
+        lines = api.get("/metrics").text.splitlines()
+        live = next(ln for ln in lines if ln.startswith("parley_chat_connections "))
+        assert float(live.split()[1]) >= 1
+    finally:
+        await client.close()

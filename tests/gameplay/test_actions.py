@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
+
 from tests.gameplay.conftest import PlayerFactory
 from tests.support.sio import SioClient
 
@@ -108,3 +110,25 @@ async def test_bad_actions_get_clear_errors_and_the_connection_lives(
     assert "action_type" in missing["error"]["message"]
     fine = await a.call("player_action", {"room_id": first["room_id"], "action_type": "move"})
     assert fine["seq"] == 1
+
+
+def metric(text: str, name: str) -> float:
+    line = next(ln for ln in text.splitlines() if ln.startswith(name + " "))
+    return float(line.split()[1])
+
+
+async def test_metrics_count_relayed_and_dropped_actions(seated_pair: Any, deployment: Any) -> None:
+    _, _, a, _, room_id = await seated_pair()
+    async with httpx.AsyncClient(base_url=deployment.servers[0].base_url) as api:
+        before = (await api.get("/metrics")).text
+        relayed = metric(before, "parley_game_actions_relayed_total")
+        dropped = metric(before, "parley_game_actions_dropped_total")
+        answers = await asyncio.gather(
+            *[a.call("player_action", {"room_id": room_id, "action_type": "x"}) for _ in range(30)]
+        )
+        after = (await api.get("/metrics")).text
+    refused = sum("error" in x for x in answers)
+    assert metric(after, "parley_game_actions_relayed_total") == relayed + 30 - refused
+    assert metric(after, "parley_game_actions_dropped_total") == dropped + refused
+    assert metric(after, "parley_socketio_sessions") >= 1
+    assert metric(after, "parley_broker_channels") >= 1

@@ -3,9 +3,34 @@ process, and each must count only its own requests)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS_SECS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    name: str
+    help: str
+    value: float
+    counter: bool = False
+
+
+class LiveCollector(Collector):
+    """Values read from the running app at scrape time: nothing to count on the hot paths."""
+
+    def __init__(self, read: Callable[[], list[Reading]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        for reading in self._read():
+            family = CounterMetricFamily if reading.counter else GaugeMetricFamily
+            yield family(reading.name, reading.help, value=reading.value)
 
 
 class Metrics:
@@ -28,6 +53,9 @@ class Metrics:
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.http_requests.labels(method, route, str(status)).inc()
         self.http_latency.labels(method, route).observe(seconds)
+
+    def watch_live(self, read: Callable[[], list[Reading]]) -> None:
+        self.registry.register(LiveCollector(read))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -42,6 +42,11 @@ class Hub:
     def connection_count(self) -> int:
         return sum(len(c) for c in self._users.values())
 
+    @property
+    def channel_count(self) -> int:
+        """Broker channels this instance is subscribed to."""
+        return len(self._needed)
+
     def connections_of(self, user_id: str) -> set[Connection]:
         return self._users.get(user_id, set())
 

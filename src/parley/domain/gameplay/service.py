@@ -56,6 +56,9 @@ class GameplayService:
         self._game_of: dict[str, Game] = {}
         self._grace: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.actions_relayed = 0
+        self.actions_dropped = 0
+        """Counted for the metrics endpoint."""
 
     # -- rooms ------------------------------------------------------------------------------------
 
@@ -219,6 +222,7 @@ class GameplayService:
         player_id = str(player.user_id)
         wait = self._limits.take(player_id)
         if wait is not None:
+            self.actions_dropped += 1
             raise RateLimited(
                 "Too many actions: this one was dropped.",
                 code="rate_limited",
@@ -245,6 +249,7 @@ class GameplayService:
         if not game.authoritative:
             event = room_event(room_id, "game.action", data, origin)
             seq = await self._store.relay(room_id, player_id, state, action.shared_state, event)
+            self.actions_relayed += 1
             return {"room_id": room_id, "seq": seq, "server_timestamp": state["server_timestamp"]}
         move = Move(player_id, action.action_type, action.coordinates, _move_data(action))
 
@@ -269,6 +274,7 @@ class GameplayService:
             return RoomChange(room, seq, outcome.shared, {player_id: state}, events)
 
         change = await self._store.update(room_id, decide)
+        self.actions_relayed += 1
         return {
             "room_id": room_id,
             "seq": change.events[0].data["seq"],
