@@ -15,7 +15,7 @@ from parley.backends import (
     create_presence_store,
     create_rate_limit,
 )
-from parley.backends.base import Broker
+from parley.backends.base import Broker, RateLimit
 from parley.backends.redis import RedisBroker
 from parley.backends.sms import LogSmsSender, SmsSender, UnavailableSmsSender, WebhookSmsSender
 from parley.config import Settings
@@ -64,6 +64,21 @@ class Runtime:
             stack.push_async_callback(sender.aclose)
             return sender
         return UnavailableSmsSender() if settings.is_production else LogSmsSender()
+
+    @staticmethod
+    async def _otp_limit(
+        stack: AsyncExitStack, settings: Settings, name: str, limit: int
+    ) -> RateLimit:
+        """Phone-code requests per number or per client address, across instances with Redis."""
+        return await stack.enter_async_context(
+            create_rate_limit(
+                settings.redis_url,
+                prefix=settings.redis_prefix,
+                name=name,
+                limit=limit,
+                window_secs=settings.otp_rate_window_secs,
+            )
+        )
 
     @staticmethod
     async def _write_behind(
@@ -134,23 +149,11 @@ class Runtime:
                 secret=settings.jwt_secret or settings.development_jwt_secret(),
                 ttl_secs=settings.otp_ttl_secs,
                 max_attempts=settings.otp_max_attempts,
-                per_number=await stack.enter_async_context(
-                    create_rate_limit(
-                        settings.redis_url,
-                        prefix=settings.redis_prefix,
-                        name="otp-number",
-                        limit=settings.otp_requests_per_number,
-                        window_secs=settings.otp_rate_window_secs,
-                    )
+                per_number=await cls._otp_limit(
+                    stack, settings, "otp-number", settings.otp_requests_per_number
                 ),
-                per_client=await stack.enter_async_context(
-                    create_rate_limit(
-                        settings.redis_url,
-                        prefix=settings.redis_prefix,
-                        name="otp-client",
-                        limit=settings.otp_requests_per_client,
-                        window_secs=settings.otp_rate_window_secs,
-                    )
+                per_client=await cls._otp_limit(
+                    stack, settings, "otp-client", settings.otp_requests_per_client
                 ),
                 default_region=settings.default_phone_region,
                 reveal_codes=not settings.is_production,
