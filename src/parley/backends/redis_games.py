@@ -81,7 +81,7 @@ class RedisGameStore(GameStore):
     async def create(self, snapshot: RoomSnapshot) -> None:
         room = snapshot.room
         async with self._redis.pipeline(transaction=True) as pipe:
-            self._write(pipe, None, RoomChange(room, snapshot.seq, snapshot.shared))
+            self._write(pipe, room.id, None, RoomChange(room, snapshot.seq, snapshot.shared))
             await pipe.execute()
 
     async def load(self, room_id: str) -> RoomSnapshot | None:
@@ -99,7 +99,7 @@ class RedisGameStore(GameStore):
                         raise NotFound("No such game room.", code="room_not_found")
                     change = decide(current)
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    self._write(pipe, (current, raw), change)
+                    self._write(pipe, room_id, (current, raw), change)
                     await pipe.execute()
                     return change
                 except WatchError:
@@ -109,14 +109,13 @@ class RedisGameStore(GameStore):
     def _write(
         self,
         pipe: Pipeline,
+        room_id: str,
         before: tuple[RoomSnapshot, dict[str, str]] | None,
         change: RoomChange,
     ) -> None:
         """Queue the writes (and publishes) that turn `before` into `change`."""
-        old_room = before[0].room if before is not None else None
-        old_players = set(old_room.player_ids()) if old_room is not None else set()
+        old_players = set(before[0].room.player_ids()) if before is not None else set()
         room = change.room
-        room_id = room.id if room is not None else old_room.id if old_room is not None else ""
         key = self._room_key(room_id)
         if room is None:
             pipe.delete(key)

@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import select, update
 
 from parley.backends.base import PresenceStore
+from parley.clock import iso_z
 from parley.db.models import Conversation, ConversationMember, User
 from parley.db.types import utcnow
 from parley.domain.accounts.principal import Principal
@@ -47,9 +48,7 @@ class UserStatus:
             "user_id": self.user_id,
             "username": self.username,
             "is_online": self.is_online,
-            "last_seen": self.last_seen.isoformat().replace("+00:00", "Z")
-            if self.last_seen
-            else None,
+            "last_seen": iso_z(self.last_seen) if self.last_seen else None,
         }
 
 

@@ -27,6 +27,7 @@ from parley.domain.ids import uuid7
 from parley.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from parley.realtime.connection import Connection, OutboundEvent
 from parley.realtime.hub import Hub
+from parley.realtime.live import principal_of
 
 
 class GameLive:
@@ -64,8 +65,10 @@ class GameLive:
             await self.games.disconnected(principal, room_id)
 
     async def create_room(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
-        command = CreateRoom.model_validate(data)
-        principal = _principal(connection)
+        return await self._create(connection, CreateRoom.model_validate(data))
+
+    async def _create(self, connection: Connection, command: CreateRoom) -> dict[str, Any]:
+        principal = principal_of(connection)
         room_id = uuid7().hex
         snapshot = await self._enter(
             connection,
@@ -76,7 +79,7 @@ class GameLive:
 
     async def join_room(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         room_id = RoomRef.model_validate(data).room_id
-        principal = _principal(connection)
+        principal = principal_of(connection)
         if room_id in connection.games:
             return (await self.games.snapshot(room_id)).room.public()
         snapshot = await self._enter(
@@ -87,7 +90,7 @@ class GameLive:
     async def quick_match(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         """A seat in the oldest open room of the game, or a new room."""
         command = QuickMatch.model_validate(data)
-        principal = _principal(connection)
+        principal = principal_of(connection)
         for room in await self.games.match_candidates(principal, command.game):
             try:
                 snapshot = await self._enter(
@@ -97,11 +100,11 @@ class GameLive:
                 continue
             return snapshot.room.public()
         create = CreateRoom(name=command.name, capacity=command.capacity, game=command.game)
-        return await self.create_room(connection, create.model_dump())
+        return await self._create(connection, create)
 
     async def leave_room(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         room_id = RoomRef.model_validate(data).room_id
-        room = await self.games.leave(_principal(connection), room_id, connection.id)
+        room = await self.games.leave(principal_of(connection), room_id, connection.id)
         self._forget(connection, room_id)
         return {"room_id": room_id, "left": True, "room": room.public() if room else None}
 
@@ -121,7 +124,7 @@ class GameLive:
                     code="room_required",
                 )
             room_id = next(iter(connection.games))
-        return await self.games.act(_principal(connection), room_id, action, connection.id)
+        return await self.games.act(principal_of(connection), room_id, action, connection.id)
 
     async def _enter(
         self,
@@ -149,11 +152,6 @@ class GameLive:
         connection.games.discard(room_id)
         connection.floor.pop(channel, None)
         self._hub.unfollow_channel(connection, channel)
-
-
-def _principal(connection: Connection) -> Principal:
-    assert connection.principal is not None, "game commands need an authenticated connection"
-    return connection.principal
 
 
 GameCommand = Callable[[GameLive, Connection, dict[str, Any]], Awaitable[dict[str, Any]]]

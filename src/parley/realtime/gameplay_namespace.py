@@ -16,9 +16,9 @@ Sign-in and errors: see `sio_namespace`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from parley.clock import now_iso
 from parley.realtime.game_live import GAME_COMMANDS, GameCommand, GameLive
 from parley.realtime.sio_namespace import AuthenticatedNamespace, Handler
 from parley.realtime.socketio import SocketIOConnection
@@ -69,7 +69,7 @@ async def _heartbeat(
 ) -> Any:
     answer = {
         "status": "alive",
-        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "timestamp": now_iso(),
         "socket_id": socket.id,
     }
     if not ack:

@@ -76,7 +76,7 @@ class LiveService:
     async def catch_up(self, connection: Connection, since: dict[str, int]) -> dict[str, Any]:
         """Send what the connection missed in each conversation after the seq it names, in
         order, before any new message of those conversations (held meanwhile)."""
-        principal = _principal(connection)
+        principal = principal_of(connection)
         keys = [str(k) for k in since]
         connection.hold(keys)
         report: dict[str, Any] = {}
@@ -117,10 +117,10 @@ class LiveService:
 
     async def heartbeat(self, connection: Connection) -> None:
         """A client says it is still there: refresh its last-seen time (throttled)."""
-        await self._presence.touch(_principal(connection))
+        await self._presence.touch(principal_of(connection))
 
     async def join(self, connection: Connection, ref: str) -> Joined:
-        principal = _principal(connection)
+        principal = principal_of(connection)
         conversation, _ = await self._conversations.join_room(principal, ref)
         conversation_id = str(conversation.id)
         if conversation_id not in connection.viewing:
@@ -132,7 +132,7 @@ class LiveService:
         return Joined(conversation, viewers)
 
     async def leave(self, connection: Connection, ref: str) -> uuid.UUID:
-        principal = _principal(connection)
+        principal = principal_of(connection)
         conversation_id = await self._conversations.resolve(principal, ref)
         if str(conversation_id) in connection.viewing:
             connection.viewing.discard(str(conversation_id))
@@ -145,21 +145,21 @@ class LiveService:
         """Store and deliver; the sending connection gets the message as an event only when
         it asked for no acknowledgement (`echo`)."""
         origin = None if echo else connection.id
-        message, _ = await self._messages.send(_principal(connection), command, origin=origin)
+        message, _ = await self._messages.send(principal_of(connection), command, origin=origin)
         return message
 
     async def edit(
         self, connection: Connection, message_id: uuid.UUID, content: str
     ) -> MessagePublic:
         return await self._messages.edit(
-            _principal(connection), message_id, MessageEdit(content=content)
+            principal_of(connection), message_id, MessageEdit(content=content)
         )
 
     async def delete(self, connection: Connection, message_id: uuid.UUID) -> MessagePublic:
-        return await self._messages.delete(_principal(connection), message_id)
+        return await self._messages.delete(principal_of(connection), message_id)
 
     async def typing(self, connection: Connection, ref: str, *, is_typing: bool) -> str:
-        principal = _principal(connection)
+        principal = principal_of(connection)
         conversation_id = await self._conversations.resolve(principal, ref)
         await self._presence.typing(
             principal, conversation_id, is_typing=is_typing, origin=connection.id
@@ -168,7 +168,7 @@ class LiveService:
 
     async def read(self, connection: Connection, ref: str, mark: ReadMark) -> ReadReceipt:
         return await self._messages.mark_read(
-            _principal(connection), ref, mark, origin=connection.id
+            principal_of(connection), ref, mark, origin=connection.id
         )
 
     async def watch(self, connection: Connection, user_id: uuid.UUID) -> UserStatus:
@@ -182,6 +182,6 @@ class LiveService:
         await self._hub.unwatch(connection, str(user_id))
 
 
-def _principal(connection: Connection) -> Principal:
+def principal_of(connection: Connection) -> Principal:
     assert connection.principal is not None, "commands need an authenticated connection"
     return connection.principal

@@ -8,11 +8,12 @@ socket in, with the same token pair as a password login), `set_profile`, `device
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from parley.clock import now_iso
+from parley.domain.accounts.otp import profile_answer
 from parley.domain.accounts.principal import ClientInfo
 from parley.domain.accounts.schemas import Lenient, OtpProfile, OtpRequest, OtpVerify
 from parley.errors import Unauthenticated
@@ -32,10 +33,6 @@ class DeviceInfo(Lenient):
     timestamp: str | None = Field(None, max_length=64)
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _client(socket: SocketIOConnection) -> ClientInfo:
     return ClientInfo(
         user_agent=socket.session.headers.get("user-agent"), ip_address=socket.session.client_ip
@@ -45,7 +42,7 @@ def _client(socket: SocketIOConnection) -> ClientInfo:
 def _reply(
     socket: SocketIOConnection, event: str, answer: dict[str, Any], ack: bool
 ) -> dict[str, Any]:
-    answer = {**answer, "timestamp": _now(), "socket_id": socket.id, "event": event}
+    answer = {**answer, "timestamp": now_iso(), "socket_id": socket.id, "event": event}
     if not ack:
         socket.emit(event, answer)
     return answer
@@ -54,7 +51,7 @@ def _reply(
 def greeting(socket: SocketIOConnection) -> dict[str, Any]:
     return {
         "message": "Connected successfully",
-        "timestamp": _now(),
+        "timestamp": now_iso(),
         "socket_id": socket.id,
         "status": "connected",
         "event": "connect",
@@ -84,20 +81,8 @@ async def set_profile(
     ns: ChatNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
 ) -> Any:
     body = OtpProfile.model_validate(data)
-    user = await ns.otp.set_profile(
-        body.mobile_no,
-        body.session_token,
-        full_name=body.full_name,
-        state=body.state,
-        email=str(body.email) if body.email else None,
-        language=body.language,
-    )
-    answer = {
-        "status": "success",
-        "message": "Profile updated",
-        "user": user.model_dump(mode="json"),
-    }
-    return _reply(socket, "set_profile", answer, ack)
+    user = await ns.otp.set_profile(body)
+    return _reply(socket, "set_profile", profile_answer(user), ack)
 
 
 async def device_info(

@@ -272,14 +272,8 @@ class WebSocketSession:
         self.connection.push(dump(error))
 
     def _send_validation_error(self, request_id: Any, exc: ValidationError) -> None:
-        fields = [
-            {"field": ".".join(str(p) for p in e["loc"]) or "data", "message": e["msg"]}
-            for e in exc.errors()
-        ]
-        names = ", ".join(f["field"] for f in fields)
-        self._send_error(
-            request_id, "validation_error", f"Invalid or missing: {names}.", {"fields": fields}
-        )
+        message, details = cmd.validation_details(exc)
+        self._send_error(request_id, "validation_error", message, details)
 
     async def _flush_and_close(self, code: CloseCode, reason: str) -> None:
         await self.connection.flush_and_close(code, reason)

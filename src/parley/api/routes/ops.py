@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from parley import __version__
 from parley.api.deps import RuntimeDep
+from parley.clock import now_iso
 
 router = APIRouter(tags=["operations"])
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 @router.get("/health")
@@ -35,13 +30,13 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
     except Exception as exc:
         services["broker"] = f"error: {type(exc).__name__}"
     healthy = all(state == "ok" for state in services.values())
-    body = {"status": "ok" if healthy else "degraded", "timestamp": _now(), "services": services}
+    body = {"status": "ok" if healthy else "degraded", "timestamp": now_iso(), "services": services}
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 
 @router.get("/api/version")
 async def version() -> dict[str, str]:
-    return {"version": __version__, "name": "Parley", "timestamp": _now()}
+    return {"version": __version__, "name": "Parley", "timestamp": now_iso()}
 
 
 @router.get("/swagger/index.html", include_in_schema=False)

@@ -3,19 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
 
 from parley.api.deps import Client, RuntimeDep
+from parley.clock import now_iso
+from parley.domain.accounts.otp import profile_answer
 from parley.domain.accounts.schemas import OtpProfile, OtpRequest, OtpVerify
 
 router = APIRouter(tags=["phone sign-in"])
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 @router.post("/auth/login")
@@ -24,7 +21,7 @@ async def request_code(body: OtpRequest, runtime: RuntimeDep, client: Client) ->
     """Send a sign-in code to the phone; answers the session token for the next step. The
     code itself is in the answer only in development."""
     challenge = await runtime.otp.request(body.mobile_no, body, client)
-    return {**challenge.answer(), "timestamp": _now()}
+    return {**challenge.answer(), "timestamp": now_iso()}
 
 
 @router.post("/auth/verify-otp")
@@ -33,24 +30,12 @@ async def verify_code(body: OtpVerify, runtime: RuntimeDep, client: Client) -> d
     """Sign in with the code: `{user, tokens}` as a password login gives, plus `token` (the
     access token) and `is_new_user` for the seed's clients."""
     signed_in = await runtime.otp.verify(body.mobile_no, body.session_token, body.otp, client)
-    return {**signed_in.answer(body.session_token), "timestamp": _now()}
+    return {**signed_in.answer(body.session_token), "timestamp": now_iso()}
 
 
 @router.post("/auth/set-profile")
 @router.post("/api/v1/auth/otp/profile")
 async def set_profile(body: OtpProfile, runtime: RuntimeDep) -> dict[str, Any]:
     """After verifying: name, state, email and language of the phone's account."""
-    user = await runtime.otp.set_profile(
-        body.mobile_no,
-        body.session_token,
-        full_name=body.full_name,
-        state=body.state,
-        email=str(body.email) if body.email else None,
-        language=body.language,
-    )
-    return {
-        "status": "success",
-        "message": "Profile updated",
-        "user": user.model_dump(mode="json"),
-        "timestamp": _now(),
-    }
+    user = await runtime.otp.set_profile(body)
+    return {**profile_answer(user), "timestamp": now_iso()}

@@ -33,7 +33,7 @@ from parley.db.types import utcnow
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.creation import conflict_for
 from parley.domain.accounts.principal import ClientInfo
-from parley.domain.accounts.schemas import AuthResult, DeviceContext, UserPublic
+from parley.domain.accounts.schemas import AuthResult, DeviceContext, OtpProfile, UserPublic
 from parley.domain.roles import AccountStatus
 from parley.errors import AccountDisabled, Unauthenticated, ValidationFailed
 from parley.errors import RateLimited as RateLimitedError
@@ -210,19 +210,12 @@ class OtpService:
             raise wrong
         return OtpSignIn(AuthResult(user=public, tokens=tokens), is_new)
 
-    async def set_profile(
-        self,
-        raw_mobile: str,
-        session_token: str,
-        *,
-        full_name: str | None,
-        state: str | None,
-        email: str | None,
-        language: str | None,
-    ) -> UserPublic:
-        mobile = normalize_mobile(raw_mobile, self._region)
+    async def set_profile(self, profile: OtpProfile) -> UserPublic:
+        """After verifying: name, state, email and language of the phone's account."""
+        mobile = normalize_mobile(profile.mobile_no, self._region)
+        email = str(profile.email) if profile.email else None
         async with self._db.transaction() as tx:
-            challenge = await self._challenge(tx, mobile, session_token)
+            challenge = await self._challenge(tx, mobile, profile.session_token)
             if challenge.verified_at is None or challenge.user_id is None:
                 raise Unauthenticated("Verify the code first.", code="otp_not_verified")
             user = await tx.get(User, challenge.user_id)
@@ -236,7 +229,11 @@ class OtpService:
                 if taken is not None:
                     raise conflict_for(["email"])
                 user.email = email
-            for field, value in (("name", full_name), ("state", state), ("language", language)):
+            for field, value in (
+                ("name", profile.full_name),
+                ("state", profile.state),
+                ("language", profile.language),
+            ):
                 if value is not None:
                     setattr(user, field, value)
             await tx.flush()
@@ -268,3 +265,8 @@ class OtpService:
 
 async def _user_by_mobile(tx: AsyncSession, mobile: str) -> User | None:
     return (await tx.execute(select(User).where(User.mobile_no == mobile))).scalar_one_or_none()
+
+
+def profile_answer(user: UserPublic) -> dict[str, Any]:
+    """The seed's answer to a profile update, on REST and Socket.IO alike."""
+    return {"status": "success", "message": "Profile updated", "user": user.model_dump(mode="json")}

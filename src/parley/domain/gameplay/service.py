@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from parley.backends.base import GameStore, RoomChange
+from parley.clock import iso_z
 from parley.domain.accounts.principal import Principal
 from parley.domain.events import Audience, Event, game_channel
 from parley.domain.gameplay.games import GAMES, Game, GameOver, Move
@@ -36,10 +37,6 @@ class Unchanged(Exception):
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def room_event(room_id: str, name: str, data: dict[str, Any], origin: str | None = None) -> Event:
@@ -68,7 +65,7 @@ class GameplayService:
         """A new room with its creator seated. A connection that must hear the room from its
         first event chooses the id (and follows it) beforehand."""
         game = _game(command.game)
-        now = _iso(_now())
+        now = iso_z(_now())
         room_id = room_id or uuid7().hex
         room = Room(
             id=room_id,
@@ -101,7 +98,7 @@ class GameplayService:
                 raise Conflict("The room is full.", code="room_full")
             if room.status is not RoomStatus.OPEN:
                 raise Conflict("The game in this room has started.", code="room_closed")
-            seat = _seat(player, _iso(_now()), connections=1)
+            seat = _seat(player, iso_z(_now()), connections=1)
             return _seated(current, [*room.players, seat], "game.player_joined", origin, seat=seat)
 
         change = await self._store.update(room_id, decide)
@@ -235,7 +232,7 @@ class GameplayService:
             "coordinates": action.coordinates,
             "game_state": action.game_state,
             "timestamp": action.timestamp,
-            "server_timestamp": _iso(now),
+            "server_timestamp": iso_z(now),
         }
         data: dict[str, Any] = {
             "player_id": player_id,
