@@ -50,6 +50,8 @@ class ChatNamespace(AuthenticatedNamespace):
         self.commands = Commands(live)
         self._trust_gateway = trust_gateway_identity
         self.events = EVENTS
+        if live.sends_may_overlap:
+            self.overlapping_events = SEND_EVENTS
 
     async def greet(self, socket: SocketIOConnection) -> None:
         socket.emit("connected", phone_events.greeting(socket))
@@ -115,6 +117,8 @@ def _command(
 
     return handler
 
+
+SEND_EVENTS = frozenset({"message", "send_message"})
 
 EVENTS: dict[str, Handler] = {
     "authenticate": ChatNamespace.authenticate,

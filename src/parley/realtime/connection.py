@@ -18,6 +18,7 @@ import structlog
 
 from parley.domain.accounts.principal import Principal
 from parley.domain.events import Event
+from parley.realtime.pipeline import CommandPipeline
 from parley.realtime.protocol import CloseCode
 
 log = structlog.get_logger(__name__)
@@ -144,6 +145,8 @@ class Connection(ABC):
         self.floor: dict[str, int] = {}
         """Per conversation, the highest seq a catch-up sent: live copies at or below it are
         duplicates."""
+        self.pipeline = CommandPipeline()
+        """The client's commands in arrival order, its sends overlapping."""
 
     @property
     def user_id(self) -> str:

@@ -21,6 +21,8 @@ from parley.realtime.websocket import HANDLERS, Handler, Reply, WebSocketSession
 
 
 class GameplayWebSocketSession(WebSocketSession):
+    overlapping_kinds = frozenset()  # game commands run one at a time
+
     def __init__(
         self,
         websocket: WebSocket,

@@ -139,6 +139,12 @@ class LiveService:
             await self._presence.leave(principal, conversation_id, connection.id)
         return conversation_id
 
+    @property
+    def sends_may_overlap(self) -> bool:
+        """A connection may start its next send before the last is answered (see
+        `pipeline`): true when overlapping sends are still stored in the order made."""
+        return self._messages.sends_keep_arrival_order
+
     async def send(
         self, connection: Connection, command: MessageSend, *, echo: bool
     ) -> MessagePublic:

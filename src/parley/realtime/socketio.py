@@ -116,6 +116,8 @@ class Namespace(ABC):
     """The events of one namespace (`/` for chat, `/gameplay` for games)."""
 
     name: str
+    overlapping_events: frozenset[str] = frozenset()
+    """Events that may run while the next ones are read (sends: see `pipeline`)."""
 
     @abstractmethod
     async def on_connect(self, socket: SocketIOConnection, auth: Any) -> dict[str, Any] | None:
@@ -166,14 +168,21 @@ class SocketIOServer(EngineHandler):
                     )
                 )
         elif packet.kind == EVENT:
-            await self._event(socket, packet)
+            namespace = self._namespaces[socket.namespace]
+            name = packet.data[0] if isinstance(packet.data, list) and packet.data else None
+            if name in namespace.overlapping_events:
+                await socket.pipeline.overlap(self._event(socket, packet))
+            else:
+                await socket.pipeline.run(self._event(socket, packet))
         elif packet.kind == DISCONNECT:
             del sockets[packet.namespace]
+            socket.pipeline.cancel()
             await self._namespaces[packet.namespace].on_disconnect(socket)
 
     async def on_close(self, session: EngineSession, reason: str) -> None:
         sockets: dict[str, SocketIOConnection] = session.state.pop(SOCKETS, {})
         for namespace, socket in sockets.items():
+            socket.pipeline.cancel()
             try:
                 await self._namespaces[namespace].on_disconnect(socket)
             except Exception:

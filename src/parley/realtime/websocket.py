@@ -108,6 +108,8 @@ class WebSocketSession:
     """One connection's read loop: authenticate, then dispatch frames until it closes."""
 
     handlers: Mapping[str, Handler]
+    overlapping_kinds: frozenset[str]
+    """Frames that may run while the next ones are read (sends: see `pipeline`)."""
 
     def __init__(
         self,
@@ -126,6 +128,7 @@ class WebSocketSession:
         self.commands = cmd.Commands(live)
         self._auth_timeout = auth_timeout_secs
         self._max_frame = max_frame_bytes
+        self._overlapping = self.overlapping_kinds if live.sends_may_overlap else frozenset()
 
     async def run(self) -> None:
         await self.websocket.accept()
@@ -151,6 +154,7 @@ class WebSocketSession:
         except WebSocketDisconnect:
             pass
         finally:
+            connection.pipeline.cancel()
             await self.closed()
             await connection.outbox.stop_writer()
 
@@ -201,10 +205,16 @@ class WebSocketSession:
             return None
 
     async def _read_loop(self) -> None:
+        pipeline = self.connection.pipeline
         while True:
             frame = await self._receive_frame()
-            if frame is not None:
-                await self._dispatch(frame)
+            if frame is None:
+                continue
+            kind, request_id = self._kind_of(frame)
+            if kind in self._overlapping:
+                await pipeline.overlap(self._dispatch(kind, request_id, frame))
+            else:
+                await pipeline.run(self._dispatch(kind, request_id, frame))
 
     async def _receive_frame(self) -> dict[str, Any] | None:
         """The next JSON object frame; a malformed one is answered here and skipped."""
@@ -229,18 +239,19 @@ class WebSocketSession:
             return None
         return frame
 
-    async def _dispatch(self, frame: dict[str, Any]) -> None:
-        request_id = frame.get("id")
+    def _kind_of(self, frame: dict[str, Any]) -> tuple[str, Any]:
+        """The frame's command (lower case) and request id."""
         raw_type = frame.get("type")
         if raw_type is None and ("conversation_id" in frame or "content" in frame):
             # The GoChat seed's bare send frame; its clients read bare message objects too.
             self.connection.dialect = FLAT
-            raw_type = "send_message"
-            request_id = None
-        kind = str(raw_type or "").lower()
+            return "send_message", None
+        return str(raw_type or "").lower(), frame.get("id")
+
+    async def _dispatch(self, kind: str, request_id: Any, frame: dict[str, Any]) -> None:
         handler = self.handlers.get(kind)
         if handler is None:
-            self._send_error(request_id, UNKNOWN_TYPE, f"Unknown frame type {raw_type!r}.")
+            self._send_error(request_id, UNKNOWN_TYPE, f"Unknown frame type {frame.get('type')!r}.")
             return
         try:
             result, replies = await handler(self, _data(frame), request_id is None)
@@ -372,3 +383,4 @@ HANDLERS: dict[str, Handler] = {
 }
 
 WebSocketSession.handlers = HANDLERS
+WebSocketSession.overlapping_kinds = frozenset(k for k, run in HANDLERS.items() if run is _send)

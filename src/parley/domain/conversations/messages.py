@@ -56,6 +56,10 @@ SendOutcome = tuple[MessagePublic, bool] | ParleyError | None
 
 
 class SendQueueLike(Protocol):
+    keeps_arrival_order: bool
+    """True when a send takes its place in line before its first await: sends started one
+    after another then take their seqs in that order, whether or not they overlap."""
+
     async def send(
         self, principal: Principal, command: MessageSend, origin: str | None
     ) -> tuple[MessagePublic, bool]: ...
@@ -125,6 +129,11 @@ class MessageService:
     def use_queue(self, queue: SendQueueLike) -> None:
         """Route sends through a group-commit queue (see `send_queue`)."""
         self._queue = queue
+
+    @property
+    def sends_keep_arrival_order(self) -> bool:
+        """Whether one sender's overlapping sends are stored in the order they were made."""
+        return self._queue is not None and self._queue.keeps_arrival_order
 
     async def send(
         self, principal: Principal, command: MessageSend, *, origin: str | None = None

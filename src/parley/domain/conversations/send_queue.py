@@ -29,6 +29,8 @@ MAX_BATCH = 200
 
 
 class SendQueue:
+    keeps_arrival_order = True  # `send` appends to the line before it awaits anything
+
     def __init__(self, messages: MessageService, *, max_pending: int = 10_000) -> None:
         self._messages = messages
         self._pending: deque[tuple[PendingSend, asyncio.Future[tuple[MessagePublic, bool]]]] = (

@@ -35,6 +35,8 @@ from parley.domain.unit_of_work import UnitOfWork
 
 
 class WriteBehindSender:
+    keeps_arrival_order = False  # a send reads the database before it takes its seq
+
     def __init__(self, uow: UnitOfWork, messages: MessageService, log: RedisMessageLog) -> None:
         self._uow = uow
         self._messages = messages
