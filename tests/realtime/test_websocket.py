@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -331,3 +332,18 @@ async def test_seeded_users_chat_over_api_ws(
     )
     frame = await agent_ws.expect("new_message")
     assert frame["data"]["content"] == "Hello!"
+
+
+async def test_clients_joining_a_new_room_at_once_all_land_in_it(
+    api: httpx.Client, server: ServerProcess, opened: list[WsClient]
+) -> None:
+    people = [register(api) for _ in range(12)]
+    clients = [await ws(server, opened, who) for who in people]
+    room = f"rush-{uuid.uuid4().hex[:8]}"
+    replies = await asyncio.gather(*(c.command("join_room", {"room_id": room}) for c in clients))
+    assert [r["type"] for r in replies] == ["ack"] * len(people), replies
+    assert len({r["data"]["conversation_id"] for r in replies}) == 1
+    detail = api.get(
+        f"/api/v1/conversations/{replies[0]['data']['conversation_id']}", headers=people[0].headers
+    ).json()
+    assert {m["user_id"] for m in detail["members"]} == {p.id for p in people}

@@ -100,6 +100,11 @@ class ConversationService:
     async def _open_room(self, work: Work, principal: Principal, name: str) -> Conversation:
         if await queries.find_by_key(work.tx, room_key=access.room_key(name)) is not None:
             raise Conflict("A room with that name exists; join it instead.", code="room_exists")
+        return await self._add_room(work, principal, name)
+
+    async def _add_room(self, work: Work, principal: Principal, name: str) -> Conversation:
+        """A new open room owned by its creator. If another one of that name committed since
+        the caller looked, the unique room key refuses this one (IntegrityError)."""
         conversation = await queries.add_conversation(
             work.tx,
             kind=ConversationKind.ROOM.value,
@@ -156,7 +161,9 @@ class ConversationService:
             if conversation is None:
                 if not self._auto_create_rooms or access.parse_id(ref) is not None:
                     raise access.not_found()
-                conversation = await self._open_room(work, principal, ref)
+                # Not _open_room: a room created since the lookup above must end in the
+                # IntegrityError that join_room retries on, not in room_exists.
+                conversation = await self._add_room(work, principal, ref)
                 return await self._detail(work.tx, conversation, principal), True
             member = await queries.find_member(work.tx, conversation.id, principal.user_id)
             added = False
