@@ -3,6 +3,7 @@
 #
 #   benchmarks/profile_fanout.sh                  # Socket.IO, 16 000 delivered/s for 20 s
 #   PROTO=ws RATE=32000 SECS=15 benchmarks/profile_fanout.sh
+#   MODE=conn benchmarks/profile_fanout.sh        # 5 000 connects instead (LEVELS=…)
 #
 # Starts Parley (the bench settings, pinned to core 1), drives it with the shared load
 # generator (core 0) at RATE delivered msgs/s, and samples it with py-spy meanwhile
@@ -14,12 +15,13 @@ PARLEY="$(cd "$HERE/.." && pwd)"
 BENCH="$(cd "$PARLEY/../shared/bench" && pwd)"
 # shellcheck source=benchmarks/parley-bench-env
 source "$HERE/parley-bench-env"
-PROTO=${PROTO:-sio} RATE=${RATE:-16000} SECS=${SECS:-20}
+PROTO=${PROTO:-sio} RATE=${RATE:-16000} SECS=${SECS:-20} MODE=${MODE:-fanout}
 OUT=${OUT:-/tmp/parley-profile-$(date +%H%M%S)}
 mkdir -p "$OUT" "$BENCH_DATA_DIR"
 tokens="$BENCH_DATA_DIR/tokens.txt"
 [[ -s "$tokens" ]] || { echo "no $tokens: run benchmarks/fanout.sh once first" >&2; exit 1; }
 
+ulimit -n "$(ulimit -Hn)"  # 10 000 connections need it on both sides
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cd "$PARLEY"
 env "${PARLEY_BENCH_ENV[@]}" taskset -c 1 .venv/bin/python -m parley serve --host 127.0.0.1 \
@@ -33,9 +35,14 @@ url="http://127.0.0.1:$port"
 .venv/bin/py-spy record --pid "$server" --gil --rate 250 --duration $((SECS + 8)) --format raw \
   --output "$OUT/samples.txt" >"$OUT/py-spy.log" 2>&1 &
 spy=$!
-taskset -c 0 "$BENCH/loadgen/build/loadgen" --mode fanout --proto "$PROTO" --preset parley \
-  --url "$url" --tokens "$tokens" --server-pid "$server" --fixed-rate "$RATE" \
-  --fixed-secs "$SECS" --max-steps 0 --out "$OUT/fanout.json" 2>&1 | grep -E "fixed|warmup" || true
+if [[ "$MODE" == conn ]]; then
+  load=(--mode conn --levels "${LEVELS:-5000}")
+else
+  load=(--mode fanout --fixed-rate "$RATE" --fixed-secs "$SECS" --max-steps 0)
+fi
+taskset -c 0 "$BENCH/loadgen/build/loadgen" "${load[@]}" --proto "$PROTO" --preset parley \
+  --url "$url" --tokens "$tokens" --server-pid "$server" --out "$OUT/$MODE.json" 2>&1 |
+  grep -E "fixed|warmup|level" || true
 wait $spy || true
 .venv/bin/python "$HERE/hot_functions.py" "$OUT/samples.txt" | tee "$OUT/hot.txt"
 echo "samples: $OUT/samples.txt"
