@@ -342,6 +342,7 @@ class EngineServer:
         raw = raw_websocket(scope)
         if raw is not None:
             await raw.raw_ready()
+            raw.keep_alive_by_app()  # Engine.IO's own pings: see _sweep
             session.raw = RawWriter(
                 raw,
                 limit_bytes=self._outbox_limit * RAW_BYTES_PER_FRAME,

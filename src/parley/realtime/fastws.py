@@ -5,9 +5,9 @@ task wake-up, the ASGI event dict, and websockets' own framing. For a broadcast 
 the payload once (server frames are unmasked, so the bytes are the same for everyone) and
 hands those bytes to each connection's transport with one synchronous `write`.
 
-`ParleyWebSocketProtocol` is uvicorn's websockets protocol plus an ASGI scope extension,
-`parley.raw_websocket`, through which the app reaches it. Under any other server the
-extension is absent and the transports fall back to plain ASGI sends.
+Parley's WebSocket protocol (`wsprotocol`) offers itself to the app as an ASGI scope
+extension, `parley.raw_websocket`. Under any other server the extension is absent and the
+transports fall back to plain ASGI sends.
 
 A slow reader shows up as bytes piling up in the transport's write buffer; past the limit
 the connection counts as too slow and is closed (4429), exactly as an overflowing outbox is.
@@ -21,15 +21,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import structlog
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.http11 import Request
 
 from parley.domain.events import Event
 from parley.realtime.connection import OutboundEvent
+from parley.realtime.wsprotocol import RAW_EXTENSION
 
 log = structlog.get_logger(__name__)
-
-RAW_EXTENSION = "parley.raw_websocket"
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -54,57 +51,9 @@ class RawWebSocket(Protocol):
         waiting to be sent."""
         ...
 
-
-class ParleyWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O websockets protocol (timers, no tasks of its own per connection),
-    with the transport exposed to the app for pre-framed writes.
-
-    Frames written in one pass of the event loop leave in one `transport.write` at the start
-    of the next. Under load a committed batch carries several messages for the same room, and
-    each reader then costs one system call per batch instead of one per message; when frames
-    trickle in, a pass holds one frame and nothing waits. Whatever the app sends through ASGI
-    (a close, typically) goes after the frames written before it.
-    """
-
-    _pending: list[bytes] | None = None  # allocated while frames wait, not per connection
-    _pending_bytes = 0
-
-    def handle_connect(self, event: Request) -> None:
-        super().handle_connect(event)
-        scope = getattr(self, "scope", None)
-        if scope is not None:  # the app task has been created, not yet run
-            scope["extensions"][RAW_EXTENSION] = self
-
-    async def raw_ready(self) -> None:
-        # The handshake response is written synchronously when the app accepts.
-        return
-
-    def raw_open(self) -> bool:
-        return self.handshake_complete and not self.close_sent and not self.transport.is_closing()
-
-    def raw_write(self, frame: bytes) -> int:
-        pending = self._pending
-        if pending is None:
-            self._pending = [frame]
-            self._pending_bytes = len(frame)
-            self.loop.call_soon(self.raw_flush)
-        else:
-            pending.append(frame)
-            self._pending_bytes += len(frame)
-        return int(self.transport.get_write_buffer_size()) + self._pending_bytes
-
-    def raw_flush(self) -> None:
-        pending = self._pending
-        if pending is None:
-            return
-        self._pending = None
-        self._pending_bytes = 0
-        if self.raw_open():
-            self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
-
-    async def send(self, message: Any) -> None:
-        self.raw_flush()
-        await super().send(message)
+    def keep_alive_by_app(self) -> None:
+        """The app pings this client itself: no WebSocket-level pings needed."""
+        ...
 
 
 def raw_websocket(scope: Any) -> RawWebSocket | None:
