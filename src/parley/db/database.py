@@ -30,7 +30,7 @@ _ASYNC_DRIVERS = {
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "parley_read_only"
-"""Execution option marking a connection whose transactions only read."""
+"""Execution option marking a connection that runs one read-only statement (Database.read)."""
 
 
 def normalize_url(raw: str) -> URL:
@@ -70,9 +70,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Readers (Database.read) take no write lock: in WAL mode they wait for nobody.
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Readers (Database.read) run one SELECT: SQLite gives a lone statement a read
+        # transaction of its own, which in WAL mode waits for nobody. A BEGIN would only add
+        # a round trip through aiosqlite's thread on every socket connect.
+        if not connection.get_execution_options().get(READ_ONLY, False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -123,9 +125,9 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction on a bare connection, for hot paths written in Core (a
+        """A bare connection for one read-only statement, for hot paths written in Core (a
         sign-in on every socket connect): no ORM session to build, and on SQLite no write
-        lock to queue for."""
+        lock to queue for and no BEGIN (the statement is its own read transaction)."""
         with _unavailable_as_error():
             async with self.engine.connect() as connection:
                 await connection.execution_options(**{READ_ONLY: True})
