@@ -218,6 +218,12 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
             "state": self.app_state.copy(),
             "extensions": {RAW_EXTENSION: self},
         }
+        problem = self._handshake_problem()
+        if problem is not None:  # refused before the app hears of it, as uvicorn's own does
+            self._respond(*problem)
+            self._gone(ABNORMAL)
+            self.transport.close()
+            return
         task = self.loop.create_task(self._run_asgi())
         self.server_state.tasks.add(task)
         task.add_done_callback(self.server_state.tasks.discard)
@@ -240,12 +246,6 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
 
     def _accept(self, message: dict[str, Any]) -> None:
         assert self.scope is not None
-        problem = self._handshake_problem()
-        if problem is not None:
-            self._respond(*problem)
-            self._gone(ABNORMAL)
-            self.transport.close()
-            raise ClientDisconnected()
         key = next(v for n, v in self.scope["headers"] if n == b"sec-websocket-key")
         lines = [
             b"HTTP/1.1 101 Switching Protocols",
