@@ -257,8 +257,9 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         if subprotocol:
             lines.append(b"Sec-WebSocket-Protocol: " + subprotocol.encode())
         lines += [name + b": " + value for name, value in message.get("headers", [])]
-        self.transport.write(b"\r\n".join(lines) + b"\r\n\r\n")
         self.handshake_complete = True
+        # Queued like a frame: the app's first frames (Engine.IO's open packet) leave with it.
+        self.raw_write(b"\r\n".join(lines) + b"\r\n\r\n")
         self._schedule_ping()
 
     def _respond(self, status: int, body: bytes) -> None:
