@@ -9,14 +9,9 @@ from typing import Any
 import httpx
 import socketio
 
-from tests.support.accounts import Account, register
+from tests.support.accounts import Account, direct_chat, register
 from tests.support.clients import RECEIVE_TIMEOUT_SECS, WsClient
 from tests.support.server import ServerProcess
-
-
-def direct_chat(api: httpx.Client, a: Account, b: Account) -> str:
-    response = api.post("/api/v1/conversations", headers=a.headers, json={"participant_id": b.id})
-    return str(response.json()["id"])
 
 
 def send(api: httpx.Client, who: Account, chat: str, text: str) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.accounts import register
+from tests.support.accounts import direct_chat, register
 from tests.support.clients import RECEIVE_TIMEOUT_SECS, WsClient
 from tests.support.server import ServerProcess
 from tests.support.sio import SioClient
@@ -19,9 +19,7 @@ BURST = 40
 
 async def test_websocket_burst_keeps_its_order(api: httpx.Client, server: ServerProcess) -> None:
     alice, bob = register(api), register(api)
-    chat = api.post(
-        "/api/v1/conversations", headers=alice.headers, json={"participant_id": bob.id}
-    ).json()["id"]
+    chat = direct_chat(api, alice, bob)
     sender = await WsClient.open(server.base_url, alice.access_token)
     reader = await WsClient.open(server.base_url, bob.access_token)
     try:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.accounts import Account, login, register
+from tests.support.accounts import Account, direct_chat, login, register
 from tests.support.clients import WsClient
 from tests.support.server import ServerProcess
 
@@ -28,11 +28,6 @@ async def ws(server: ServerProcess, opened: list[WsClient], who: Account, **kw: 
     client = await WsClient.open(server.base_url, who.access_token, **kw)
     opened.append(client)
     return client
-
-
-def direct_chat(api: httpx.Client, a: Account, b: Account) -> str:
-    response = api.post("/api/v1/conversations", headers=a.headers, json={"participant_id": b.id})
-    return str(response.json()["id"])
 
 
 async def test_a_message_reaches_every_device_of_every_member(

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from tests.conftest import migrate
-from tests.support.accounts import register
+from tests.support.accounts import direct_chat, register
 from tests.support.clients import WsClient
 from tests.support.server import ServerProcess, start_server
 from tests.support.services import REDIS_URL, create_postgres_database, require_tcp
@@ -86,9 +86,7 @@ async def test_sends_are_delivered_at_once_and_stored_afterwards(
     try:
         with httpx.Client(base_url=server.base_url, timeout=15) as api:
             alice, bob = register(api), register(api)
-            chat = api.post(
-                "/api/v1/conversations", headers=alice.headers, json={"participant_id": bob.id}
-            ).json()["id"]
+            chat = direct_chat(api, alice, bob)
             sender = await WsClient.open(server.base_url, alice.access_token)
             reader = await WsClient.open(server.base_url, bob.access_token)
             acked = [

@@ -58,6 +58,12 @@ def register(api: httpx.Client, **fields: Any) -> Account:
     return account_from(response.json(), body["password"])
 
 
+def direct_chat(api: httpx.Client, a: Account, b: Account) -> str:
+    """The id of the direct chat between two users (made by the first)."""
+    response = api.post("/api/v1/conversations", headers=a.headers, json={"participant_id": b.id})
+    return str(response.json()["id"])
+
+
 def login(api: httpx.Client, login_name: str, password: str = PASSWORD, **fields: Any) -> Account:
     response = api.post(
         "/api/v1/auth/login", json={"username": login_name, "password": password, **fields}

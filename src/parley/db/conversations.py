@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley.db.database import Database
 from parley.db.models import Conversation, ConversationMember, User
 
 
@@ -107,11 +108,14 @@ async def list_for_user(
     return [(row[0], row[1]) for row in await tx.execute(query)]
 
 
-async def conversation_ids_for_user(
-    tx: AsyncSession | AsyncConnection, user_id: uuid.UUID
-) -> list[uuid.UUID]:
-    query = select(ConversationMember.conversation_id).where(ConversationMember.user_id == user_id)
-    return list((await tx.execute(query)).scalars())
+CONVERSATION_IDS_OF_USER = select(ConversationMember.conversation_id).where(
+    ConversationMember.user_id == bindparam("user_id")
+)
+
+
+async def conversation_ids_for_user(db: Database, user_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await db.read_rows(CONVERSATION_IDS_OF_USER, {"user_id": user_id})
+    return [row[0] for row in rows]
 
 
 async def next_seq(tx: AsyncSession, conversation_id: uuid.UUID, now: datetime) -> int:

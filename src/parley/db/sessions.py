@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley.db.database import Database
 from parley.db.models import DeviceSession, User
 
 
@@ -36,10 +37,10 @@ SESSION_STATUS = (
 """Built once: on every connect, building the statement cost as much as running it."""
 
 
-async def session_status(connection: AsyncConnection, session_id: uuid.UUID) -> Any:
+async def session_status(db: Database, session_id: uuid.UUID) -> Any:
     """What authenticating a token needs of its session and user, in one Core query."""
-    result = await connection.execute(SESSION_STATUS, {"session_id": session_id})
-    return result.one_or_none()
+    rows = await db.read_rows(SESSION_STATUS, {"session_id": session_id})
+    return rows[0] if rows else None
 
 
 async def find_session_with_user(

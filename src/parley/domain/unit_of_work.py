@@ -12,11 +12,11 @@ not happen.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.backends.base import Broker
 from parley.db.database import Database
@@ -51,9 +51,10 @@ class UnitOfWork:
         self._db = db
         self.publisher = publisher
 
-    def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        """A read-only transaction (Core, no events): see Database.read."""
-        return self._db.read()
+    @property
+    def db(self) -> Database:
+        """For one-statement reads that need no unit of work (Database.read_rows)."""
+        return self._db
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[Work]:

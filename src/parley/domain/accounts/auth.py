@@ -142,8 +142,7 @@ class AuthService:
     async def authenticate(self, access_token: str) -> Principal:
         """The principal behind an access token; the session must still be live."""
         claims = self._tokens.verify_access(access_token)
-        async with self._db.read() as connection:
-            found = await session_queries.session_status(connection, claims.session_id)
+        found = await session_queries.session_status(self._db, claims.session_id)
         # The same checks as _live_session, on columns rather than entities: this runs on
         # every socket connect and every REST call.
         if found is None or found.user_id != claims.user_id:

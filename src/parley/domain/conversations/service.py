@@ -209,8 +209,7 @@ class ConversationService:
         return result
 
     async def member_conversation_ids(self, user_id: uuid.UUID) -> list[uuid.UUID]:
-        async with self._uow.read() as connection:
-            return await queries.conversation_ids_for_user(connection, user_id)
+        return await queries.conversation_ids_for_user(self._uow.db, user_id)
 
     async def resolve(self, principal: Principal, ref: str | uuid.UUID) -> uuid.UUID:
         """The id of a conversation the caller may use (by id or room name)."""
