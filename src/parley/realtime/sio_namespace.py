@@ -39,7 +39,7 @@ def token_from(auth: Any, socket: SocketIOConnection) -> str | None:
     from_query = socket.session.query.get("token")
     if from_query:
         return str(from_query)
-    scheme, _, value = socket.session.headers.get("authorization", "").partition(" ")
+    scheme, _, value = (socket.session.header("authorization") or "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
