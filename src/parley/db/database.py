@@ -70,7 +70,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Readers (Database.read) run one SELECT: SQLite gives a lone statement a read
+        # Readers (Database.read_rows) run one SELECT: SQLite gives a lone statement a read
         # transaction of its own, which in WAL mode waits for nobody. A BEGIN would only add
         # a round trip through aiosqlite's thread on every socket connect.
         if not connection.get_execution_options().get(READ_ONLY, False):
