@@ -4,13 +4,18 @@ in the order it was sent, each answered once, and a later command never overtake
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
+import struct
 import uuid
 from typing import Any
 
 import httpx
+import orjson
 
 from tests.support.accounts import direct_chat, register
 from tests.support.clients import RECEIVE_TIMEOUT_SECS, WsClient
+from tests.support.rawws import CLOSE, TEXT, client_frame, open_raw
 from tests.support.server import ServerProcess
 from tests.support.sio import SioClient
 
@@ -82,3 +87,25 @@ async def test_socketio_burst_keeps_its_order(api: httpx.Client, server: ServerP
     finally:
         await sender.disconnect()
         await reader.disconnect()
+
+
+async def test_a_send_followed_at_once_by_a_close_is_still_stored(
+    api: httpx.Client, server: ServerProcess
+) -> None:
+    alice, bob = register(api), register(api)
+    chat = direct_chat(api, alice, bob)
+    reader = await WsClient.open(server.base_url, bob.access_token)
+    sender = await open_raw(
+        server, f"/ws?token={alice.access_token}", key=base64.b64encode(os.urandom(16)).decode()
+    )
+    try:
+        await sender.frame_of(TEXT)  # authenticated
+        send = orjson.dumps(
+            {"type": "send_message", "data": {"conversation_id": chat, "content": "last words"}}
+        )
+        # One write: the server reads the send and the close in the same pass.
+        sender.send(client_frame(TEXT, send) + client_frame(CLOSE, struct.pack("!H", 1000)))
+        assert (await reader.expect("new_message"))["data"]["content"] == "last words"
+    finally:
+        sender.writer.close()
+        await reader.close()

@@ -5,100 +5,21 @@ The protocol is the same whatever the database, so these run on the SQLite serve
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import os
 import struct
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import httpx
 import orjson
 import pytest
 
 from tests.support.accounts import register
-from tests.support.clients import RECEIVE_TIMEOUT_SECS
+from tests.support.rawws import CLOSE, CONT, PING, PONG, TEXT, RawSocket, client_frame, open_raw
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-TEXT, CONT, CLOSE, PING, PONG = 0x1, 0x0, 0x8, 0x9, 0xA
-
-
-def client_frame(opcode: int, payload: bytes, *, fin: bool = True, masked: bool = True) -> bytes:
-    """A client frame; masked unless a test means to break the rules."""
-    head = bytes([(0x80 if fin else 0) | opcode])
-    length = len(payload)
-    mask_bit = 0x80 if masked else 0
-    if length < 126:
-        head += bytes([mask_bit | length])
-    else:
-        head += struct.pack("!BH", mask_bit | 126, length)
-    if not masked:
-        return head + payload
-    mask = os.urandom(4)
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
-@dataclass
-class RawSocket:
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    status: int
-    headers: dict[str, str]
-
-    def send(self, data: bytes) -> None:
-        self.writer.write(data)
-
-    async def frame(self) -> tuple[int, bytes]:
-        """The next server frame: (opcode, payload). Server frames are never masked."""
-        async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
-            first, second = await self.reader.readexactly(2)
-            assert not second & 0x80, "server frames are unmasked"
-            length = second & 0x7F
-            if length == 126:
-                (length,) = struct.unpack("!H", await self.reader.readexactly(2))
-            elif length == 127:
-                (length,) = struct.unpack("!Q", await self.reader.readexactly(8))
-            return first & 0x0F, await self.reader.readexactly(length)
-
-    async def frame_of(self, opcode: int) -> bytes:
-        while True:
-            kind, payload = await self.frame()
-            if kind == opcode:
-                return payload
-
-    async def closed_with(self) -> int:
-        """The code of the server's close frame; then the server ends the TCP connection."""
-        payload = await self.frame_of(CLOSE)
-        async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
-            assert await self.reader.read() == b""
-        return int(struct.unpack("!H", payload[:2])[0])
-
-
-async def open_raw(
-    server: ServerProcess, path: str, *, key: str | None = None, version: str = "13"
-) -> RawSocket:
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    lines = [
-        f"GET {path} HTTP/1.1",
-        f"Host: 127.0.0.1:{server.port}",
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        f"Sec-WebSocket-Version: {version}",
-    ]
-    if key is not None:
-        lines.append(f"Sec-WebSocket-Key: {key}")
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-    async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
-        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-    status_line, *header_lines = head.strip().split("\r\n")
-    headers = {}
-    for line in header_lines:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return RawSocket(reader, writer, int(status_line.split()[1]), headers)
 
 
 @pytest.fixture
@@ -167,8 +88,9 @@ async def test_a_fragmented_message_with_a_ping_inside_is_answered(signed_in: Ra
         (client_frame(CONT, b"orphan"), 1002),  # a continuation of nothing
         (client_frame(TEXT, b'{"type":"\xff\xfe"}'), 1007),  # not UTF-8
         (bytes([0x81, 0x80 | 127]) + struct.pack("!Q", 2**31) + os.urandom(4), 1009),
+        (client_frame(CLOSE, struct.pack("!H", 1005)), 1002),  # a code no client may send
     ],
-    ids=["unmasked", "orphan-continuation", "bad-utf8", "too-big"],
+    ids=["unmasked", "orphan-continuation", "bad-utf8", "too-big", "bad-close-code"],
 )
 async def test_protocol_violations_close_with_their_code(
     signed_in: RawSocket, frame: bytes, code: int
@@ -180,3 +102,28 @@ async def test_protocol_violations_close_with_their_code(
 async def test_a_client_close_is_answered_and_the_server_hangs_up(signed_in: RawSocket) -> None:
     signed_in.send(client_frame(CLOSE, struct.pack("!H", 1000) + b"bye"))
     assert await signed_in.closed_with() == 1000
+
+
+async def test_a_message_in_too_many_pieces_is_refused(signed_in: RawSocket) -> None:
+    # Empty continuations add nothing to the size; their number is bounded all the same.
+    signed_in.send(client_frame(TEXT, b"{", fin=False) + client_frame(CONT, b"", fin=False) * 2000)
+    assert await signed_in.closed_with() == 1009
+
+
+async def test_a_socketio_event_whose_name_is_not_a_string_gets_an_error(
+    api: httpx.Client, server: ServerProcess
+) -> None:
+    account = register(api)
+    key = base64.b64encode(os.urandom(16)).decode()
+    raw = await open_raw(server, "/socket.io/?EIO=4&transport=websocket", key=key)
+    assert (await raw.frame_of(TEXT)).startswith(b"0")  # Engine.IO open
+    raw.send(client_frame(TEXT, b'40{"token":"%s"}' % account.access_token.encode()))
+    while not (await raw.frame_of(TEXT)).startswith(b"40"):
+        pass
+    raw.send(client_frame(TEXT, b'42[["not","a","name"],1]'))
+    raw.send(client_frame(TEXT, b'42["heartbeat",{}]'))
+    frames = []
+    while not any(b'"alive"' in f or b"heartbeat" in f for f in frames[-1:]):
+        frames.append(await raw.frame_of(TEXT))
+    assert any(b"bad_packet" in f for f in frames), frames  # answered, and still connected
+    raw.writer.close()

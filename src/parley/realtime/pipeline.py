@@ -39,17 +39,29 @@ class CommandPipeline:
         return len(self._in_flight)
 
     async def overlap(self, command: Coroutine[Any, Any, None]) -> None:
-        """Start a send; returns once it runs, without waiting for its answer."""
-        while len(self._in_flight) >= self._limit:
-            await asyncio.wait((next(iter(self._in_flight)),))
+        """Start a send; returns once it has taken its first step (joined the commit queue),
+        without waiting for its answer."""
+        try:
+            while len(self._in_flight) >= self._limit:
+                await asyncio.wait((next(iter(self._in_flight)),))
+        except BaseException:
+            command.close()
+            raise
         task = asyncio.ensure_future(command)
         self._in_flight[task] = None
         task.add_done_callback(self._finished)
+        # Let it start now: a close read in the same pass would otherwise cancel it before it
+        # ever joined the queue, and the message would be neither stored nor answered.
+        await asyncio.sleep(0)
 
     async def run(self, command: Coroutine[Any, Any, None]) -> None:
         """Any other command: after every send that arrived before it."""
-        if self._in_flight:
-            await asyncio.wait(tuple(self._in_flight))
+        try:
+            if self._in_flight:
+                await asyncio.wait(tuple(self._in_flight))
+        except BaseException:
+            command.close()
+            raise
         await command
 
     def cancel(self) -> None:

@@ -170,7 +170,7 @@ class SocketIOServer(EngineHandler):
         elif packet.kind == EVENT:
             namespace = self._namespaces[socket.namespace]
             name = packet.data[0] if isinstance(packet.data, list) and packet.data else None
-            if name in namespace.overlapping_events:
+            if isinstance(name, str) and name in namespace.overlapping_events:
                 await socket.pipeline.overlap(self._event(socket, packet))
             else:
                 await socket.pipeline.run(self._event(socket, packet))

@@ -53,6 +53,8 @@ CLOSE_TIMEOUT_SECS = 10.0
 """How long to wait for the client's answer to our close frame before dropping the TCP link."""
 INBOX_LIMIT = 64
 """Messages read but not yet taken by the app; past this, reading pauses (back-pressure)."""
+MAX_FRAGMENTS = 1024
+"""Frames one message may be split into (empty continuations would otherwise pile up)."""
 
 
 def frame(opcode: int, payload: bytes) -> bytes:
@@ -66,7 +68,13 @@ def frame(opcode: int, payload: bytes) -> bytes:
 
 
 def close_payload(code: int, reason: str = "") -> bytes:
-    return struct.pack("!H", code) + reason.encode()[:123]
+    # At most 123 bytes of reason, cut on a character boundary (clients reject broken UTF-8).
+    return struct.pack("!H", code) + reason.encode()[:123].decode("utf-8", "ignore").encode()
+
+
+def valid_close_code(code: int) -> bool:
+    """Codes a client may send (RFC 6455 §7.4): 1004 to 1006 and 1015 are never sent."""
+    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
 
 
 def accept_key(key: bytes) -> bytes:
@@ -80,6 +88,7 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         "_connect_pending",
         "_disconnect",
         "_drain",
+        "_fragment_bytes",
         "_fragment_opcode",
         "_fragments",
         "_inbox",
@@ -121,6 +130,7 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         self.close_sent = False
         self._buffer = b""
         self._fragments: list[bytes] | None = None
+        self._fragment_bytes = 0
         self._fragment_opcode = OP_TEXT
         self._connect_pending = True
         self._inbox: deque[dict[str, Any]] | None = None
@@ -184,7 +194,7 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         elif not self.handshake_complete:
             self._respond(500, b"Internal Server Error")
         self._gone(SERVICE_RESTART)
-        self.transport.close()
+        self._hang_up()
 
     # -- the handshake ------------------------------------------------------------------------
 
@@ -222,7 +232,7 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         if problem is not None:  # refused before the app hears of it, as uvicorn's own does
             self._respond(*problem)
             self._gone(ABNORMAL)
-            self.transport.close()
+            self._hang_up()
             return
         task = self.loop.create_task(self._run_asgi())
         self.server_state.tasks.add(task)
@@ -293,7 +303,7 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
                 self._respond(500, b"Internal Server Error")
         if self._close_timer is None:
             self.raw_flush()
-            self.transport.close()
+            self._hang_up()
 
     async def receive(self) -> dict[str, Any]:
         if self._connect_pending:
@@ -308,10 +318,18 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
             return message
         if self._disconnect is not None:
             return self._disconnect
+        if self._waiter is not None:
+            raise RuntimeError("Only one receive() at a time.")
         waiter: asyncio.Future[dict[str, Any]] = self.loop.create_future()
         self._waiter = waiter
         try:
             return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed a message, then cancelled
+                if self._inbox is None:
+                    self._inbox = deque()
+                self._inbox.appendleft(waiter.result())
+            raise
         finally:
             self._waiter = None
 
@@ -323,7 +341,7 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
             elif kind == "websocket.close":
                 self._respond(403, b"")
                 self._gone(ABNORMAL)
-                self.transport.close()
+                self._hang_up()
             else:
                 raise RuntimeError(
                     f"Expected 'websocket.accept' or 'websocket.close', got {kind!r}."
@@ -339,6 +357,8 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         if kind == "websocket.send":
             if self._drain is not None and not self._drain.done():
                 await self._drain  # the client reads slowly: wait for the buffer to drain
+                if self.close_sent or self._disconnect is not None:
+                    raise ClientDisconnected()  # it went away (or was closed) meanwhile
             text = message.get("text")
             if text is not None:
                 self.transport.write(frame(OP_TEXT, text.encode()))
@@ -349,7 +369,9 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
             reason = message.get("reason") or ""
             self._write_close(code, reason)
             self._gone(code, reason)
-            self._close_timer = self.loop.call_later(CLOSE_TIMEOUT_SECS, self.transport.close)
+            # No answer in time: drop the link, even with unsent bytes (close() would wait
+            # for a client that stopped reading).
+            self._close_timer = self.loop.call_later(CLOSE_TIMEOUT_SECS, self.transport.abort)
             if self._read_paused:
                 self._read_paused = False
                 self.transport.resume_reading()
@@ -431,7 +453,11 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
                 self._fail(PROTOCOL_ERROR)
                 return
             self._fragments.append(payload)
-            if sum(map(len, self._fragments)) > self.config.ws_max_size:
+            self._fragment_bytes += len(payload)
+            if (
+                self._fragment_bytes > self.config.ws_max_size
+                or len(self._fragments) > MAX_FRAGMENTS
+            ):
                 self._fail(TOO_BIG)
                 return
             if fin:
@@ -445,6 +471,7 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
                 self._on_message(opcode, payload)
             else:
                 self._fragments = [payload]
+                self._fragment_bytes = len(payload)
                 self._fragment_opcode = opcode
         else:
             self._fail(PROTOCOL_ERROR)
@@ -467,7 +494,7 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
             if self._close_timer is not None:
                 self._close_timer.cancel()
                 self._close_timer = None
-            self.transport.close()
+            self._hang_up()
             return
         code, reason = NO_STATUS, ""
         if len(payload) == 1:
@@ -475,6 +502,9 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
             return
         if len(payload) >= 2:
             (code,) = struct.unpack_from("!H", payload)
+            if not valid_close_code(code):
+                self._fail(PROTOCOL_ERROR)
+                return
             try:
                 reason = payload[2:].decode()
             except UnicodeDecodeError:
@@ -482,18 +512,25 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
                 return
         self._write_close(1000 if code == NO_STATUS else code)
         self._gone(code, reason)
-        self.transport.close()
+        self._hang_up()
 
     def _fail(self, code: int) -> None:
         if not self.close_sent:
             self._write_close(code)
         self._gone(code)
-        self.transport.close()
+        self._hang_up()
 
     def _write_close(self, code: int, reason: str = "") -> None:
         self.raw_flush()
         self.transport.write(frame(OP_CLOSE, close_payload(code, reason)))
         self.close_sent = True
+
+    def _hang_up(self) -> None:
+        """Close the TCP link once what is buffered has gone out. `close()` waits for a client
+        that stopped reading, so after CLOSE_TIMEOUT_SECS the link is dropped regardless."""
+        self.transport.close()
+        if self._close_timer is None:
+            self._close_timer = self.loop.call_later(CLOSE_TIMEOUT_SECS, self.transport.abort)
 
     # -- keepalive ----------------------------------------------------------------------------
 
