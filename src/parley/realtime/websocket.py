@@ -92,9 +92,8 @@ class WebSocketConnection(Connection):
     async def flush_and_close(self, code: CloseCode, reason: str) -> None:
         """Write what is queued (an error explaining why, typically), then close."""
         if self.raw is not None:
-            await self.close(
-                code, reason
-            )  # the close goes out after the raw frames written before it
+            # The close goes out after the raw frames written before it.
+            await self.close(code, reason)
             return
         await self.outbox.stop_writer()
         for frame in self.outbox.take_all():
