@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from parley.backends.base import Broker, GameStore, RoomChange, RoomDecision
-from parley.domain.events import Event, game_channel
+from parley.domain.events import game_channel
 from parley.domain.gameplay import bounds
 from parley.domain.gameplay.rooms import Room, RoomSnapshot
 from parley.errors import Forbidden, NotFound
@@ -59,7 +59,7 @@ class MemoryGameStore(GameStore):
         player_id: str,
         state: dict[str, Any],
         shared_patch: dict[str, Any] | None,
-        event: Event,
+        sequenced: tuple[bytes, bytes],
         *,
         max_shared_bytes: int,
     ) -> int:
@@ -79,7 +79,7 @@ class MemoryGameStore(GameStore):
                 grown += bounds.entry_bytes(key, len(orjson.dumps(value)))
             if grown > max_shared_bytes and grown > size:
                 raise bounds.state_too_large(max_shared_bytes)
-        head, tail = event.encode_sequenced()  # before anything changes
+        head, tail = sequenced
         seq = current.seq + 1
         current.player_states[player_id] = state
         if shared_patch:

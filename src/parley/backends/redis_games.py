@@ -27,7 +27,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from parley.backends.base import GameStore, RoomChange, RoomDecision
-from parley.domain.events import Event, game_channel
+from parley.domain.events import game_channel
 from parley.domain.gameplay import bounds
 from parley.domain.gameplay.rooms import Room, RoomSnapshot
 from parley.errors import Forbidden, NotFound, ServiceUnavailable
@@ -197,11 +197,11 @@ class RedisGameStore(GameStore):
         player_id: str,
         state: dict[str, Any],
         shared_patch: dict[str, Any] | None,
-        event: Event,
+        sequenced: tuple[bytes, bytes],
         *,
         max_shared_bytes: int,
     ) -> int:
-        head, tail = event.encode_sequenced()
+        head, tail = sequenced
         args: list[Any] = [
             player_id,
             _dumps(state),

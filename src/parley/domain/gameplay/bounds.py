@@ -13,11 +13,15 @@ from typing import Any
 
 import orjson
 
+from parley.domain.events import Event
 from parley.errors import PayloadTooLarge, ValidationFailed
 
 MAX_DEPTH = 32
 """Deepest nesting of a room's settings: the room record is read back (from Redis) by a parser
 that stops at 200 levels, and events and snapshots wrap it deeper again."""
+
+ENCODER_MAX_DEPTH = 255
+"""orjson refuses to write anything nested this deep."""
 
 HEADROOM_LEVELS = 16
 """Levels of nesting that snapshots, events and transport packets add around a value."""
@@ -68,6 +72,22 @@ def action_bytes(value: Any, what: str) -> int:
         raise _unstorable(what, exc) from None
     finally:
         _HOLDER[0] = None
+
+
+def sequenced(event: Event, what: str, limit: int) -> tuple[bytes, bytes]:
+    """The relayed action's event encoded for the store (`Event.encode_sequenced`), refused
+    when it is over `limit` bytes or could not be carried. The hot path: one encode, and the
+    check for room to spare only for encodings long enough to nest that deep (each level
+    takes two bytes)."""
+    try:
+        head, tail = event.encode_sequenced()
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        raise _unstorable(what, exc) from None
+    size = len(head) + len(tail)
+    require_size(size, limit, what, "state_too_large")
+    if size >= 2 * (ENCODER_MAX_DEPTH - HEADROOM_LEVELS):
+        action_bytes(event.data, what)
+    return head, tail
 
 
 def require_size(size: int, limit: int, what: str, code: str) -> None:

@@ -267,21 +267,22 @@ class GameplayService:
                 data[extra] = getattr(action, extra)
         # What is passed on, and the player's state kept of it, must be storable and bounded
         # before anything changes.
-        bounds.require_size(
-            bounds.action_bytes(data, "action"), self._max_state_bytes, "action", "state_too_large"
-        )
         if not game.authoritative:
             event = room_event(room_id, "game.action", data, origin)
+            sequenced = bounds.sequenced(event, "action", self._max_state_bytes)
             seq = await self._store.relay(
                 room_id,
                 player_id,
                 state,
                 action.shared_state,
-                event,
+                sequenced,
                 max_shared_bytes=self._max_state_bytes,
             )
             self.actions_relayed += 1
             return {"room_id": room_id, "seq": seq, "server_timestamp": state["server_timestamp"]}
+        bounds.require_size(
+            bounds.action_bytes(data, "action"), self._max_state_bytes, "action", "state_too_large"
+        )
         move = Move(player_id, action.action_type, action.coordinates, _move_data(action))
 
         def decide(current: RoomSnapshot) -> RoomChange:
