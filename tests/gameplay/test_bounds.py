@@ -142,3 +142,19 @@ async def test_a_room_record_that_cannot_be_read_does_not_break_listing_or_match
     finally:
         await redis.delete(keys + "r:" + room_id)
         await redis.aclose()
+
+
+async def test_plain_websocket_players_get_the_same_refusals_and_stay_connected(
+    accounts: Any, ws_player: PlayerFactory
+) -> None:
+    (alice,) = accounts(1)
+    ws = await ws_player(alice, 0)
+    too_large = await ws.command("create_room", {"settings": {"blob": "x" * MAX_SETTINGS_BYTES}})
+    assert (too_large["type"], too_large["code"]) == ("error", "settings_too_large")
+    room = await ws.ack("create_room", {"settings": {"map": "dust"}})
+    patch = {"room_id": room["room_id"], "action_type": "set"}
+    for i in range(3):
+        await ws.ack("player_action", {**patch, "shared_state": {f"k{i}": "x" * 20_000}})
+    over = await ws.command("player_action", {**patch, "shared_state": {"k3": "x" * 20_000}})
+    assert (over["type"], over["code"]) == ("error", "state_too_large")
+    assert (await ws.ack("player_action", patch))["seq"] == 4
