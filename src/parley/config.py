@@ -254,6 +254,21 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("GAME_ROOM_TTL", "GAME_ROOM_TTL_SECS"),
         description="With Redis: a game room with no change for this long is removed.",
     )
+    game_max_settings_bytes: int = Field(
+        8192,
+        ge=256,
+        validation_alias=AliasChoices("GAME_MAX_SETTINGS_BYTES"),
+        description="Largest `settings` of a game room, encoded as JSON; a larger one is "
+        "refused with settings_too_large and no room is made.",
+    )
+    game_max_state_bytes: int = Field(
+        65_536,
+        ge=1024,
+        validation_alias=AliasChoices("GAME_MAX_STATE_BYTES"),
+        description="Largest shared state of a game room, and largest state of one player, "
+        "encoded as JSON; an action that would pass it is refused with state_too_large and "
+        "changes nothing.",
+    )
     typing_ttl_secs: float = Field(
         5.0,
         gt=0,

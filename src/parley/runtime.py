@@ -186,6 +186,8 @@ class Runtime:
                 game_store,
                 actions_per_sec=settings.game_actions_per_sec,
                 seat_grace_secs=settings.game_seat_grace_secs,
+                max_settings_bytes=settings.game_max_settings_bytes,
+                max_state_bytes=settings.game_max_state_bytes,
             )
             stack.push_async_callback(gameplay.close)
             take_lock: TakeLock = no_lock_needed

@@ -307,6 +307,85 @@ def test_support_chats(api: httpx.Client, server: ServerProcess) -> None:
     )
 
 
+def staff(api: httpx.Client, admin: Account, role: str) -> Account:
+    """A new user given `role` by the admin, signed in again so the token carries it."""
+    user = register(api)
+    changed = api.put(f"/api/v1/users/{user.id}/role", headers=admin.headers, json={"role": role})
+    assert changed.status_code == 200, changed.text
+    return login(api, user.username)
+
+
+def test_only_agents_are_assigned_to_a_support_chat_and_its_customer_is_fixed(
+    api: httpx.Client, server: ServerProcess
+) -> None:
+    admin = create_admin(api, server)
+    agent, other_agent = staff(api, admin, "agent"), staff(api, admin, "agent")
+    super_agent = staff(api, admin, "super-agent")
+    customer, other_customer = register(api), register(api)
+    chat = create(api, customer, customerId=customer.id, agentId=agent.id)
+    assert send(api, customer, chat["id"], "my private order details").status_code == 201
+    members = f"/api/v1/conversations/{chat['id']}/members"
+
+    for who in (agent, super_agent, admin):
+        for body, status, code in (
+            ({"user_id": other_customer.id, "role": "owner"}, 422, "support_role_fixed"),
+            ({"user_id": other_customer.id, "role": "admin"}, 422, "support_role_fixed"),
+            ({"user_id": other_customer.id}, 422, "not_an_agent"),
+            ({"user_id": admin.id}, 422, "not_an_agent"),
+            ({"user_id": other_agent.id, "role": "owner"}, 422, "support_role_fixed"),
+        ):
+            refused = api.post(members, headers=who.headers, json=body)
+            assert refused.status_code == status, (who.user["role"], body, refused.text)
+            assert refused.json()["error"]["code"] == code
+        kept = api.get(f"/api/v1/conversations/{chat['id']}", headers=customer.headers).json()
+        assert (kept["customer_id"], kept["agent_id"]) == (customer.id, agent.id)
+        assert {m["user_id"] for m in kept["members"]} == {customer.id, agent.id}
+    # The customer cannot bring anyone in, and nobody else can take the customer out.
+    by_customer = api.post(members, headers=customer.headers, json={"user_id": other_agent.id})
+    assert by_customer.status_code == 403
+    removed = api.delete(f"{members}/{customer.id}", headers=agent.headers)
+    assert removed.status_code == 403
+    assert removed.json()["error"]["code"] == "customer_fixed"
+    history = f"/api/v1/conversations/{chat['id']}/messages"
+    assert api.get(history, headers=other_customer.headers).status_code == 403
+
+    handed_over = api.post(members, headers=agent.headers, json={"user_id": other_agent.id})
+    assert handed_over.status_code == 200, handed_over.text
+    assert handed_over.json()["agent_id"] == other_agent.id
+    assert handed_over.json()["customer_id"] == customer.id
+    roles = {m["user_id"]: m["role"] for m in handed_over.json()["members"]}
+    assert roles[other_agent.id] == roles[agent.id] == "admin"
+    assert roles[customer.id] == "owner"
+    assert api.get(history, headers=other_agent.headers).status_code == 200
+    by_super = api.post(members, headers=super_agent.headers, json={"user_id": super_agent.id})
+    assert by_super.json()["agent_id"] == super_agent.id
+
+
+@pytest.mark.parametrize("path", ["/api/v1/conversations", "/api/chats"])
+def test_a_support_chat_is_opened_only_with_an_agent_as_its_agent(
+    api: httpx.Client, server: ServerProcess, path: str
+) -> None:
+    admin = create_admin(api, server)
+    agent = staff(api, admin, "agent")
+    customer, other_customer = register(api), register(api)
+    for who, body in (
+        (customer, {"customerId": customer.id, "agentId": other_customer.id}),
+        (customer, {"customerId": customer.id, "agentId": admin.id}),
+        (agent, {"customerId": customer.id, "agentId": other_customer.id}),
+        (admin, {"customer_id": customer.id, "agent_id": other_customer.id}),
+    ):
+        refused = api.post(path, headers=who.headers, json=body)
+        assert refused.status_code == 422, (path, body, refused.text)
+        assert refused.json()["error"]["code"] == "not_an_agent"
+    by_agent = api.post(path, headers=agent.headers, json={"customerId": customer.id})
+    assert by_agent.status_code == 201, by_agent.text
+    assert by_agent.json()["agentId" if path == "/api/chats" else "agent_id"] == agent.id
+    # An admin opening one for a customer supervises it; it waits for an agent.
+    by_admin = api.post(path, headers=admin.headers, json={"customerId": customer.id})
+    assert by_admin.status_code == 201, by_admin.text
+    assert by_admin.json()["agentId" if path == "/api/chats" else "agent_id"] is None
+
+
 @pytest.mark.parametrize("path", ["/api/v1/broadcast", "/messages"])
 def test_broadcast_needs_a_trusted_caller(
     api: httpx.Client, server: ServerProcess, path: str

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -106,6 +108,80 @@ def test_wrong_codes_count_and_five_kill_the_code(api: httpx.Client) -> None:
     right = api.post("/auth/verify-otp", json={**attempt, "otp": body["otp"]})
     assert right.status_code == 401
     assert right.json()["error"]["code"] == "otp_locked"
+
+
+async def guess_together(
+    server: ServerProcess, mobile: str, session_token: str, codes: list[str]
+) -> list[httpx.Response]:
+    """Every guess in flight at once, each on a connection of its own."""
+    limits = httpx.Limits(max_connections=len(codes))
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60, limits=limits) as api:
+        return list(
+            await asyncio.gather(
+                *(
+                    api.post(
+                        "/auth/verify-otp",
+                        json={"mobile_no": mobile, "session_token": session_token, "otp": code},
+                    )
+                    for code in codes
+                )
+            )
+        )
+
+
+def error_codes(answers: list[httpx.Response]) -> Counter[str]:
+    return Counter(
+        "signed_in" if a.status_code == 200 else a.json()["error"]["code"] for a in answers
+    )
+
+
+@pytest.mark.parametrize("round_", range(3))
+async def test_simultaneous_wrong_guesses_get_no_more_checks_than_the_limit(
+    server: ServerProcess, round_: int
+) -> None:
+    """200 wrong guesses at once: exactly OTP_MAX_ATTEMPTS (5) are checked, the rest locked;
+    the right code afterwards is locked too."""
+    mobile = phone()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=15) as api:
+        asked = await api.post("/auth/login", json={"mobile_no": mobile})
+    body = asked.json()
+    wrong = "000000" if body["otp"] != "000000" else "111111"
+    answers = await guess_together(server, mobile, body["session_token"], [wrong] * 200)
+    assert error_codes(answers) == {"otp_invalid": 5, "otp_locked": 195}
+    left = sorted(
+        a.json()["error"]["details"]["attempts_left"]
+        for a in answers
+        if a.json()["error"]["code"] == "otp_invalid"
+    )
+    assert left == [0, 1, 2, 3, 4]
+    late = await guess_together(server, mobile, body["session_token"], [body["otp"]])
+    assert error_codes(late) == {"otp_locked": 1}
+
+
+@pytest.mark.parametrize("round_", range(3))
+async def test_the_right_code_among_simultaneous_guesses_signs_in_at_most_once(
+    server: ServerProcess, round_: int
+) -> None:
+    """59 wrong guesses and the right one last, all at once; then 30 copies of a fresh right
+    code at once: one sign-in at most, repeats are `otp_used`."""
+    mobile = phone()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=15) as api:
+        first = (await api.post("/auth/login", json={"mobile_no": mobile})).json()
+        second = (await api.post("/auth/login", json={"mobile_no": mobile})).json()
+    wrong = next(c for c in ("000000", "111111", "222222") if c != first["otp"])
+    mixed = error_codes(
+        await guess_together(server, mobile, first["session_token"], [wrong] * 59 + [first["otp"]])
+    )
+    assert mixed["signed_in"] <= 1
+    assert mixed["otp_invalid"] <= 5
+    assert mixed["otp_invalid"] + mixed["signed_in"] <= 6
+    assert set(mixed) <= {"signed_in", "otp_invalid", "otp_locked", "otp_used"}
+    assert sum(mixed.values()) == 60
+
+    repeats = error_codes(
+        await guess_together(server, mobile, second["session_token"], [second["otp"]] * 30)
+    )
+    assert repeats == {"signed_in": 1, "otp_used": 29}
 
 
 def test_requests_are_rate_limited_per_number(api: httpx.Client) -> None:

@@ -155,12 +155,17 @@ class GameStore(Resource, ABC):
         player_id: str,
         state: dict[str, Any],
         shared_patch: dict[str, Any] | None,
-        event: Event,
+        sequenced: tuple[bytes, bytes],
+        *,
+        max_shared_bytes: int,
     ) -> int:
         """The fast path for a relayed action: take the next seq, keep `state` as the
         player's latest, merge `shared_patch` into the shared state key by key, and publish
-        `event` with that seq, in one step. Returns the seq; raises NotFound for a missing
-        room and Forbidden (`not_in_room`) for a player without a seat."""
+        the event (`sequenced`: `Event.encode_sequenced`, by the caller) with that seq, in
+        one step. Returns the seq; raises NotFound for a missing room, Forbidden
+        (`not_in_room`) for a player without a seat, and PayloadTooLarge (`state_too_large`)
+        when the patch would grow the shared state past `max_shared_bytes` (as
+        `bounds.shared_bytes` counts it); nothing changes then."""
 
     @abstractmethod
     async def open_rooms(self, game: str | None, limit: int) -> list[Room]:

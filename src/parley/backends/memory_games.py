@@ -6,8 +6,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import orjson
+
 from parley.backends.base import Broker, GameStore, RoomChange, RoomDecision
-from parley.domain.events import Event, game_channel
+from parley.domain.events import game_channel
+from parley.domain.gameplay import bounds
 from parley.domain.gameplay.rooms import Room, RoomSnapshot
 from parley.errors import Forbidden, NotFound
 
@@ -16,9 +19,12 @@ class MemoryGameStore(GameStore):
     def __init__(self, broker: Broker) -> None:
         self._broker = broker
         self._rooms: dict[str, RoomSnapshot] = {}
+        self._shared_bytes: dict[str, int] = {}
+        """The shared state's size per room, counted on the first relay after a change."""
 
     async def create(self, snapshot: RoomSnapshot) -> None:
         self._rooms[snapshot.room.id] = snapshot
+        self._shared_bytes.pop(snapshot.room.id, None)
 
     async def load(self, room_id: str) -> RoomSnapshot | None:
         snapshot = self._rooms.get(room_id)
@@ -29,6 +35,9 @@ class MemoryGameStore(GameStore):
         if current is None:
             raise NotFound("No such game room.", code="room_not_found")
         change = decide(copy.deepcopy(current))
+        published = [(event.channel, event.encode()) for event in change.events]
+        if change.shared is not None or change.room is None:
+            self._shared_bytes.pop(room_id, None)
         if change.room is None:
             del self._rooms[room_id]
         else:
@@ -40,8 +49,8 @@ class MemoryGameStore(GameStore):
             }
             shared = current.shared if change.shared is None else change.shared
             self._rooms[room_id] = RoomSnapshot(change.room, change.seq, shared, states)
-        for event in change.events:
-            await self._broker.publish(event.channel, event.encode())
+        for channel, data in published:  # encoded before anything changed
+            await self._broker.publish(channel, data)
         return change
 
     async def relay(
@@ -50,21 +59,35 @@ class MemoryGameStore(GameStore):
         player_id: str,
         state: dict[str, Any],
         shared_patch: dict[str, Any] | None,
-        event: Event,
+        sequenced: tuple[bytes, bytes],
+        *,
+        max_shared_bytes: int,
     ) -> int:
         current = self._rooms.get(room_id)
         if current is None:
             raise NotFound("No such game room.", code="room_not_found")
         if current.room.seat_of(player_id) is None:
             raise Forbidden("Join the room first.", code="not_in_room")
+        if shared_patch:
+            size = self._shared_bytes.get(room_id)
+            if size is None:
+                size = bounds.shared_bytes(current.shared)
+            grown = size
+            for key, value in shared_patch.items():
+                if key in current.shared:
+                    grown -= bounds.entry_bytes(key, len(orjson.dumps(current.shared[key])))
+                grown += bounds.entry_bytes(key, len(orjson.dumps(value)))
+            if grown > max_shared_bytes and grown > size:
+                raise bounds.state_too_large(max_shared_bytes)
+        head, tail = sequenced
         seq = current.seq + 1
         current.player_states[player_id] = state
         if shared_patch:
             current.shared.update(shared_patch)
+            self._shared_bytes[room_id] = grown
         self._rooms[room_id] = RoomSnapshot(
             current.room, seq, current.shared, current.player_states
         )
-        head, tail = event.encode_sequenced()
         await self._broker.publish(game_channel(room_id), head + str(seq).encode() + tail)
         return seq
 

@@ -20,15 +20,20 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
+import structlog
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from parley.backends.base import GameStore, RoomChange, RoomDecision
-from parley.domain.events import Event, game_channel
+from parley.domain.events import game_channel
+from parley.domain.gameplay import bounds
 from parley.domain.gameplay.rooms import Room, RoomSnapshot
 from parley.errors import Forbidden, NotFound, ServiceUnavailable
 from parley.lifecycle import stop_task
+
+log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 100
 """Optimistic retries of one change before giving up (each retry means another change won)."""
@@ -38,16 +43,45 @@ RELAY = """
 if redis.call('HEXISTS', KEYS[1], 'm:' .. ARGV[1]) == 0 then
   return redis.call('EXISTS', KEYS[1]) - 2
 end
+if #ARGV > 7 then
+  local size = redis.call('HGET', KEYS[1], 'sbytes')
+  if size then
+    size = tonumber(size)
+  else
+    size = 0
+    local all = redis.call('HGETALL', KEYS[1])
+    for i = 1, #all, 2 do
+      if string.sub(all[i], 1, 2) == 's:' then
+        size = size + #all[i] - 2 + #all[i + 1] + 4
+      end
+    end
+  end
+  local grown = size
+  for i = 8, #ARGV, 2 do
+    local old = redis.call('HSTRLEN', KEYS[1], 's:' .. ARGV[i])
+    if old > 0 then
+      grown = grown - #ARGV[i] - old - 4
+    end
+    grown = grown + #ARGV[i] + #ARGV[i + 1] + 4
+  end
+  if grown > tonumber(ARGV[7]) and grown > size then
+    return -3
+  end
+  redis.call('HSET', KEYS[1], 'sbytes', grown)
+end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('HSET', KEYS[1], 'p:' .. ARGV[1], ARGV[2])
-for i = 7, #ARGV, 2 do
+for i = 8, #ARGV, 2 do
   redis.call('HSET', KEYS[1], 's:' .. ARGV[i], ARGV[i + 1])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. seq .. ARGV[5])
 return seq
 """
-"""-2: no such room; -1: the player has no seat; else the action's seq."""
+"""-3: the shared state would grow past ARGV[7] bytes (nothing changed); -2: no such room;
+-1: the player has no seat; else the action's seq. `sbytes` keeps the shared state's size as
+`bounds.shared_bytes` counts it (key and JSON value bytes, 4 more each); a room stored before
+it was kept is counted once."""
 
 
 def _dumps(value: Any) -> str:
@@ -144,7 +178,10 @@ class RedisGameStore(GameStore):
                 ]
                 if stale:
                     pipe.hdel(key, *stale)
-                fields.update({"s:" + k: _dumps(v) for k, v in change.shared.items()})
+                shared = {k: orjson.dumps(v) for k, v in change.shared.items()}
+                fields.update({"s:" + k: v.decode() for k, v in shared.items()})
+                size = sum(bounds.entry_bytes(k, len(v)) for k, v in shared.items())
+                fields["sbytes"] = str(size)
             pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
             pipe.pexpire(key, self._ttl_ms)
             if room.is_open:
@@ -160,9 +197,11 @@ class RedisGameStore(GameStore):
         player_id: str,
         state: dict[str, Any],
         shared_patch: dict[str, Any] | None,
-        event: Event,
+        sequenced: tuple[bytes, bytes],
+        *,
+        max_shared_bytes: int,
     ) -> int:
-        head, tail = event.encode_sequenced()
+        head, tail = sequenced
         args: list[Any] = [
             player_id,
             _dumps(state),
@@ -170,6 +209,7 @@ class RedisGameStore(GameStore):
             head,
             tail,
             self._ttl_ms,
+            max_shared_bytes,
         ]
         for name, value in (shared_patch or {}).items():
             args += [name, _dumps(value)]
@@ -178,6 +218,8 @@ class RedisGameStore(GameStore):
         if self._relayer is None or self._relayer.done():
             self._relayer = asyncio.create_task(self._send_relays(), name="redis-game-relays")
         seq = int(await answer)
+        if seq == -3:
+            raise bounds.state_too_large(max_shared_bytes)
         if seq == -2:
             raise NotFound("No such game room.", code="room_not_found")
         if seq == -1:
@@ -216,13 +258,13 @@ class RedisGameStore(GameStore):
             records: list[str | None] = await pipe.execute()
         rooms, gone = [], []
         for room_id, record in zip(ids, records, strict=True):
-            if record is None:
+            room = None if record is None else _room(room_id, record)
+            if room is None:
                 gone.append(room_id)
                 continue
-            room = Room.model_validate_json(record)
             if room.is_open and (game is None or room.game == game):
                 rooms.append(room)
-        if gone:  # expired rooms leave their entry behind
+        if gone:  # expired (or unreadable) rooms leave their entry behind
             await self._redis.zrem(self._keys + "open", *gone)
         return rooms[:limit]
 
@@ -242,12 +284,31 @@ class RedisGameStore(GameStore):
 
 
 def _decode(raw: dict[str, str]) -> RoomSnapshot | None:
+    """The room, or None when there is none, or none that can be read (a record this version
+    cannot parse counts as gone: it is left to expire rather than failing every command that
+    touches it)."""
     record = raw.get("room")
     if record is None:
         return None
-    shared = {k[2:]: orjson.loads(v) for k, v in raw.items() if k.startswith("s:")}
-    states = {k[2:]: orjson.loads(v) for k, v in raw.items() if k.startswith("p:")}
-    return RoomSnapshot(Room.model_validate_json(record), int(raw.get("seq", 0)), shared, states)
+    room = _room(None, record)
+    if room is None:
+        return None
+    try:
+        shared = {k[2:]: orjson.loads(v) for k, v in raw.items() if k.startswith("s:")}
+        states = {k[2:]: orjson.loads(v) for k, v in raw.items() if k.startswith("p:")}
+        seq = int(raw.get("seq", 0))
+    except (orjson.JSONDecodeError, ValueError):
+        log.warning("gameplay.room_unreadable", room_id=room.id)
+        return None
+    return RoomSnapshot(room, seq, shared, states)
+
+
+def _room(room_id: str | None, record: str) -> Room | None:
+    try:
+        return Room.model_validate_json(record)
+    except ValidationError:
+        log.warning("gameplay.room_unreadable", room_id=room_id)
+        return None
 
 
 def _created_ms(room: Room) -> float:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.backends.base import RateLimit
@@ -187,12 +188,45 @@ class OtpService:
                 )
             if challenge.attempts >= self._max_attempts:
                 raise Unauthenticated("Too many wrong codes; request a new one.", code="otp_locked")
+            # The checks above answer the common case from what was read; the conditional
+            # updates below decide under concurrency (on PostgreSQL and MariaDB simultaneous
+            # guesses all read the same row): each wrong guess counts only while the count is
+            # under the limit, and the right one signs in only once and only while it is.
             if not hmac.compare_digest(challenge.code_hash, self._hash(code.strip())):
-                challenge.attempts += 1
-                left = self._max_attempts - challenge.attempts
+                counted = await tx.execute(
+                    update(OneTimeCode)
+                    .where(
+                        OneTimeCode.id == challenge.id,
+                        OneTimeCode.attempts < self._max_attempts,
+                        OneTimeCode.verified_at.is_(None),
+                    )
+                    .values(attempts=OneTimeCode.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+                if _rowcount(counted) != 1:
+                    raise await self._refusal(tx, challenge.id)
+                attempts = await tx.scalar(
+                    select(OneTimeCode.attempts)
+                    .where(OneTimeCode.id == challenge.id)
+                    .with_for_update()  # MariaDB: the current row, not the snapshot
+                )
+                left = self._max_attempts - int(attempts or 0)
                 wrong = Unauthenticated("Wrong code.", code="otp_invalid", attempts_left=left)
             else:
                 wrong = None
+                claimed = await tx.execute(
+                    update(OneTimeCode)
+                    .where(
+                        OneTimeCode.id == challenge.id,
+                        OneTimeCode.attempts < self._max_attempts,
+                        OneTimeCode.verified_at.is_(None),
+                        OneTimeCode.expires_at > now,
+                    )
+                    .values(verified_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if _rowcount(claimed) != 1:
+                    raise await self._refusal(tx, challenge.id)
                 challenge.verified_at = now
                 user = await _user_by_mobile(tx, mobile)
                 is_new = user is None
@@ -247,6 +281,21 @@ class OtpService:
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def _refusal(self, tx: AsyncSession, code_id: uuid.UUID) -> Unauthenticated:
+        """Why a conditional update matched nothing: another request used or locked the code."""
+        verified_at, attempts = (
+            await tx.execute(
+                select(OneTimeCode.verified_at, OneTimeCode.attempts)
+                .where(OneTimeCode.id == code_id)
+                .with_for_update()  # MariaDB: the current row, not the snapshot
+            )
+        ).one()
+        if verified_at is not None:
+            return Unauthenticated("This code was used already.", code="otp_used")
+        if attempts >= self._max_attempts:
+            return Unauthenticated("Too many wrong codes; request a new one.", code="otp_locked")
+        return Unauthenticated("This code has expired; request a new one.", code="otp_expired")
+
     async def _challenge(self, tx: AsyncSession, mobile: str, session_token: str) -> OneTimeCode:
         found = (
             await tx.execute(
@@ -265,6 +314,10 @@ class OtpService:
 
 async def _user_by_mobile(tx: AsyncSession, mobile: str) -> User | None:
     return (await tx.execute(select(User).where(User.mobile_no == mobile))).scalar_one_or_none()
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
 
 
 def profile_answer(user: UserPublic) -> dict[str, Any]:

@@ -17,6 +17,9 @@ from parley.errors import Forbidden, NotFound
 SUPPORT_SUPERVISORS = frozenset({Role.SUPER_AGENT, Role.ADMIN})
 """Roles that may read and act in every support chat without being a member of it."""
 
+SUPPORT_AGENTS = frozenset({Role.AGENT, Role.SUPER_AGENT})
+"""Roles that may be assigned to a support chat as its agent (admins supervise, not answer)."""
+
 
 def room_key(name: str) -> str:
     return name.strip().lower()

@@ -128,13 +128,11 @@ class ConversationService:
             if command.customer_id not in (None, principal.user_id):
                 raise Forbidden("Customers open support chats only for themselves.")
         agent_id = command.agent_id
-        if agent_id is None and principal.role in STAFF_ROLES:
+        if agent_id is None and principal.role in access.SUPPORT_AGENTS:
             agent_id = principal.user_id
         await self._require_users(work.tx, [u for u in (customer_id, agent_id) if u])
         if agent_id is not None:
-            agent = await user_queries.find_user(work.tx, agent_id)
-            if agent is None or Role(agent.role) not in STAFF_ROLES:
-                raise ValidationFailed("agent_id must name an agent.", field="agent_id")
+            await self._require_agent(work.tx, agent_id, field="agent_id")
         conversation = await queries.add_conversation(
             work.tx,
             kind=ConversationKind.SUPPORT.value,
@@ -278,15 +276,27 @@ class ConversationService:
             conversation, member = await access.load(work.tx, conversation_id, principal)
             if conversation.kind == ConversationKind.DIRECT:
                 raise ValidationFailed("A direct chat has exactly two members.")
+            role = command.role
             if conversation.kind == ConversationKind.SUPPORT:
+                # The customer is fixed; the only seat to fill is the agent's, and only an
+                # agent fills it, enrolled as the agent is when the chat is opened.
                 if principal.role not in STAFF_ROLES:
                     raise Forbidden("Only staff assign agents to support chats.")
+                if role is not MemberRole.MEMBER:
+                    raise ValidationFailed(
+                        "In a support chat the customer owns it and others join as agents.",
+                        code="support_role_fixed",
+                        field="role",
+                    )
+                await self._require_users(work.tx, [command.user_id])
+                await self._require_agent(work.tx, command.user_id, field="user_id")
                 conversation.agent_id = command.user_id
+                role = MemberRole.ADMIN
             else:
                 self._require_manager(member, principal)
             await self._require_users(work.tx, [command.user_id])
             if await queries.find_member(work.tx, conversation.id, command.user_id) is None:
-                await self._enrol(work, conversation, command.user_id, command.role)
+                await self._enrol(work, conversation, command.user_id, role)
             return await self._detail(work.tx, conversation, principal)
 
     async def remove_member(
@@ -299,6 +309,10 @@ class ConversationService:
                 raise ValidationFailed("Nobody leaves a direct chat; delete it instead.")
             if user_id != principal.user_id:
                 self._require_manager(member, principal)
+                if conversation.kind == ConversationKind.SUPPORT and user_id == (
+                    conversation.customer_id
+                ):
+                    raise Forbidden("A support chat's customer is fixed.", code="customer_fixed")
             if not await queries.remove_member(work.tx, conversation.id, user_id):
                 raise NotFound("That user is not a member.", code="member_not_found")
             data = {"conversation_id": str(conversation.id), "user_id": str(user_id)}
@@ -350,6 +364,16 @@ class ConversationService:
         if role not in MANAGERS and principal.role is not Role.ADMIN:
             raise Forbidden(
                 "Only the conversation's owner or admins may do this.", code="not_a_manager"
+            )
+
+    @staticmethod
+    async def _require_agent(tx: AsyncSession, user_id: uuid.UUID, *, field: str) -> None:
+        user = await user_queries.find_user(tx, user_id)
+        if user is None or Role(user.role) not in access.SUPPORT_AGENTS:
+            raise ValidationFailed(
+                "Only an agent or a super-agent can be a support chat's agent.",
+                code="not_an_agent",
+                field=field,
             )
 
     @staticmethod

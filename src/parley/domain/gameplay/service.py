@@ -18,6 +18,7 @@ from parley.backends.base import GameStore, RoomChange
 from parley.clock import iso_z
 from parley.domain.accounts.principal import Principal
 from parley.domain.events import Audience, Event, game_channel
+from parley.domain.gameplay import bounds
 from parley.domain.gameplay.games import GAMES, Game, GameOver, Move
 from parley.domain.gameplay.rooms import Room, RoomSnapshot, RoomStatus, Seat
 from parley.domain.gameplay.schemas import CreateRoom, PlayerAction
@@ -46,8 +47,18 @@ def room_event(room_id: str, name: str, data: dict[str, Any], origin: str | None
 
 
 class GameplayService:
-    def __init__(self, store: GameStore, *, actions_per_sec: float, seat_grace_secs: float) -> None:
+    def __init__(
+        self,
+        store: GameStore,
+        *,
+        actions_per_sec: float,
+        seat_grace_secs: float,
+        max_settings_bytes: int = 8192,
+        max_state_bytes: int = 65_536,
+    ) -> None:
         self._store = store
+        self._max_settings_bytes = max_settings_bytes
+        self._max_state_bytes = max_state_bytes
         self._limits = TokenBuckets(rate=actions_per_sec)
         self._grace_secs = seat_grace_secs
         self._game_of: dict[str, Game] = {}
@@ -65,6 +76,11 @@ class GameplayService:
         """A new room with its creator seated. A connection that must hear the room from its
         first event chooses the id (and follows it) beforehand."""
         game = _game(command.game)
+        # Everything is checked before the room exists: a refused room leaves nothing behind.
+        settings = bounds.encoded(command.settings, "room's settings")
+        bounds.require_size(
+            len(settings), self._max_settings_bytes, "room's settings", "settings_too_large"
+        )
         now = iso_z(_now())
         room_id = room_id or uuid7().hex
         room = Room(
@@ -79,6 +95,12 @@ class GameplayService:
             created_at=now,
         )
         outcome = game.seated(game.initial_state(command.settings), room.player_ids())
+        bounds.require_size(
+            bounds.shared_bytes(outcome.shared),
+            self._max_state_bytes,
+            "room's shared state",
+            "state_too_large",
+        )
         snapshot = RoomSnapshot(room, 0, outcome.shared, {})
         await self._store.create(snapshot)
         self._game_of[room_id] = game
@@ -243,11 +265,24 @@ class GameplayService:
         for extra in ("cell", "data", "shared_state"):
             if getattr(action, extra) is not None:
                 data[extra] = getattr(action, extra)
+        # What is passed on, and the player's state kept of it, must be storable and bounded
+        # before anything changes.
         if not game.authoritative:
             event = room_event(room_id, "game.action", data, origin)
-            seq = await self._store.relay(room_id, player_id, state, action.shared_state, event)
+            sequenced = bounds.sequenced(event, "action", self._max_state_bytes)
+            seq = await self._store.relay(
+                room_id,
+                player_id,
+                state,
+                action.shared_state,
+                sequenced,
+                max_shared_bytes=self._max_state_bytes,
+            )
             self.actions_relayed += 1
             return {"room_id": room_id, "seq": seq, "server_timestamp": state["server_timestamp"]}
+        bounds.require_size(
+            bounds.action_bytes(data, "action"), self._max_state_bytes, "action", "state_too_large"
+        )
         move = Move(player_id, action.action_type, action.coordinates, _move_data(action))
 
         def decide(current: RoomSnapshot) -> RoomChange:
