@@ -40,7 +40,11 @@ class Sockets:
         return client
 
     async def open_sio(
-        self, server: ServerProcess, auth: dict[str, Any], namespace: str = "/"
+        self,
+        server: ServerProcess,
+        auth: dict[str, Any],
+        namespace: str = "/",
+        transports: list[str] | None = None,
     ) -> SioClient:
         client = SioClient(namespace)
         self.sio.append(client)
@@ -49,7 +53,7 @@ class Sockets:
             client.queue("disconnect").put_nowait(reason[0] if reason else None)
 
         client.client.on("disconnect", disconnected, namespace=namespace)
-        await client.connect(server.base_url, auth=auth)
+        await client.connect(server.base_url, auth=auth, transports=transports)
         await client.expect("authenticated")
         return client
 
@@ -125,13 +129,14 @@ async def test_logout_closes_that_devices_websocket_and_nothing_it_sends_is_stor
     assert "after logout" not in history(api, bob, chat)
 
 
+@pytest.mark.parametrize("transports", [["websocket"], ["polling"]])
 async def test_deleting_a_session_disconnects_its_socketio_socket(
-    api: httpx.Client, server: ServerProcess, sockets: Sockets
+    api: httpx.Client, server: ServerProcess, sockets: Sockets, transports: list[str]
 ) -> None:
     alice, bob = register(api), register(api)
     other_device = login(api, alice.username)
     chat = direct_chat(api, alice, bob)
-    socket = await sockets.open_sio(server, {"token": alice.access_token})
+    socket = await sockets.open_sio(server, {"token": alice.access_token}, transports=transports)
 
     listed = api.get("/api/v1/auth/sessions", headers=other_device.headers).json()
     [first] = [s["id"] for s in listed if not s["current"]]

@@ -7,7 +7,9 @@ traffic for conversations it has no client in.
 
 Account events on a user's channel (sessions revoked, account disabled, role changed) are
 not passed on: the hub ends or updates that user's connections here, chat and game alike,
-and one shared timer (`expiry`) ends those whose access token runs out.
+and one shared timer (`expiry`) ends those whose access token runs out. Between the commit
+and the event reaching an instance (milliseconds; Redis Pub/Sub's latency) a connection's
+commands still run, and one that was signing in just then misses the event.
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ class Hub:
         if connection.ended is not None:
             return
         connection.ended = error
+        log.info("hub.connection_ended", connection_id=connection.id, reason=error.code)
         self._spawn(self._end(connection, error))
 
     async def detach(self, connection: Connection) -> None:
