@@ -141,7 +141,7 @@ class Runtime:
             )
             presence.start_sweeping(every_secs=settings.presence_instance_ttl_secs / 2)
             stack.push_async_callback(presence.close)
-            auth = AuthService(db, hasher, tokens)
+            auth = AuthService(uow, hasher, tokens)
             otp = OtpService(
                 db,
                 auth,
@@ -210,7 +210,7 @@ class Runtime:
                 tokens=tokens,
                 auth=auth,
                 otp=otp,
-                users=UserService(db),
+                users=UserService(uow),
                 conversations=conversations,
                 messages=messages,
                 presence=presence,

@@ -211,8 +211,10 @@ async def test_authentication_by_frame_by_header_and_refusals(
     assert before["code"] == "not_authenticated"
     await by_frame.send({"type": "auth", "data": {"token": alice.access_token}})
     assert (await by_frame.expect("authenticated"))["data"]["user_id"] == alice.id
-    again = await by_frame.command("auth", {"token": alice.access_token})
+    again = await by_frame.command("auth", {})
     assert again["code"] == "already_authenticated"
+    renewed = await by_frame.ack("auth", {"token": alice.access_token})  # a token renewal
+    assert (renewed["user_id"], renewed["renewed"]) == (alice.id, True)
 
     forged = await WsClient.open(server.base_url, "not-a-token", expect_auth=False)
     error = await forged.expect("error")

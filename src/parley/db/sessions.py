@@ -85,19 +85,25 @@ async def revoke_sessions(
     session_id: uuid.UUID | None,
     now: datetime,
     reason: str,
-) -> int:
-    """Revoke one session of the user, or all of them when `session_id` is None."""
-    query = update(DeviceSession).where(
+) -> list[uuid.UUID]:
+    """Revoke one session of the user, or all of them when `session_id` is None; returns the
+    ids of the sessions this ended (their live connections are to be closed)."""
+    # Read, then update by id: MariaDB has no UPDATE … RETURNING. The rows stay locked until
+    # commit, so two revocations of one session cannot both report it.
+    query = select(DeviceSession.id).where(
         DeviceSession.user_id == user_id, DeviceSession.revoked_at.is_(None)
     )
     if session_id is not None:
         query = query.where(DeviceSession.id == session_id)
-    result = await tx.execute(
-        query.values(revoked_at=now, revoked_reason=reason).execution_options(
-            synchronize_session=False
+    ended = list((await tx.execute(query.with_for_update())).scalars().all())
+    if ended:
+        await tx.execute(
+            update(DeviceSession)
+            .where(DeviceSession.id.in_(ended))
+            .values(revoked_at=now, revoked_reason=reason)
+            .execution_options(synchronize_session=False)
         )
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return ended
 
 
 async def list_active_sessions(

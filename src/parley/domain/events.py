@@ -85,3 +85,31 @@ class Event:
             origin=body.get("o"),
             extra=body.get("x") or {},
         )
+
+
+SESSIONS_REVOKED = "session.revoked"
+ACCOUNT_DISABLED = "account.disabled"
+ROLE_CHANGED = "account.role_changed"
+ACCOUNT_EVENTS = frozenset({SESSIONS_REVOKED, ACCOUNT_DISABLED, ROLE_CHANGED})
+"""Changes to a user's credentials, on the user's channel. Every instance's hub acts on them
+(it ends or updates the user's live connections there); no client ever receives them."""
+
+
+def sessions_revoked(user_id: uuid.UUID, session_ids: list[uuid.UUID], reason: str) -> Event:
+    """These device sessions ended: their live connections close (`session_revoked`)."""
+    return Event(
+        user_channel(user_id),
+        SESSIONS_REVOKED,
+        {"session_ids": [str(s) for s in session_ids], "reason": reason},
+        Audience.USER,
+    )
+
+
+def account_disabled(user_id: uuid.UUID) -> Event:
+    """Every live connection of the user closes (`account_disabled`)."""
+    return Event(user_channel(user_id), ACCOUNT_DISABLED, {}, Audience.USER)
+
+
+def role_changed(user_id: uuid.UUID, role: str) -> Event:
+    """The user's live connections act with the new role from now on."""
+    return Event(user_channel(user_id), ROLE_CHANGED, {"role": role}, Audience.USER)

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import AliasChoices, Field
 
 from parley.domain.accounts.otp import OtpService
+from parley.domain.accounts.principal import Principal
 from parley.domain.accounts.schemas import Lenient
 from parley.realtime import phone_events
 from parley.realtime.commands import Commands, SyncCommand
@@ -77,6 +78,9 @@ class ChatNamespace(AuthenticatedNamespace):
 
     async def signed_out(self, socket: SocketIOConnection) -> None:
         await self.live.close(socket)
+
+    async def renew(self, socket: SocketIOConnection, token: str) -> Principal:
+        return await self.live.renew(socket, token)
 
     # -- events ---------------------------------------------------------------------------------
 

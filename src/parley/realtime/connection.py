@@ -18,6 +18,7 @@ import structlog
 
 from parley.domain.accounts.principal import Principal
 from parley.domain.events import Event
+from parley.errors import ParleyError
 from parley.realtime.pipeline import CommandPipeline
 from parley.realtime.protocol import CloseCode
 
@@ -147,6 +148,9 @@ class Connection(ABC):
         duplicates."""
         self.pipeline = CommandPipeline()
         """The client's commands in arrival order, its sends overlapping."""
+        self.ended: ParleyError | None = None
+        """Why its credentials stopped holding (session revoked, account disabled, token
+        expired): the connection is closing and refuses every command meanwhile."""
 
     @property
     def user_id(self) -> str:
@@ -163,6 +167,11 @@ class Connection(ABC):
 
     @abstractmethod
     async def close(self, code: CloseCode, reason: str) -> None: ...
+
+    @abstractmethod
+    async def end(self, code: str, message: str) -> None:
+        """Tell the client why its credentials no longer hold (an `error` with `code`), then
+        close: 4401 on plain WebSocket, a namespace DISCONNECT on Socket.IO."""
 
     def deliver(self, event: OutboundEvent) -> None:
         """An event from the hub: held back or dropped as a duplicate during a catch-up."""

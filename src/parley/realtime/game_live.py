@@ -27,7 +27,7 @@ from parley.domain.ids import uuid7
 from parley.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from parley.realtime.connection import Connection, OutboundEvent
 from parley.realtime.hub import Hub
-from parley.realtime.live import principal_of
+from parley.realtime.live import principal_of, renew_access
 
 
 class GameLive:
@@ -40,6 +40,7 @@ class GameLive:
         """A signed-in connection goes back to every room where the player has a seat;
         returns their ids (each has had its `room_state`)."""
         connection.principal = principal
+        await self._hub.attach_player(connection)
         rooms = []
         for room_id in await self.games.rooms_of(principal):
             try:
@@ -52,6 +53,9 @@ class GameLive:
                 continue
             rooms.append(room_id)
         return rooms
+
+    async def renew(self, connection: Connection, token: str) -> Principal:
+        return await renew_access(self.auth, self._hub, connection, token)
 
     async def close(self, connection: Connection) -> None:
         """The connection is gone: its seats wait for the player to come back."""

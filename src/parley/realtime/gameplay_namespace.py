@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from parley.clock import now_iso
+from parley.domain.accounts.principal import Principal
 from parley.realtime.game_live import GAME_COMMANDS, GameCommand, GameLive
 from parley.realtime.sio_namespace import AuthenticatedNamespace, Handler
 from parley.realtime.socketio import SocketIOConnection
@@ -48,6 +49,9 @@ class GameplayNamespace(AuthenticatedNamespace):
 
     async def signed_out(self, socket: SocketIOConnection) -> None:
         await self.games.close(socket)
+
+    async def renew(self, socket: SocketIOConnection, token: str) -> Principal:
+        return await self.games.renew(socket, token)
 
 
 def _answered(run: GameCommand, reply: str | None) -> Handler:

@@ -4,25 +4,40 @@ It keeps three local indexes — conversation channel → connections of its mem
 connections, presence channel → watching connections — and subscribes to a broker channel
 only while some local connection needs it (reference counted), so an instance never decodes
 traffic for conversations it has no client in.
+
+Account events on a user's channel (sessions revoked, account disabled, role changed) are
+not passed on: the hub ends or updates that user's connections here, chat and game alike,
+and one shared timer (`expiry`) ends those whose access token runs out. Between the commit
+and the event reaching an instance (milliseconds; Redis Pub/Sub's latency) a connection's
+commands still run, and one that was signing in just then misses the event.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Coroutine, Iterable
+from dataclasses import replace
 
 import structlog
 
 from parley.backends.base import Broker
+from parley.domain.accounts.principal import Principal
 from parley.domain.events import (
+    ACCOUNT_EVENTS,
+    ROLE_CHANGED,
+    SESSIONS_REVOKED,
     Audience,
     Event,
     conversation_channel,
     presence_channel,
     user_channel,
 )
+from parley.domain.roles import Role
+from parley.errors import AccountDisabled, ParleyError, SessionRevoked, TokenExpired
 from parley.realtime.connection import Connection, OutboundEvent
+from parley.realtime.expiry import TokenExpiry
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +48,9 @@ class Hub:
         self._members: dict[str, set[Connection]] = {}
         self._users: dict[str, set[Connection]] = {}
         self._watchers: dict[str, set[Connection]] = {}
+        self._players: dict[str, set[Connection]] = {}
+        """Signed-in game connections by user: they hear only their account's events."""
+        self._expiry = TokenExpiry(self._token_expired)
         self._needed: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._subscription_lock = asyncio.Lock()
@@ -68,7 +86,31 @@ class Hub:
             self._members.setdefault(channel, set()).add(connection)
             connection.member_of.add(channel)
             channels.append(channel)
+        self._expiry.track(connection)
         await self._settled(self._need(channels))
+
+    async def attach_player(self, connection: Connection) -> None:
+        """A signed-in game connection: ended or updated with its user's account like a chat
+        connection, though it receives none of the user's chat events."""
+        user_id = connection.user_id
+        self._players.setdefault(user_id, set()).add(connection)
+        self._expiry.track(connection)
+        await self._settled(self._need([user_channel(user_id)]))
+
+    def renew(self, connection: Connection, principal: Principal) -> None:
+        """A fresh access token (of the same user): the connection lives on with it."""
+        self._expiry.forget(connection)
+        connection.principal = principal
+        self._expiry.track(connection)
+
+    def end(self, connection: Connection, error: ParleyError) -> None:
+        """The connection's credentials no longer hold: it refuses commands from now on,
+        tells its client why and closes."""
+        if connection.ended is not None:
+            return
+        connection.ended = error
+        log.info("hub.connection_ended", connection_id=connection.id, reason=error.code)
+        self._spawn(self._end(connection, error))
 
     async def detach(self, connection: Connection) -> None:
         """Stop delivering to a connection: every channel it needed is released."""
@@ -76,9 +118,13 @@ class Hub:
             return
         user_id = connection.user_id
         channels = []
+        self._expiry.forget(connection)
         if connection in self._users.get(user_id, ()):
             channels.append(user_channel(user_id))
             self._discard(self._users, user_id, connection)
+        elif connection in self._players.get(user_id, ()):
+            channels.append(user_channel(user_id))
+            self._discard(self._players, user_id, connection)
         for channel in connection.member_of:
             self._discard(self._members, channel, connection)
             channels.append(channel)
@@ -167,6 +213,9 @@ class Hub:
         except (ValueError, KeyError):
             log.warning("hub.bad_event", channel=channel)
             return
+        if event.name in ACCOUNT_EVENTS:
+            self._account_changed(event)
+            return
         if event.name == "member.added" and event.audience is Audience.USER:
             self.join_locally(event.extra["user_id"], event.data["conversation_id"])
         elif event.name == "member.removed" and event.audience is Audience.USER:
@@ -174,6 +223,39 @@ class Hub:
         self.deliver_local(event)
         if event.name == "conversation.deleted":
             self._forget_conversation(channel, event.data["conversation_id"])
+
+    def _account_changed(self, event: Event) -> None:
+        user_id = event.channel[2:]
+        connections = [*self._users.get(user_id, ()), *self._players.get(user_id, ())]
+        if event.name == ROLE_CHANGED:
+            role = Role(event.data["role"])
+            for connection in connections:
+                if connection.principal is not None:
+                    connection.principal = replace(connection.principal, role=role)
+            return
+        error: ParleyError = AccountDisabled()
+        if event.name == SESSIONS_REVOKED:
+            ended = set(event.data["session_ids"])
+            error = SessionRevoked()
+            connections = [
+                c for c in connections if str(c.principal and c.principal.session_id) in ended
+            ]
+        for connection in connections:
+            self.end(connection, error)
+
+    def _token_expired(self, connection: Connection) -> None:
+        self.end(
+            connection,
+            TokenExpired(
+                "The access token has expired. Renew it before it does: authenticate with a "
+                "fresh access token of the same user."
+            ),
+        )
+
+    @staticmethod
+    async def _end(connection: Connection, error: ParleyError) -> None:
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await connection.end(error.code, error.message)
 
     def _recipients(self, event: Event) -> Iterable[Connection]:
         channel = event.channel
@@ -240,5 +322,6 @@ class Hub:
         return task
 
     async def close(self) -> None:
+        self._expiry.close()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -3,7 +3,10 @@
 A client proves who it is at connect (auth `{token}`, `?token=`, or an `Authorization`
 header) or afterwards with `authenticate {token}`; until then only the namespace's pre-auth
 events work, and a connection that never authenticates is closed after
-`WS_AUTH_TIMEOUT_SECS`. Each event answers through its acknowledgement; a failure is the
+`WS_AUTH_TIMEOUT_SECS`. A signed-in socket renews its access token before it expires with
+`authenticate {token}` (a fresh token of the same user); a socket whose session ends, whose
+account is disabled or whose token expired gets `error {code, message}` and a DISCONNECT
+of its namespace. Each event answers through its acknowledgement; a failure is the
 ack `{error: {code, message, event}}`, or an `error` event when no ack was asked for. A bad
 event never costs the connection.
 """
@@ -22,6 +25,7 @@ from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
 from parley.errors import ParleyError, Unauthenticated
 from parley.realtime.commands import validation_details
+from parley.realtime.live import renewal
 from parley.realtime.protocol import CloseCode
 from parley.realtime.socketio import ConnectRefused, Namespace, SocketIOConnection
 
@@ -61,6 +65,10 @@ class AuthenticatedNamespace(Namespace):
     @abstractmethod
     async def signed_out(self, socket: SocketIOConnection) -> None:
         """The socket is gone (it may never have signed in)."""
+
+    @abstractmethod
+    async def renew(self, socket: SocketIOConnection, token: str) -> Principal:
+        """A fresh access token of the same user replaces the socket's (`live.renew_access`)."""
 
     async def greet(self, socket: SocketIOConnection) -> None:
         """Runs when a connection arrives, before its sign-in."""
@@ -104,13 +112,18 @@ class AuthenticatedNamespace(Namespace):
     async def authenticate(
         self, socket: SocketIOConnection, data: dict[str, Any], ack: bool
     ) -> Any:
-        if socket.principal is not None:
-            raise Unauthenticated("Already authenticated.", code="already_authenticated")
         token = data.get("token") or data.get("access_token")
+        if socket.principal is not None and not token:
+            raise Unauthenticated("Already authenticated.", code="already_authenticated")
         if not isinstance(token, str) or not token:
             raise Unauthenticated(
                 "Send {token}: an access token from /api/v1/auth/login.", code="token_required"
             )
+        if socket.principal is not None:  # renewing before the signed-in token expires
+            renewed = renewal(await self.renew(socket, token), socket_id=socket.id)
+            if not ack:
+                socket.emit("authenticated", renewed)
+            return renewed
         return await self.sign_in(socket, await self.auth.authenticate(token), data.get("since"))
 
     async def on_event(

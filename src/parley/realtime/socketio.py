@@ -77,10 +77,11 @@ def event_packet(namespace: str, name: str, data: Any) -> str:
 class SocketIOConnection(Connection):
     """A client's connection to one namespace; writes through its Engine.IO session."""
 
-    def __init__(self, session: EngineSession, namespace: str) -> None:
+    def __init__(self, session: EngineSession, namespace: str, server: SocketIOServer) -> None:
         super().__init__(f"sio-{uuid.uuid4().hex[:16]}")
         self.session = session
         self.namespace = namespace
+        self.server = server
         self.dialect = f"sio{namespace}"
         self.auth_deadline: asyncio.TimerHandle | None = None
         self.auth_timer_task: asyncio.Future[None] | None = None
@@ -110,6 +111,10 @@ class SocketIOConnection(Connection):
     async def close(self, code: CloseCode, reason: str) -> None:
         self.push("4" + encode_packet(DISCONNECT, self.namespace))
         await self.session.close(reason)
+
+    async def end(self, code: str, message: str) -> None:
+        self.emit("error", {"code": code, "message": message})
+        await self.server.disconnect(self)
 
 
 class Namespace(ABC):
@@ -188,6 +193,19 @@ class SocketIOServer(EngineHandler):
             except Exception:
                 log.exception("socketio.disconnect_failed", namespace=namespace)
 
+    async def disconnect(self, socket: SocketIOConnection) -> None:
+        """The server ends one namespace's socket: the client gets a DISCONNECT (socket.io
+        clients report "io server disconnect") and the namespace forgets the socket. The
+        Engine.IO connection stays for the client's other namespaces (clients close it when
+        none is left)."""
+        sockets: dict[str, SocketIOConnection] = socket.session.state.get(SOCKETS, {})
+        if sockets.get(socket.namespace) is not socket:
+            return
+        del sockets[socket.namespace]
+        socket.push("4" + encode_packet(DISCONNECT, socket.namespace))
+        socket.pipeline.cancel()
+        await self._namespaces[socket.namespace].on_disconnect(socket)
+
     async def _connect(
         self, session: EngineSession, sockets: dict[str, SocketIOConnection], packet: Packet
     ) -> None:
@@ -199,7 +217,7 @@ class SocketIOServer(EngineHandler):
             return
         if packet.namespace in sockets:
             return
-        socket = SocketIOConnection(session, packet.namespace)
+        socket = SocketIOConnection(session, packet.namespace, self)
         try:
             extra = await handler.on_connect(socket, packet.data)
         except ConnectRefused as exc:

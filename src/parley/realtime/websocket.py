@@ -7,7 +7,9 @@ synonyms. A frame with an `id` is answered `{type: "ack", id, data}` or
 frame is answered with an error and the connection stays open.
 
 Authentication: `?token=`, an `Authorization: Bearer` header, or a first frame
-`{type: "auth", data: {token}}` within `WS_AUTH_TIMEOUT_SECS`.
+`{type: "auth", data: {token}}` within `WS_AUTH_TIMEOUT_SECS`. A later `auth` frame with a
+fresh access token of the same user renews it. When the session ends, the account is disabled
+or the token expires unrenewed, the client gets an `error` frame and the close code 4401.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from parley.realtime.commands import Commands
 from parley.realtime.connection import Connection, OutboundEvent, Outbox
 from parley.realtime.dialects import FLAT, WS_ENVELOPE, dump, encode_ws_event
 from parley.realtime.fastws import RAW_BYTES_PER_FRAME, RawWriter, framed, raw_websocket
-from parley.realtime.live import LiveService
+from parley.realtime.live import LiveService, renewal
 from parley.realtime.protocol import BAD_FRAME, UNKNOWN_TYPE, CloseCode
 
 log = structlog.get_logger(__name__)
@@ -99,6 +101,10 @@ class WebSocketConnection(Connection):
         for frame in self.outbox.take_all():
             await self.write(frame)
         await self.close(code, reason)
+
+    async def end(self, code: str, message: str) -> None:
+        self.push(dump({"type": "error", "code": code, "message": message}))
+        await self.flush_and_close(CloseCode.UNAUTHENTICATED, code)
 
     async def _too_slow(self) -> None:
         await self.outbox.stop_writer()
@@ -352,10 +358,17 @@ async def _ping(session: WebSocketSession, data: dict[str, Any], seed: bool) -> 
     return {"pong": True}, [("pong", data or {})]
 
 
-async def _already_authenticated(
-    session: WebSocketSession, data: dict[str, Any], seed: bool
-) -> tuple[Any, Reply]:
-    raise Unauthenticated("This connection is already authenticated.", code="already_authenticated")
+async def _renew(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
+    """`auth` on a signed-in connection: a fresh access token of the same user keeps it open
+    past the expiry of the one it signed in with."""
+    if not (data.get("token") or data.get("access_token")):
+        raise Unauthenticated(
+            "This connection is already authenticated.", code="already_authenticated"
+        )
+    token = cmd.AuthCommand.model_validate(data).token
+    principal = await session.live.renew(session.connection, token)
+    renewed = renewal(principal, connection_id=session.connection.id)
+    return renewed, [("authenticated", renewed)]
 
 
 HANDLERS: dict[str, Handler] = {
@@ -379,8 +392,8 @@ HANDLERS: dict[str, Handler] = {
     "sync": _plain(Commands.sync),
     "ping": _ping,
     "heartbeat": _ping,
-    "auth": _already_authenticated,
-    "authenticate": _already_authenticated,
+    "auth": _renew,
+    "authenticate": _renew,
 }
 
 WebSocketSession.handlers = HANDLERS

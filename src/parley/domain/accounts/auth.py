@@ -30,7 +30,9 @@ from parley.domain.accounts.schemas import (
     UserCreate,
     UserPublic,
 )
+from parley.domain.events import sessions_revoked
 from parley.domain.roles import SELF_SERVICE_ROLES, AccountStatus, Role
+from parley.domain.unit_of_work import UnitOfWork, Work
 from parley.errors import (
     AccountDisabled,
     Conflict,
@@ -49,8 +51,9 @@ GATEWAY_SESSION = uuid.UUID(int=0)
 
 
 class AuthService:
-    def __init__(self, db: Database, hasher: PasswordHasher, tokens: TokenService) -> None:
-        self._db = db
+    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, tokens: TokenService) -> None:
+        self._uow = uow
+        self._db: Database = uow.db
         self._hasher = hasher
         self._tokens = tokens
 
@@ -117,27 +120,16 @@ class AuthService:
                 expires_at=new_refresh.expires_at,
             )
         if not rotated:
-            async with self._db.transaction() as tx:
-                await session_queries.revoke_sessions(
-                    tx,
-                    user_id=claims.user_id,
-                    session_id=claims.session_id,
-                    now=now,
-                    reason="refresh_reuse",
-                )
+            async with self._uow() as work:
+                await self._revoke(work, claims.user_id, claims.session_id, "refresh_reuse")
             raise RefreshTokenReused()
         tokens = self._pair(user, session.id, new_refresh.token)
         return AuthResult(user=UserPublic.model_validate(user), tokens=tokens)
 
     async def log_out(self, principal: Principal, *, all_devices: bool = False) -> int:
-        async with self._db.transaction() as tx:
-            return await session_queries.revoke_sessions(
-                tx,
-                user_id=principal.user_id,
-                session_id=None if all_devices else principal.session_id,
-                now=utcnow(),
-                reason="logout",
-            )
+        async with self._uow() as work:
+            session_id = None if all_devices else principal.session_id
+            return await self._revoke(work, principal.user_id, session_id, "logout")
 
     async def authenticate(self, access_token: str) -> Principal:
         """The principal behind an access token; the session must still be live."""
@@ -157,6 +149,7 @@ class AuthService:
             role=Role(found.role),
             username=found.username,
             name=found.name,
+            expires_at=claims.expires_at,
         )
 
     async def trusted_principal(self, user_id: uuid.UUID) -> Principal:
@@ -206,16 +199,23 @@ class AuthService:
         ]
 
     async def revoke_session(self, principal: Principal, session_id: uuid.UUID) -> None:
-        async with self._db.transaction() as tx:
-            revoked = await session_queries.revoke_sessions(
-                tx,
-                user_id=principal.user_id,
-                session_id=session_id,
-                now=utcnow(),
-                reason="revoked_by_user",
-            )
+        async with self._uow() as work:
+            revoked = await self._revoke(work, principal.user_id, session_id, "revoked_by_user")
         if not revoked:
             raise NotFound("No active session with that id.", code="session_not_found")
+
+    @staticmethod
+    async def _revoke(
+        work: Work, user_id: uuid.UUID, session_id: uuid.UUID | None, reason: str
+    ) -> int:
+        """End one session (or all: None); once committed, every instance closes the live
+        connections opened with them."""
+        ended = await session_queries.revoke_sessions(
+            work.tx, user_id=user_id, session_id=session_id, now=utcnow(), reason=reason
+        )
+        if ended:
+            work.emit(sessions_revoked(user_id, ended, reason))
+        return len(ended)
 
     async def _live_session(
         self, tx: AsyncSession, session_id: uuid.UUID, user_id: uuid.UUID, now: datetime

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from parley.domain.roles import Role
 from parley.errors import Forbidden
@@ -16,6 +17,8 @@ class Principal:
     role: Role
     username: str | None
     name: str
+    expires_at: datetime | None = None
+    """When the access token behind it expires (None: no token, e.g. a trusted gateway's)."""
 
     def require_role(self, *roles: Role) -> None:
         if self.role not in roles:

@@ -15,15 +15,18 @@ from parley.db.types import utcnow
 from parley.domain.accounts.creation import conflict_for
 from parley.domain.accounts.principal import Principal
 from parley.domain.accounts.schemas import ProfileUpdate, UserPage, UserPublic
+from parley.domain.events import account_disabled, role_changed
 from parley.domain.roles import AccountStatus, Role
+from parley.domain.unit_of_work import UnitOfWork
 from parley.errors import Conflict, NotFound
 
 MAX_PAGE_SIZE = 100
 
 
 class UserService:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._db: Database = uow.db
 
     async def get_user(self, user_id: uuid.UUID) -> UserPublic:
         async with self._db.transaction() as tx:
@@ -74,23 +77,25 @@ class UserService:
 
     async def set_role(self, actor: Principal, user_id: uuid.UUID, role: Role) -> UserPublic:
         actor.require_role(Role.ADMIN)
-        async with self._db.transaction() as tx:
-            user = await self._get(tx, user_id)
+        async with self._uow() as work:
+            user = await self._get(work.tx, user_id)
             user.role = role.value
+            work.emit(role_changed(user.id, role.value))  # live connections too, at once
         return UserPublic.model_validate(user)
 
     async def set_status(
         self, actor: Principal, user_id: uuid.UUID, status: AccountStatus
     ) -> UserPublic:
-        """Disabling an account also ends every one of its sessions."""
+        """Disabling an account also ends every one of its sessions and live connections."""
         actor.require_role(Role.ADMIN)
-        async with self._db.transaction() as tx:
-            user = await self._get(tx, user_id)
+        async with self._uow() as work:
+            user = await self._get(work.tx, user_id)
             user.status = status.value
             if status is AccountStatus.DISABLED:
                 await session_queries.revoke_sessions(
-                    tx, user_id=user.id, session_id=None, now=utcnow(), reason="disabled"
+                    work.tx, user_id=user.id, session_id=None, now=utcnow(), reason="disabled"
                 )
+                work.emit(account_disabled(user.id))
         return UserPublic.model_validate(user)
 
     async def _get(self, tx: AsyncSession, user_id: uuid.UUID) -> User:

@@ -1,0 +1,135 @@
+"""Revocation across instances (PostgreSQL + Redis): a session ended or a role changed through
+one instance acts on the live sockets another instance holds."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import socketio
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import migrate
+from tests.support.accounts import create_admin, direct_chat, login, register
+from tests.support.clients import WsClient
+from tests.support.server import ServerProcess, start_server
+from tests.support.services import REDIS_URL, create_postgres_database, require_tcp, scale_out_env
+from tests.support.sio import SioClient
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    require_tcp("Redis", REDIS_URL)
+    database = create_postgres_database()
+    try:
+        root = Path(tmp_path_factory.mktemp("revocation"))
+        migrate(root / "migrate", database.url)
+        env = scale_out_env(database.url)
+        a = start_server(root / "a", env)
+        b = start_server(root / "b", env)
+        yield a, b
+        a.stop()
+        b.stop()
+    finally:
+        database.drop()
+
+
+@pytest.fixture
+def api_a(pair: tuple[ServerProcess, ServerProcess]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=pair[0].base_url, timeout=15) as client:
+        yield client
+
+
+@pytest.fixture
+async def opened() -> AsyncIterator[list[WsClient | SioClient]]:
+    clients: list[WsClient | SioClient] = []
+    yield clients
+    for client in clients:
+        if isinstance(client, WsClient):
+            await client.close()
+        else:
+            await client.disconnect()
+
+
+async def test_logout_on_one_instance_closes_the_sockets_on_the_other(
+    pair: tuple[ServerProcess, ServerProcess],
+    api_a: httpx.Client,
+    opened: list[WsClient | SioClient],
+) -> None:
+    _, b = pair
+    alice, bob = register(api_a), register(api_a)
+    chat = direct_chat(api_a, alice, bob)
+    ws = await WsClient.open(b.base_url, alice.access_token)
+    opened.append(ws)
+    sio = SioClient()
+    opened.append(sio)
+
+    async def disconnected(reason: str) -> None:
+        sio.queue("disconnect").put_nowait(reason)
+
+    sio.client.on("disconnect", disconnected)
+    await sio.connect(b.base_url, auth={"token": alice.access_token})
+    await sio.expect("authenticated")
+
+    assert api_a.post("/api/v1/auth/logout", headers=alice.headers).status_code == 200
+    error = await ws.expect("error")
+    assert error["code"] == "session_revoked"
+    # Whatever arrives after the revocation is refused (or finds the socket closed).
+    with contextlib.suppress(ConnectionClosed):
+        await ws.send(
+            {"type": "send_message", "data": {"conversation_id": chat, "content": "too late"}}
+        )
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.expect("never")
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "session_revoked")
+    assert (await sio.expect("error"))["code"] == "session_revoked"
+    assert await sio.expect("disconnect") == socketio.AsyncClient.reason.SERVER_DISCONNECT
+
+    history = api_a.get(f"/api/v1/conversations/{chat}/messages", headers=bob.headers).json()
+    assert "too late" not in [m["content"] for m in history["messages"]]
+
+
+async def test_a_role_change_on_one_instance_applies_on_the_other(
+    pair: tuple[ServerProcess, ServerProcess],
+    api_a: httpx.Client,
+    opened: list[WsClient | SioClient],
+) -> None:
+    a, b = pair
+    admin, other_admin = create_admin(api_a, a), create_admin(api_a, a)
+    customer = register(api_a)
+    chat = direct_chat(api_a, admin, customer)
+    posted = [
+        api_a.post(
+            f"/api/v1/conversations/{chat}/messages",
+            headers=customer.headers,
+            json={"content": f"customer {i}"},
+        ).json()["id"]
+        for i in range(2)
+    ]
+    admin_phone = login(api_a, admin.username)
+    ws = await WsClient.open(b.base_url, admin_phone.access_token)
+    opened.append(ws)
+    assert (await ws.ack("delete_message", {"message_id": posted[0]}))["deleted_at"]
+
+    demoted = api_a.put(
+        f"/api/v1/users/{admin.id}/role", headers=other_admin.headers, json={"role": "customer"}
+    )
+    assert demoted.status_code == 200
+    # Events on one user's channel arrive in order: once this one is in, so is the role.
+    group = api_a.post(
+        "/api/v1/conversations",
+        headers=other_admin.headers,
+        json={"name": "after the demotion", "participant_ids": []},
+    ).json()
+    api_a.post(
+        f"/api/v1/conversations/{group['id']}/members",
+        headers=other_admin.headers,
+        json={"user_id": admin.id},
+    )
+    await ws.expect("conversation_joined")
+    refused = await ws.command("delete_message", {"message_id": posted[1]})
+    assert (refused["type"], refused["code"]) == ("error", "not_the_sender")
