@@ -118,6 +118,7 @@ class JsonPolicy:
         try:
             self.check(value)
         except JsonRefused as refused:
+            refused.value = value
             return refused
         return MalformedRequest()
 
