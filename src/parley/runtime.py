@@ -177,6 +177,7 @@ class Runtime:
                 messages=messages,
                 presence=presence,
                 hub=hub,
+                catch_up_budget_bytes=settings.outbox_limit_bytes // 2,
             )
             game_store = await stack.enter_async_context(
                 create_game_store(

@@ -260,3 +260,35 @@ async def test_a_polling_outbox_is_bounded_in_bytes(byte_bound_server: ServerPro
         gone = await http.get("/socket.io/", params=params)
         assert gone.status_code == 400 or gone.text == "1", gone.text
     sync_api.close()
+
+
+async def test_a_catch_up_larger_than_the_outbox_comes_in_parts(
+    byte_bound_server: ServerProcess,
+) -> None:
+    """Reconnecting with `since` behind more bytes than OUTBOX_LIMIT_BYTES: each catch-up
+    sends what fits (`has_more` says there is more), and the connection is not closed."""
+    server = byte_bound_server
+    with httpx.Client(base_url=server.base_url, timeout=RECEIVE_TIMEOUT_SECS) as api:
+        alice = register(api)
+        room = open_room(api, alice)
+        body = {"content": "x", "payload": payload_of_size(MAX_MESSAGE_BYTES)}
+        for _ in range(6):  # about 1.5 times OUTBOX_LIMIT_BYTES
+            sent = api.post(
+                f"/api/v1/conversations/{room}/messages", headers=alice.headers, json=body
+            )
+            assert sent.status_code == 201
+    client = await WsClient.open(server.base_url)
+    await client.send({"type": "auth", "data": {"token": alice.access_token, "since": {room: 0}}})
+    report = (await client.expect("synced"))["data"]["conversations"][room]
+    parts = 1
+    while report["has_more"]:
+        assert 0 < report["delivered"] < 6
+        report = await client.ack("sync", {"since": {room: report["last_seq"]}})
+        report = report["conversations"][room]
+        parts += 1
+    assert report["last_seq"] == 6
+    assert parts > 1
+    seqs = [f["data"]["seq"] for f in client.seen if f["type"] == "new_message"]
+    assert seqs == [1, 2, 3, 4, 5, 6]
+    assert await client.ack("ping") == {"pong": True}
+    await client.close()
