@@ -33,8 +33,9 @@ DEFAULT_MAX_DEPTH = 32
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
-_LONG_DIGITS = re.compile(r"\d{19}")
-_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+"""A translation table: every digit to `0`, everything else to a space."""
+_LONG_RUN = b"0" * 19  # 2**63 has 19 digits
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -71,19 +72,19 @@ class JsonPolicy:
             value = orjson.loads(data)
         except orjson.JSONDecodeError:
             raise self._why_undecodable(data) from None
-        if isinstance(data, str):
-            suspect_ints = _LONG_DIGITS.search(data) is not None
-            suspect = suspect_ints or "\\u0000" in data
-            brackets = data.count("{") + data.count("[")
-        else:
-            suspect_ints = _LONG_DIGITS_BYTES.search(data) is not None
-            suspect = suspect_ints or b"\\u0000" in data
-            brackets = data.count(b"{") + data.count(b"[")
-        if not suspect and brackets <= self.max_depth:
+        # Byte scans (a translate and a find are several times faster than a regex): only a
+        # text that could break a rule below is walked.
+        raw = data.encode() if isinstance(data, str) else data  # orjson took it: valid UTF-8
+        suspect_ints = _LONG_RUN in raw.translate(_DIGITS_ONLY)
+        if (
+            not suspect_ints
+            and (b"\\" not in raw or b"\\u0000" not in raw)  # one byte: memchr, fast
+            and raw.count(b"{") + raw.count(b"[") <= self.max_depth
+        ):
             return value
         if suspect_ints:
             # orjson turns integers past 64 bits into floats; the stdlib keeps them exact.
-            value = json.loads(data)
+            value = json.loads(raw)
         try:
             self.check(value)
         except JsonRefused as refused:
