@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import socketio.exceptions
 
 from tests.api.test_input_policy import BAD_FIELDS, MAX_MESSAGE_BYTES, nested, payload_of_size
 from tests.support.accounts import Account, register
@@ -137,6 +138,21 @@ async def test_socketio_packets_that_break_the_policy_get_errors(
     stored = await client.call("message", {"room_id": room, "content": "fine"})
     assert stored["content"] == "fine"
     assert [m["content"] for m in history(api, alice, room)] == ["fine"]
+
+
+async def test_a_socketio_connect_that_breaks_the_policy_is_refused(
+    server: ServerProcess,
+) -> None:
+    refused = SioClient()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await refused.client.connect(
+            server.base_url,
+            auth={"token": "x\x00y"},
+            transports=["websocket"],
+            wait_timeout=RECEIVE_TIMEOUT_SECS,
+        )
+    refusal = await refused.expect("connect_error")
+    assert refusal["data"]["code"] == "validation_error"
 
 
 async def test_large_messages_reach_every_listener_and_too_large_ones_are_refused(
