@@ -50,7 +50,9 @@ class JsonRefused(ValidationFailed):
 
 
 def dotted(path: list[str | int]) -> str:
-    return ".".join(str(p) for p in path) or "body"
+    """`payload.items.3.k`; a key that is itself the problem is shown escaped (`a\\x00`)."""
+    parts = (str(p) if deliverable(p) else ascii(p)[1:-1] for p in path)
+    return ".".join(parts) or "body"
 
 
 class _Breach(Exception):
@@ -122,6 +124,15 @@ class JsonPolicy:
             refused.value = value
             return refused
         return MalformedRequest()
+
+
+def deliverable(value: Any) -> bool:
+    """Whether a decoded scalar (an id to echo, say) can be sent back as it came."""
+    try:
+        _walk(value, 1, 1)
+    except _Breach:
+        return False
+    return True
 
 
 def _walk(value: Any, depth: int, max_depth: int) -> None:

@@ -82,6 +82,12 @@ async def test_websocket_frames_that_break_the_policy_get_errors(
         else:
             assert error["id"] == f"bad{number}", (name, error)
             assert field.startswith(f"data.{where}"), (name, error)
+    # An id that cannot be echoed is left out of the answer (the refusal is elsewhere).
+    for bad_id in ("18446744073709551616", '"a\\ud800"', '"a\\u0000"'):
+        await client.send(f'{{"type":"ping","data":{{"k":"\\ud800"}},"id":{bad_id}}}')
+        error = await client.expect("error")
+        assert error["code"] == "validation_error"
+        assert "id" not in error, error
     # A bad field outside `data`, and one nested past the encoder's limit in `data`.
     await client.send(f'{{"type":"ping","id":"p1","extra":{nested(40)}}}')
     assert (await client.expect("error"))["details"]["fields"][0]["field"].startswith("extra.k")
@@ -135,6 +141,8 @@ async def test_socketio_packets_that_break_the_policy_get_errors(
     # Without an ack the refusal comes as an `error` event.
     await client.emit("message", {"room_id": room, "content": "a\x00b"})
     assert (await client.expect("error"))["code"] == "validation_error"
+    await client.emit("a\ud800", {"room_id": room})  # an event name that cannot be echoed
+    assert "event" not in (await client.expect("error"))
     stored = await client.call("message", {"room_id": room, "content": "fine"})
     assert stored["content"] == "fine"
     assert [m["content"] for m in history(api, alice, room)] == ["fine"]

@@ -22,7 +22,7 @@ from parley.realtime.dialects import encode_sio_event
 from parley.realtime.engineio import EngineHandler, EngineSession
 from parley.realtime.fastws import framed
 from parley.realtime.protocol import CloseCode
-from parley.wirejson import JsonPolicy, JsonRefused
+from parley.wirejson import JsonPolicy, JsonRefused, deliverable
 
 log = structlog.get_logger(__name__)
 
@@ -57,7 +57,7 @@ class RefusedPacket(BadPacket):
         refused = self.refused
         error: dict[str, Any] = {"code": refused.code, "message": refused.message}
         args = refused.value
-        if isinstance(args, list) and args and isinstance(args[0], str) and refused.path[:1] != [0]:
+        if isinstance(args, list) and args and isinstance(args[0], str) and deliverable(args[0]):
             error["event"] = args[0]
         error["details"] = refused.details
         return error

@@ -31,7 +31,7 @@ from parley.realtime.dialects import FLAT, WS_ENVELOPE, dump, encode_ws_event
 from parley.realtime.fastws import RawWriter, framed, raw_websocket
 from parley.realtime.live import LiveService
 from parley.realtime.protocol import BAD_FRAME, UNKNOWN_TYPE, CloseCode
-from parley.wirejson import JsonPolicy, JsonRefused
+from parley.wirejson import JsonPolicy, JsonRefused, deliverable
 
 log = structlog.get_logger(__name__)
 
@@ -311,9 +311,9 @@ def _refused_id(refused: JsonRefused) -> str | int | None:
     """The request id of a refused frame, when the id itself is not what was refused."""
     frame = refused.value
     request_id = frame.get("id") if isinstance(frame, dict) else None
-    if refused.path[:1] == ["id"] or isinstance(request_id, bool):
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
         return None
-    return request_id if isinstance(request_id, str | int) else None
+    return request_id if deliverable(request_id) else None
 
 
 def _token_from_request(websocket: WebSocket) -> str | None:
