@@ -178,6 +178,7 @@ class Runtime:
                 presence=presence,
                 hub=hub,
                 catch_up_budget_bytes=settings.outbox_limit_bytes // 2,
+                catch_up_budget_frames=settings.outbox_limit // 2,
             )
             game_store = await stack.enter_async_context(
                 create_game_store(

@@ -316,3 +316,47 @@ async def test_a_catch_up_larger_than_the_outbox_comes_in_parts(
     assert seqs == [1, 2, 3, 4, 5, 6]
     assert await client.ack("ping") == {"pong": True}
     await client.close()
+
+
+@pytest.fixture(scope="module")
+def frame_bound_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = start_server(tmp_path_factory.mktemp("outbox-frames"), {"OUTBOX_LIMIT": "20"})
+    yield server
+    server.stop()
+
+
+async def test_a_catch_up_longer_than_the_outbox_comes_in_parts(
+    frame_bound_server: ServerProcess,
+) -> None:
+    """Reconnecting over long-polling behind more messages than OUTBOX_LIMIT frames."""
+    server = frame_bound_server
+    with httpx.Client(base_url=server.base_url, timeout=RECEIVE_TIMEOUT_SECS) as api:
+        alice = register(api)
+        room = open_room(api, alice)
+        for number in range(30):
+            sent = api.post(
+                f"/api/v1/conversations/{room}/messages",
+                headers=alice.headers,
+                json={"content": f"m{number}"},
+            )
+            assert sent.status_code == 201
+    client = SioClient()
+    await client.connect(
+        server.base_url,
+        auth={"token": alice.access_token, "since": {room: 0}},
+        transports=["polling"],
+    )
+    try:
+        report = (await client.expect("synced"))["conversations"][room]
+        parts = 1
+        while report["has_more"]:
+            assert 0 < report["delivered"] < 30
+            answer = await client.call("sync", {"since": {room: report["last_seq"]}})
+            report = answer["conversations"][room]
+            parts += 1
+        assert (report["last_seq"], parts > 1) == (30, True)
+        seqs = [m["seq"] for m in client.drain("message")]
+        assert seqs == list(range(1, 31))
+        assert (await client.call("heartbeat"))["status"] == "alive"
+    finally:
+        await client.disconnect()

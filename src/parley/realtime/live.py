@@ -47,10 +47,13 @@ class LiveService:
         presence: PresenceService,
         hub: Hub,
         catch_up_budget_bytes: int,
+        catch_up_budget_frames: int,
     ) -> None:
         self.auth = auth
         self._catch_up_budget = catch_up_budget_bytes
-        """Bytes one catch-up may queue at once: a reconnect must not overflow the outbox."""
+        self._catch_up_frames = catch_up_budget_frames
+        """Bytes and messages one catch-up may queue at once: a reconnect must not overflow
+        the outbox it is reconnecting to."""
         self._conversations = conversations
         self._messages = messages
         self._presence = presence
@@ -83,7 +86,7 @@ class LiveService:
         keys = [str(k) for k in since]
         connection.hold(keys)
         report: dict[str, Any] = {}
-        budget = self._catch_up_budget
+        budget, frames = self._catch_up_budget, self._catch_up_frames
         try:
             for conversation_id in keys:
                 try:
@@ -111,9 +114,12 @@ class LiveService:
                 for event in missed:  # encoded once: the send below reuses the encoding
                     frame = connection.encode(event)
                     size = 0 if frame is None else frame_bytes(frame)
-                    if size > budget and (fitting or budget < self._catch_up_budget):
+                    # Over budget: stop, unless nothing was sent yet (one message always goes).
+                    too_large = size > budget and (fitting or budget < self._catch_up_budget)
+                    if frames == 0 or too_large:
                         break  # the rest is for later: `has_more`
                     budget -= size
+                    frames -= 1
                     fitting += 1
                 cut = fitting < len(missed)
                 missed = missed[:fitting]
