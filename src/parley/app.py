@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from parley import __version__
 from parley.api.compat import cs_chat
 from parley.api.errors import install_error_handlers
+from parley.api.json_body import JsonBodyPolicyMiddleware
 from parley.api.metrics import Metrics, Reading
 from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
 from parley.api.routes import auth, broadcast, conversations, ops, otp, users
@@ -24,6 +25,7 @@ from parley.realtime.gameplay_websocket import GameplayWebSocketSession
 from parley.realtime.socketio import SocketIOServer
 from parley.realtime.websocket import WebSocketSession
 from parley.runtime import Runtime
+from parley.wirejson import JsonPolicy
 
 
 def build_socketio(runtime: Runtime) -> EngineServer:
@@ -36,11 +38,12 @@ def build_socketio(runtime: Runtime) -> EngineServer:
     )
     gameplay = GameplayNamespace(runtime.games, auth_timeout_secs=settings.ws_auth_timeout_secs)
     return EngineServer(
-        SocketIOServer([chat, gameplay]),
+        SocketIOServer([chat, gameplay], json_policy=JsonPolicy(settings.max_json_depth)),
         ping_interval_secs=settings.sio_ping_interval_secs,
         ping_timeout_secs=settings.sio_ping_timeout_secs,
         max_payload_bytes=settings.sio_max_payload_bytes,
         outbox_limit=settings.outbox_limit,
+        outbox_limit_bytes=settings.outbox_limit_bytes,
         cors_origins=settings.cors_allowed_origins,
     )
 
@@ -57,8 +60,10 @@ async def chat_websocket(runtime: Runtime, websocket: WebSocket) -> None:
         websocket,
         runtime.live,
         outbox_limit=settings.outbox_limit,
+        outbox_limit_bytes=settings.outbox_limit_bytes,
         auth_timeout_secs=settings.ws_auth_timeout_secs,
         max_frame_bytes=settings.ws_max_frame_bytes,
+        json_policy=JsonPolicy(settings.max_json_depth),
     ).run()
 
 
@@ -69,8 +74,10 @@ async def gameplay_websocket(runtime: Runtime, websocket: WebSocket) -> None:
         runtime.live,
         runtime.games,
         outbox_limit=settings.outbox_limit,
+        outbox_limit_bytes=settings.outbox_limit_bytes,
         auth_timeout_secs=settings.ws_auth_timeout_secs,
         max_frame_bytes=settings.ws_max_frame_bytes,
+        json_policy=JsonPolicy(settings.max_json_depth),
     ).run()
 
 
@@ -186,6 +193,11 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(
+        JsonBodyPolicyMiddleware,
+        policy=JsonPolicy(settings.max_json_depth),
+        skip_prefixes=("/socket.io",),
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app

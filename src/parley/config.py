@@ -186,6 +186,15 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MAX_REQUEST_BODY_BYTES"),
         description="Larger request bodies are refused with 413.",
     )
+    max_json_depth: int = Field(
+        32,
+        ge=2,
+        le=200,
+        validation_alias=AliasChoices("MAX_JSON_DEPTH"),
+        description="Deepest nesting of arrays and objects accepted in a JSON request body, "
+        "socket frame or Socket.IO packet (the outermost one counts as 1); deeper is "
+        "refused with validation_error.",
+    )
     api_key: str = Field(
         "",
         validation_alias=AliasChoices("PARLEY_API_KEY"),
@@ -197,6 +206,14 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias=AliasChoices("MAX_MESSAGE_CHARS"),
         description="Longest message content accepted, in characters.",
+    )
+    max_message_bytes: int = Field(
+        65_536,
+        ge=1024,
+        validation_alias=AliasChoices("MAX_MESSAGE_BYTES"),
+        description="Largest message stored: content, title, payload and attachment URLs "
+        "together, as UTF-8 JSON. Larger ones are refused (413 message_too_large) on every "
+        "transport, for sends, edits and broadcasts.",
     )
     rooms_auto_create: bool = Field(
         True,
@@ -210,7 +227,7 @@ class Settings(BaseSettings):
         description="A socket that has not authenticated by then is closed (code 4408).",
     )
     ws_max_frame_bytes: int = Field(
-        65_536,
+        131_072,
         ge=1024,
         validation_alias=AliasChoices("WS_MAX_FRAME_BYTES"),
         description="Larger incoming socket frames are refused with an error.",
@@ -221,6 +238,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OUTBOX_LIMIT"),
         description="Frames queued for one connection before it counts as too slow and is "
         "closed (code 4429).",
+    )
+    outbox_limit_bytes: int = Field(
+        4_194_304,
+        ge=65_536,
+        validation_alias=AliasChoices("OUTBOX_LIMIT_BYTES"),
+        description="Bytes queued for one connection (its outbox, or the socket's write "
+        "buffer on the fast path) before it counts as too slow and is closed (code 4429). "
+        "Keep it several times MAX_MESSAGE_BYTES.",
     )
     presence_grace_secs: float = Field(
         3.0,
@@ -372,6 +397,15 @@ class Settings(BaseSettings):
     def _check_write_behind(self) -> Settings:
         if self.write_behind and not self.redis_url:
             raise ConfigurationError("WRITE_BEHIND=true needs REDIS_URL: the stream is in Redis.")
+        return self
+
+    @model_validator(mode="after")
+    def _check_outbox_fits_messages(self) -> Settings:
+        if self.outbox_limit_bytes < 4 * self.max_message_bytes:
+            raise ConfigurationError(
+                "OUTBOX_LIMIT_BYTES must be at least 4 times MAX_MESSAGE_BYTES: otherwise a few "
+                "large messages disconnect every listener of a room."
+            )
         return self
 
     @property

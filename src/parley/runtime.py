@@ -159,7 +159,11 @@ class Runtime:
                 reveal_codes=not settings.is_production,
             )
             conversations = ConversationService(uow, auto_create_rooms=settings.rooms_auto_create)
-            messages = MessageService(uow, max_content_chars=settings.max_message_chars)
+            messages = MessageService(
+                uow,
+                max_content_chars=settings.max_message_chars,
+                max_message_bytes=settings.max_message_bytes,
+            )
             if settings.write_behind:
                 await cls._write_behind(stack, settings, db, uow, messages)
             else:
@@ -173,6 +177,8 @@ class Runtime:
                 messages=messages,
                 presence=presence,
                 hub=hub,
+                catch_up_budget_bytes=settings.outbox_limit_bytes // 2,
+                catch_up_budget_frames=settings.outbox_limit // 2,
             )
             game_store = await stack.enter_async_context(
                 create_game_store(

@@ -44,22 +44,43 @@ class OutboundEvent:
             return value
 
 
+def frame_bytes(frame: str | bytes) -> int:
+    """The size of a frame on the wire (UTF-8); `isascii` is O(1) on str, so ASCII is free."""
+    if isinstance(frame, bytes) or frame.isascii():
+        return len(frame)
+    return len(frame.encode())
+
+
 class Outbox:
-    """Frames waiting for one client, at most `limit` of them.
+    """Frames waiting for one client: at most `limit` of them and `limit_bytes` in all.
 
     With a `write` function a writer task sends them in order; without one (long-polling)
     they wait for `take_all`. On overflow the outbox drops everything, refuses more, and calls
     `on_overflow` once: the owner closes the connection.
     """
 
-    __slots__ = ("_closed", "_closer", "_frames", "_limit", "_on_overflow", "_ready", "_writer")
+    __slots__ = (
+        "_bytes",
+        "_closed",
+        "_closer",
+        "_frames",
+        "_limit",
+        "_limit_bytes",
+        "_on_overflow",
+        "_ready",
+        "_writer",
+    )
 
-    def __init__(self, limit: int, on_overflow: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self, limit: int, on_overflow: Callable[[], Awaitable[None]], *, limit_bytes: int
+    ) -> None:
         # The deque and the event come with the first use: a WebSocket on the fast path
         # never uses its outbox, and thousands of idle ones should not pay for it.
-        self._frames: deque[Any] | None = None
+        self._frames: deque[tuple[Any, int]] | None = None
         self._ready: asyncio.Event | None = None
         self._limit = limit
+        self._limit_bytes = limit_bytes
+        self._bytes = 0
         self._on_overflow = on_overflow
         self._closed = False
         self._writer: asyncio.Task[None] | None = None
@@ -79,14 +100,17 @@ class Outbox:
             return
         if self._frames is None:
             self._frames = deque()
-        if len(self._frames) >= self._limit:
+        size = frame_bytes(frame)
+        if len(self._frames) >= self._limit or self._bytes + size > self._limit_bytes:
             self._closed = True
-            log.warning("connection.too_slow", queued=len(self._frames))
+            log.warning("connection.too_slow", queued=len(self._frames), queued_bytes=self._bytes)
             self._frames.clear()
+            self._bytes = 0
             self._closer = asyncio.ensure_future(self._on_overflow())
             self._signal().set()
             return
-        self._frames.append(frame)
+        self._frames.append((frame, size))
+        self._bytes += size
         self._signal().set()
 
     def start_writer(self, write: Callable[[Any], Awaitable[None]], name: str) -> None:
@@ -107,8 +131,9 @@ class Outbox:
     def take_all(self) -> list[Any]:
         if self._frames is None:
             return []
-        frames = list(self._frames)
+        frames = [frame for frame, _ in self._frames]
         self._frames.clear()
+        self._bytes = 0
         self._signal().clear()
         return frames
 
@@ -122,7 +147,9 @@ class Outbox:
             await ready.wait()
             ready.clear()
             while self._frames:
-                await write(self._frames.popleft())
+                frame, size = self._frames.popleft()
+                self._bytes -= size
+                await write(frame)
 
 
 class Connection(ABC):

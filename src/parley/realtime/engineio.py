@@ -31,7 +31,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from parley.lifecycle import stop_task
 from parley.realtime.connection import Outbox
-from parley.realtime.fastws import RAW_BYTES_PER_FRAME, RawWriter, raw_websocket
+from parley.realtime.fastws import RawWriter, raw_websocket
 from parley.realtime.protocol import CloseCode
 
 log = structlog.get_logger(__name__)
@@ -56,7 +56,15 @@ class EngineHandler(ABC):
 class EngineSession:
     """One Engine.IO client, on polling or WebSocket; its outbox holds encoded packets."""
 
-    def __init__(self, sid: str, scope: Scope, *, outbox_limit: int, server: EngineServer) -> None:
+    def __init__(
+        self,
+        sid: str,
+        scope: Scope,
+        *,
+        outbox_limit: int,
+        outbox_limit_bytes: int,
+        server: EngineServer,
+    ) -> None:
         self.sid = sid
         query_string: bytes = scope.get("query_string", b"")
         self.query: dict[str, str] = {k: v[0] for k, v in parse_qs(query_string.decode()).items()}
@@ -68,7 +76,7 @@ class EngineSession:
         self.closed = False
         self.last_seen = time.monotonic()
         self.ping_sent_at: float | None = None
-        self.outbox = Outbox(outbox_limit, self._too_slow)
+        self.outbox = Outbox(outbox_limit, self._too_slow, limit_bytes=outbox_limit_bytes)
         self.state: dict[str, Any] = {}
         """For the layer above (Socket.IO keeps its namespace sockets here)."""
         self._server = server
@@ -121,6 +129,7 @@ class EngineServer:
         ping_timeout_secs: float,
         max_payload_bytes: int,
         outbox_limit: int,
+        outbox_limit_bytes: int,
         cors_origins: list[str],
     ) -> None:
         self.handler = handler
@@ -129,6 +138,7 @@ class EngineServer:
         self._ping_timeout = ping_timeout_secs
         self._max_payload = max_payload_bytes
         self._outbox_limit = outbox_limit
+        self._outbox_limit_bytes = outbox_limit_bytes
         self._cors_origins = cors_origins
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -229,7 +239,11 @@ class EngineServer:
 
     def _new_session(self, scope: Scope) -> EngineSession:
         session = EngineSession(
-            secrets.token_urlsafe(15), scope, outbox_limit=self._outbox_limit, server=self
+            secrets.token_urlsafe(15),
+            scope,
+            outbox_limit=self._outbox_limit,
+            outbox_limit_bytes=self._outbox_limit_bytes,
+            server=self,
         )
         self.sessions[session.sid] = session
         return session
@@ -353,7 +367,7 @@ class EngineServer:
             raw.keep_alive_by_app()  # Engine.IO's own pings: see _sweep
             session.raw = RawWriter(
                 raw,
-                limit_bytes=self._outbox_limit * RAW_BYTES_PER_FRAME,
+                limit_bytes=self._outbox_limit_bytes,
                 on_overflow=session._too_slow,
             )
         else:

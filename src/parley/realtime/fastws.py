@@ -62,10 +62,6 @@ def raw_websocket(scope: Any) -> RawWebSocket | None:
     return raw
 
 
-RAW_BYTES_PER_FRAME = 1024
-"""How many buffered bytes one outbox slot stands for on the fast path (OUTBOX_LIMIT times this)."""
-
-
 class RawWriter:
     """Writes pre-framed messages to one connection; closes it when the client falls behind."""
 

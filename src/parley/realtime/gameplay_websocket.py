@@ -18,6 +18,7 @@ from parley.domain.accounts.principal import Principal
 from parley.realtime.game_live import GAME_COMMANDS, GameCommand, GameLive
 from parley.realtime.live import LiveService
 from parley.realtime.websocket import HANDLERS, Handler, Reply, WebSocketSession
+from parley.wirejson import JsonPolicy
 
 
 class GameplayWebSocketSession(WebSocketSession):
@@ -30,15 +31,19 @@ class GameplayWebSocketSession(WebSocketSession):
         games: GameLive,
         *,
         outbox_limit: int,
+        outbox_limit_bytes: int,
         auth_timeout_secs: float,
         max_frame_bytes: int,
+        json_policy: JsonPolicy,
     ) -> None:
         super().__init__(
             websocket,
             live,
             outbox_limit=outbox_limit,
+            outbox_limit_bytes=outbox_limit_bytes,
             auth_timeout_secs=auth_timeout_secs,
             max_frame_bytes=max_frame_bytes,
+            json_policy=json_policy,
         )
         self.games = games
 

@@ -26,7 +26,7 @@ from parley.domain.conversations.service import ConversationService
 from parley.domain.events import Event, conversation_channel
 from parley.domain.presence import PresenceService, UserStatus
 from parley.errors import Forbidden, NotFound, ParleyError
-from parley.realtime.connection import MESSAGE_CREATED, Connection, OutboundEvent
+from parley.realtime.connection import MESSAGE_CREATED, Connection, OutboundEvent, frame_bytes
 from parley.realtime.hub import Hub
 
 
@@ -46,8 +46,14 @@ class LiveService:
         messages: MessageService,
         presence: PresenceService,
         hub: Hub,
+        catch_up_budget_bytes: int,
+        catch_up_budget_frames: int,
     ) -> None:
         self.auth = auth
+        self._catch_up_budget = catch_up_budget_bytes
+        self._catch_up_frames = catch_up_budget_frames
+        """Bytes and messages one catch-up may queue at once: a reconnect must not overflow
+        the outbox it is reconnecting to."""
         self._conversations = conversations
         self._messages = messages
         self._presence = presence
@@ -80,6 +86,7 @@ class LiveService:
         keys = [str(k) for k in since]
         connection.hold(keys)
         report: dict[str, Any] = {}
+        budget, frames = self._catch_up_budget, self._catch_up_frames
         try:
             for conversation_id in keys:
                 try:
@@ -103,11 +110,26 @@ class LiveService:
                     )
                     for message in page.messages
                 ]
+                fitting = 0
+                for event in missed:  # encoded once: the send below reuses the encoding
+                    frame = connection.encode(event)
+                    size = 0 if frame is None else frame_bytes(frame)
+                    # Over budget: stop, unless nothing was sent yet (one message always goes).
+                    too_large = size > budget and (fitting or budget < self._catch_up_budget)
+                    if frames == 0 or too_large:
+                        break  # the rest is for later: `has_more`
+                    budget -= size
+                    frames -= 1
+                    fitting += 1
+                cut = fitting < len(missed)
+                missed = missed[:fitting]
                 connection.release(conversation_id, missed)
                 report[conversation_id] = {
                     "delivered": len(missed),
-                    "has_more": page.has_more,
-                    "last_seq": page.messages[-1].seq if page.messages else since[conversation_id],
+                    "has_more": page.has_more or cut,
+                    "last_seq": int(missed[-1].event.data["seq"])
+                    if missed
+                    else since[conversation_id],
                 }
         finally:
             for conversation_id in keys:  # on an error, nothing stays held

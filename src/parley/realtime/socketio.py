@@ -16,16 +16,19 @@ from typing import Any
 import orjson
 import structlog
 
+from parley.errors import MalformedRequest
 from parley.realtime.connection import Connection, OutboundEvent
 from parley.realtime.dialects import encode_sio_event
 from parley.realtime.engineio import EngineHandler, EngineSession
 from parley.realtime.fastws import framed
 from parley.realtime.protocol import CloseCode
+from parley.wirejson import JsonPolicy, JsonRefused, deliverable
 
 log = structlog.get_logger(__name__)
 
 CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR, BINARY_EVENT, BINARY_ACK = "0123456"
 SOCKETS = "sio.sockets"
+DEFAULT_POLICY = JsonPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +43,27 @@ class BadPacket(ValueError):
     pass
 
 
-def parse_packet(text: str) -> Packet:
+class RefusedPacket(BadPacket):
+    """A packet whose JSON breaks the edge policy; answered on its own ack when it has one."""
+
+    def __init__(self, refused: JsonRefused, kind: str, namespace: str, ack_id: int | None) -> None:
+        super().__init__(refused.message)
+        self.refused = refused
+        self.kind = kind
+        self.namespace = namespace
+        self.ack_id = ack_id
+
+    def error(self) -> dict[str, Any]:
+        refused = self.refused
+        error: dict[str, Any] = {"code": refused.code, "message": refused.message}
+        args = refused.value
+        if isinstance(args, list) and args and isinstance(args[0], str) and deliverable(args[0]):
+            error["event"] = args[0]
+        error["details"] = refused.details
+        return error
+
+
+def parse_packet(text: str, json_policy: JsonPolicy = DEFAULT_POLICY) -> Packet:
     if not text or text[0] not in "0123456":
         raise BadPacket("unknown packet type")
     kind, rest = text[0], text[1:]
@@ -56,8 +79,10 @@ def parse_packet(text: str) -> Packet:
     ack_id = int(rest[:digits]) if digits else None
     payload = rest[digits:]
     try:
-        data = orjson.loads(payload) if payload else None
-    except orjson.JSONDecodeError as exc:
+        data = json_policy.loads(payload) if payload else None
+    except JsonRefused as exc:
+        raise RefusedPacket(exc, kind, namespace, ack_id) from exc
+    except MalformedRequest as exc:
         raise BadPacket("payload is not JSON") from exc
     return Packet(kind, namespace, ack_id, data)
 
@@ -143,15 +168,21 @@ class Namespace(ABC):
 
 
 class SocketIOServer(EngineHandler):
-    def __init__(self, namespaces: list[Namespace]) -> None:
+    def __init__(
+        self, namespaces: list[Namespace], *, json_policy: JsonPolicy = DEFAULT_POLICY
+    ) -> None:
         self._namespaces = {n.name: n for n in namespaces}
+        self._json = json_policy
 
     async def on_open(self, session: EngineSession) -> None:
         session.state[SOCKETS] = {}
 
     async def on_message(self, session: EngineSession, data: str) -> None:
         try:
-            packet = parse_packet(data)
+            packet = parse_packet(data, self._json)
+        except RefusedPacket as exc:
+            self._refused(session, exc)
+            return
         except BadPacket as exc:
             session.send_message(
                 encode_packet(
@@ -205,6 +236,22 @@ class SocketIOServer(EngineHandler):
         socket.push("4" + encode_packet(DISCONNECT, socket.namespace))
         socket.pipeline.cancel()
         await self._namespaces[socket.namespace].on_disconnect(socket)
+
+    @staticmethod
+    def _refused(session: EngineSession, refused: RefusedPacket) -> None:
+        """Answer a refused packet the way its sender waits for: a CONNECT with
+        CONNECT_ERROR, an event with an ack id on that ack, anything else with `error`."""
+        error = refused.error()
+        socket = session.state[SOCKETS].get(refused.namespace)
+        if refused.kind == CONNECT:
+            data = {"message": error["message"], "data": {"code": error["code"]}}
+            session.send_message(encode_packet(CONNECT_ERROR, refused.namespace, data))
+        elif socket is not None and refused.kind == EVENT and refused.ack_id is not None:
+            socket.ack(refused.ack_id, {"error": error})
+        elif socket is not None:
+            socket.emit("error", error)
+        else:
+            session.send_message(encode_packet(EVENT, "/", ["error", error]))
 
     async def _connect(
         self, session: EngineSession, sockets: dict[str, SocketIOConnection], packet: Packet

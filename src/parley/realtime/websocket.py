@@ -20,20 +20,20 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import orjson
 import structlog
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from parley.domain.accounts.principal import Principal
-from parley.errors import ParleyError, Unauthenticated
+from parley.errors import MalformedRequest, ParleyError, Unauthenticated
 from parley.realtime import commands as cmd
 from parley.realtime.commands import Commands
 from parley.realtime.connection import Connection, OutboundEvent, Outbox
 from parley.realtime.dialects import FLAT, WS_ENVELOPE, dump, encode_ws_event
-from parley.realtime.fastws import RAW_BYTES_PER_FRAME, RawWriter, framed, raw_websocket
+from parley.realtime.fastws import RawWriter, framed, raw_websocket
 from parley.realtime.live import LiveService, renewal
 from parley.realtime.protocol import BAD_FRAME, UNKNOWN_TYPE, CloseCode
+from parley.wirejson import JsonPolicy, JsonRefused, deliverable
 
 log = structlog.get_logger(__name__)
 
@@ -43,15 +43,15 @@ Handler = Callable[[Any, dict[str, Any], bool], Awaitable[tuple[Any, Reply]]]
 
 
 class WebSocketConnection(Connection):
-    def __init__(self, websocket: WebSocket, *, outbox_limit: int) -> None:
+    def __init__(self, websocket: WebSocket, *, outbox_limit: int, outbox_limit_bytes: int) -> None:
         super().__init__(f"ws-{uuid.uuid4().hex[:16]}")
         self.websocket = websocket
         self.dialect = WS_ENVELOPE
-        self.outbox = Outbox(outbox_limit, self._too_slow)
+        self.outbox = Outbox(outbox_limit, self._too_slow, limit_bytes=outbox_limit_bytes)
         raw = raw_websocket(websocket.scope)
         self.raw_socket = raw
         self.raw: RawWriter | None = None
-        self._raw_limit = outbox_limit * RAW_BYTES_PER_FRAME
+        self._raw_limit = outbox_limit_bytes
 
     async def start(self) -> None:
         """After accept: write straight to the transport when the server allows it, else
@@ -124,10 +124,14 @@ class WebSocketSession:
         live: LiveService,
         *,
         outbox_limit: int,
+        outbox_limit_bytes: int,
         auth_timeout_secs: float,
         max_frame_bytes: int,
+        json_policy: JsonPolicy,
     ) -> None:
-        self.connection = WebSocketConnection(websocket, outbox_limit=outbox_limit)
+        self.connection = WebSocketConnection(
+            websocket, outbox_limit=outbox_limit, outbox_limit_bytes=outbox_limit_bytes
+        )
         self.websocket = websocket
         if websocket.query_params.get("dialect") == "flat":
             self.connection.dialect = FLAT
@@ -135,6 +139,7 @@ class WebSocketSession:
         self.commands = cmd.Commands(live)
         self._auth_timeout = auth_timeout_secs
         self._max_frame = max_frame_bytes
+        self._json = json_policy
         self._overlapping = self.overlapping_kinds if live.sends_may_overlap else frozenset()
 
     async def run(self) -> None:
@@ -237,8 +242,11 @@ class WebSocketSession:
             )
             return None
         try:
-            frame = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+            frame = self._json.loads(raw)
+        except JsonRefused as exc:  # valid JSON that could not be stored or delivered
+            self._send_error(_refused_id(exc), exc.code, exc.message, exc.details)
+            return None
+        except MalformedRequest:
             self._send_error(None, BAD_FRAME, "The frame is not valid JSON.")
             return None
         if not isinstance(frame, dict):
@@ -303,6 +311,15 @@ def _data(frame: dict[str, Any]) -> dict[str, Any]:
     if isinstance(data, dict):
         return data
     return {k: v for k, v in frame.items() if k not in ("type", "id")}
+
+
+def _refused_id(refused: JsonRefused) -> str | int | None:
+    """The request id of a refused frame, when the id itself is not what was refused."""
+    frame = refused.value
+    request_id = frame.get("id") if isinstance(frame, dict) else None
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+        return None
+    return request_id if deliverable(request_id) else None
 
 
 def _token_from_request(websocket: WebSocket) -> str | None:

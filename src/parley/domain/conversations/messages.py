@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy.exc import IntegrityError
 
 from parley.db import conversations as queries
@@ -39,7 +40,7 @@ from parley.domain.events import Event, conversation_channel
 from parley.domain.ids import uuid7
 from parley.domain.roles import Role
 from parley.domain.unit_of_work import UnitOfWork, Work
-from parley.errors import Forbidden, NotFound, ParleyError, ValidationFailed
+from parley.errors import Forbidden, NotFound, ParleyError, PayloadTooLarge, ValidationFailed
 
 MAX_PAGE = 100
 MAX_CATCH_UP = 1000
@@ -120,10 +121,25 @@ def decode_cursor(cursor: str) -> int:
     raise ValidationFailed("The cursor is not one this server gave out.", field="cursor")
 
 
+def stored_size(
+    content: str, title: str | None, payload: dict[str, Any] | None, attachments: list[str]
+) -> int:
+    """The bytes a message's own fields take as UTF-8 JSON: what is stored and delivered."""
+    try:
+        return len(orjson.dumps([content, title, payload, attachments]))
+    except orjson.JSONEncodeError as exc:
+        raise ValidationFailed("The payload cannot be stored.", field="payload") from exc
+
+
+MAX_BYTES_PER_CHAR = 6
+"""A character's JSON encoding takes at most this many bytes (`\u001f`)."""
+
+
 class MessageService:
-    def __init__(self, uow: UnitOfWork, *, max_content_chars: int) -> None:
+    def __init__(self, uow: UnitOfWork, *, max_content_chars: int, max_message_bytes: int) -> None:
         self._uow = uow
         self._max_content_chars = max_content_chars
+        self._max_message_bytes = max_message_bytes
         self._queue: SendQueueLike | None = None
 
     def use_queue(self, queue: SendQueueLike) -> None:
@@ -181,7 +197,10 @@ class MessageService:
             for index, item in enumerate(batch):
                 try:
                     self.check_content(
-                        item.command.content, item.command.attachment_urls, item.command.payload
+                        item.command.content,
+                        item.command.attachment_urls,
+                        item.command.payload,
+                        item.command.title,
                     )
                     conversation = found[str(item.command.conversation)]
                     if conversation is None:
@@ -234,7 +253,7 @@ class MessageService:
     async def broadcast(self, command: BroadcastSend) -> MessagePublic:
         """A message from a trusted server-side caller: no member sends it, every member and
         every live connection of theirs receives it. Open rooms are created on demand."""
-        self.check_content(command.content, command.attachment_urls, command.payload)
+        self.check_content(command.content, command.attachment_urls, command.payload, command.title)
         async with self._uow() as work:
             conversation = await access.find_by_ref(work.tx, command.conversation)
             if conversation is None:
@@ -263,6 +282,9 @@ class MessageService:
         self.check_content(command.content, [], None)
         async with self._uow() as work:
             message = await self._own_message(work.tx, message_id, principal, allow_admin=False)
+            self.check_size(
+                command.content, message.title, message.payload, message.attachment_urls or []
+            )
             message.content = command.content
             message.edited_at = utcnow()
             await work.tx.flush()
@@ -402,7 +424,11 @@ class MessageService:
         return message
 
     def check_content(
-        self, content: str, attachments: list[str], payload: dict[str, Any] | None
+        self,
+        content: str,
+        attachments: list[str],
+        payload: dict[str, Any] | None,
+        title: str | None = None,
     ) -> None:
         if len(content) > self._max_content_chars:
             raise ValidationFailed(
@@ -415,4 +441,26 @@ class MessageService:
                 "A message needs content, attachments or a payload.",
                 code="message_empty",
                 field="content",
+            )
+        self.check_size(content, title, payload, attachments)
+
+    def check_size(
+        self,
+        content: str,
+        title: str | None,
+        payload: dict[str, Any] | None,
+        attachments: list[str],
+    ) -> None:
+        """One limit for the whole stored message, whichever way it comes (MAX_MESSAGE_BYTES)."""
+        chars = len(content) + len(title or "") + sum(len(url) for url in attachments)
+        if payload is None and chars * MAX_BYTES_PER_CHAR + 64 <= self._max_message_bytes:
+            return  # cannot be too large: no need to encode it
+        size = stored_size(content, title, payload, attachments)
+        if size > self._max_message_bytes:
+            raise PayloadTooLarge(
+                f"The message takes {size} bytes; at most {self._max_message_bytes} are "
+                "allowed (content, title, payload and attachment URLs together).",
+                code="message_too_large",
+                limit_bytes=self._max_message_bytes,
+                size_bytes=size,
             )

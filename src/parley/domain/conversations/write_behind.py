@@ -45,7 +45,9 @@ class WriteBehindSender:
     async def send(
         self, principal: Principal, command: MessageSend, origin: str | None
     ) -> tuple[MessagePublic, bool]:
-        self._messages.check_content(command.content, command.attachment_urls, command.payload)
+        self._messages.check_content(
+            command.content, command.attachment_urls, command.payload, command.title
+        )
         sender = sender_from_principal(principal)
         async with self._uow() as work:
             conversation, _ = await access.load(work.tx, command.conversation, principal)
