@@ -39,6 +39,7 @@ def build_socketio(runtime: Runtime) -> EngineServer:
         SocketIOServer([chat, gameplay]),
         ping_interval_secs=settings.sio_ping_interval_secs,
         ping_timeout_secs=settings.sio_ping_timeout_secs,
+        connect_timeout_secs=settings.sio_connect_timeout_secs,
         max_payload_bytes=settings.sio_max_payload_bytes,
         outbox_limit=settings.outbox_limit,
         cors_origins=settings.cors_allowed_origins,

@@ -109,7 +109,7 @@ class SocketIOConnection(Connection):
 
     async def close(self, code: CloseCode, reason: str) -> None:
         self.push("4" + encode_packet(DISCONNECT, self.namespace))
-        await self.session.close(reason)
+        await self.session.close(reason, code)
 
 
 class Namespace(ABC):
@@ -212,6 +212,7 @@ class SocketIOServer(EngineHandler):
             )
             return
         sockets[packet.namespace] = socket
+        session.in_use = True  # the connect timeout is over for it
         session.send_message(
             encode_packet(CONNECT, packet.namespace, {"sid": socket.id, **(extra or {})})
         )
