@@ -422,7 +422,11 @@ class EngineServer:
         origin = dict(scope.get("headers", [])).get(b"origin")
         if origin is None or not self._cors_origins:
             return []
-        if "*" in self._cors_origins or origin.decode() in self._cors_origins:
+        try:
+            allowed = origin.decode("ascii")  # a serialized origin is ASCII (IDNs in punycode)
+        except UnicodeDecodeError:
+            return []  # not an origin anyone allowed: no CORS headers, like any other
+        if "*" in self._cors_origins or allowed in self._cors_origins:
             return [
                 (b"access-control-allow-origin", origin),
                 (b"access-control-allow-credentials", b"true"),
