@@ -26,6 +26,8 @@ log = structlog.get_logger(__name__)
 
 CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR, BINARY_EVENT, BINARY_ACK = "0123456"
 SOCKETS = "sio.sockets"
+MAX_ACK_ID_DIGITS = 15
+"""Ack ids are ASCII digits (the protocol's); 15 of them always fit a JavaScript number."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +53,10 @@ def parse_packet(text: str) -> Packet:
         end = rest.find(",")
         namespace, rest = (rest, "") if end == -1 else (rest[:end], rest[end + 1 :])
     digits = 0
-    while digits < len(rest) and rest[digits].isdigit():
+    while digits < len(rest) and "0" <= rest[digits] <= "9":  # ASCII only: not "²" or "٣"
         digits += 1
+    if digits > MAX_ACK_ID_DIGITS:
+        raise BadPacket(f"an ack id has at most {MAX_ACK_ID_DIGITS} digits")
     ack_id = int(rest[:digits]) if digits else None
     payload = rest[digits:]
     try:
