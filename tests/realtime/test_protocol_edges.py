@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from tests.support.accounts import Account, register
+from tests.support.clients import WsClient
 from tests.support.eio import EioSocket
 from tests.support.server import ServerProcess, start_server
 
@@ -79,4 +80,71 @@ async def test_a_bad_ack_id_is_a_bad_packet_and_the_connection_stays(
     await client.send('42999999999999999["heartbeat"]')  # 15 digits: fine
     answer = await client.next(lambda p: p.startswith("43999999999999999"))
     assert orjson.loads(answer[len("43999999999999999") :])[0]["status"] == "alive"
+    await client.close()
+
+
+# -- /ws frame ids ----------------------------------------------------------------------------
+
+
+def nested(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+@pytest.mark.parametrize(
+    "frame_id",
+    ["[[1]]", '{"a": 1}', "1.5", "true", str(2**63), str(-(2**63) - 1), '"' + "x" * 129 + '"'],
+    ids=["list", "object", "float", "bool", "int64+1", "int64-1", "129-chars"],
+)
+async def test_a_bad_frame_id_is_a_bad_frame_and_the_connection_stays(
+    edge_server: ServerProcess, edge_account: Account, frame_id: str
+) -> None:
+    before = await WsClient.open(edge_server.base_url)  # waiting for its auth frame
+    await before.send(f'{{"type":"auth","id":{frame_id},"data":{{"token":"x"}}}}')
+    error = await before.expect("error")
+    assert (error["code"], "id" in error) == ("bad_frame", False)
+    await before.send({"type": "auth", "data": {"token": edge_account.access_token}})
+    await before.expect("authenticated")
+    await before.send(f'{{"type":"ping","id":{frame_id}}}')
+    error = await before.expect("error")
+    assert (error["code"], "id" in error) == ("bad_frame", False)
+    assert await before.ack("ping") == {"pong": True}
+    await before.close()
+
+
+async def test_frame_ids_in_bounds_are_echoed(
+    edge_server: ServerProcess, edge_account: Account
+) -> None:
+    client = await WsClient.open(edge_server.base_url, edge_account.access_token)
+    for frame_id in ["x" * 128, 2**63 - 1, -(2**63), 0]:
+        await client.send({"type": "ping", "id": frame_id})
+        reply = await client.next(lambda f, i=frame_id: f.get("id") == i)
+        assert reply["type"] == "ack"
+    await client.close()
+
+
+async def test_a_deeply_nested_frame_id_costs_no_connection(
+    edge_server: ServerProcess, edge_account: Account
+) -> None:
+    client = await WsClient.open(edge_server.base_url, edge_account.access_token)
+    for levels in (254, 300, 1000):
+        await client.send(f'{{"type":"ping","id":{nested(levels)}}}')
+        assert (await client.expect("error"))["type"] == "error"
+    assert await client.ack("ping") == {"pong": True}
+    await client.close()
+
+
+@pytest.mark.parametrize(
+    "frame_type", [nested(1000), "5", '{"t": "ping"}'], ids=["deep-list", "number", "object"]
+)
+async def test_a_frame_type_that_is_not_a_string_is_a_bad_frame(
+    edge_server: ServerProcess, edge_account: Account, frame_type: str
+) -> None:
+    client = await WsClient.open(edge_server.base_url)  # waiting for its auth frame
+    await client.send(f'{{"type":{frame_type},"data":{{"token":"x"}}}}')
+    assert (await client.expect("error"))["code"] == "bad_frame"
+    await client.send({"type": "auth", "data": {"token": edge_account.access_token}})
+    await client.expect("authenticated")
+    await client.send(f'{{"type":{frame_type}}}')
+    assert (await client.expect("error"))["code"] == "bad_frame"
+    assert await client.ack("ping") == {"pong": True}
     await client.close()
