@@ -6,14 +6,16 @@ Origin bytes, Socket.IO ack ids, /ws frame ids, and `since` at sign-in and in `s
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 
-from tests.support.accounts import Account, register
+from tests.support.accounts import Account, direct_chat, register
 from tests.support.clients import WsClient
 from tests.support.eio import EioSocket
 from tests.support.server import ServerProcess, start_server
@@ -148,3 +150,89 @@ async def test_a_frame_type_that_is_not_a_string_is_a_bad_frame(
     assert (await client.expect("error"))["code"] == "bad_frame"
     assert await client.ack("ping") == {"pong": True}
     await client.close()
+
+
+# -- since at sign-in, and in sync ------------------------------------------------------------
+
+BAD_SINCE: list[Any] = [
+    "x",
+    [1, 2],
+    {"not-a-uuid": 1},
+    {"00000000-0000-0000-0000-000000000001": 2**63},
+    {"00000000-0000-0000-0000-000000000001": -1},
+    {"00000000-0000-0000-0000-000000000001": "many"},
+    {str(uuid.UUID(int=i)): 0 for i in range(1001)},
+]
+BAD_SINCE_IDS = ["string", "list", "non-uuid-key", "seq-2**63", "negative", "seq-string", "1001"]
+
+
+@pytest.mark.parametrize("since", BAD_SINCE, ids=BAD_SINCE_IDS)
+async def test_a_bad_since_in_the_socketio_connect_is_refused_not_dropped(
+    edge_server: ServerProcess, edge_account: Account, since: Any
+) -> None:
+    client = await EioSocket.open(edge_server)
+    auth = {"token": edge_account.access_token, "since": since}
+    await client.send("40" + orjson.dumps(auth).decode())
+    refused = orjson.loads((await client.next(lambda p: p.startswith("44")))[2:])
+    assert refused["data"]["code"] == "validation_error"
+    assert refused["data"]["details"]["fields"][0]["field"].startswith("since")
+    # The same session connects once the client sends a good one.
+    await client.send(
+        "40" + orjson.dumps({"token": edge_account.access_token, "since": {}}).decode()
+    )
+    await client.event("authenticated")
+    await client.close()
+
+
+@pytest.mark.parametrize("since", BAD_SINCE, ids=BAD_SINCE_IDS)
+async def test_a_bad_since_in_authenticate_refuses_that_sign_in_only(
+    edge_server: ServerProcess, edge_account: Account, since: Any
+) -> None:
+    client = await EioSocket.open(edge_server)
+    await client.send("40")
+    await client.next(lambda p: p.startswith("40{"))
+    bad = {"token": edge_account.access_token, "since": since}
+    await client.send("421" + orjson.dumps(["authenticate", bad]).decode())
+    answer = orjson.loads((await client.next(lambda p: p.startswith("431")))[3:])[0]
+    assert answer["error"]["code"] == "validation_error"
+    # Not half signed in: a good authenticate still works, and signs in.
+    good = {"token": edge_account.access_token}
+    await client.send("422" + orjson.dumps(["authenticate", good]).decode())
+    answer = orjson.loads((await client.next(lambda p: p.startswith("432")))[3:])[0]
+    assert answer["user_id"] == edge_account.id
+    await client.close()
+
+
+@pytest.mark.parametrize("since", BAD_SINCE, ids=BAD_SINCE_IDS)
+async def test_a_bad_since_in_the_ws_auth_frame_is_refused_not_dropped(
+    edge_server: ServerProcess, edge_account: Account, since: Any
+) -> None:
+    client = await WsClient.open(edge_server.base_url)
+    refused = await client.command("auth", {"token": edge_account.access_token, "since": since})
+    assert refused["code"] == "validation_error"
+    await client.send({"type": "auth", "data": {"token": edge_account.access_token}})
+    await client.expect("authenticated")
+    assert await client.ack("ping") == {"pong": True}
+    await client.close()
+
+
+async def test_sync_with_a_seq_past_int64_is_a_validation_error_on_every_database(
+    api: httpx.Client, server: ServerProcess
+) -> None:
+    alice, bob = register(api), register(api)
+    chat = direct_chat(api, alice, bob)
+    client = await WsClient.open(server.base_url, alice.access_token)
+    for seq in (2**63, 2**64 - 1):
+        refused = await client.command("sync", {"since": {chat: seq}})
+        assert refused["code"] == "validation_error", refused
+    largest = await client.ack("sync", {"since": {chat: 2**63 - 1}})
+    assert largest["conversations"][chat]["delivered"] == 0
+    await client.close()
+
+    sio = await EioSocket.open(server)
+    await sio.send("40" + orjson.dumps({"token": alice.access_token}).decode())
+    await sio.event("authenticated")
+    await sio.send("421" + orjson.dumps(["sync", {"since": {chat: 2**63}}]).decode())
+    answer = orjson.loads((await sio.next(lambda p: p.startswith("431")))[3:])[0]
+    assert answer["error"]["code"] == "validation_error"
+    await sio.close()

@@ -207,11 +207,12 @@ class SocketIOServer(EngineHandler):
         try:
             extra = await handler.on_connect(socket, packet.data)
         except ConnectRefused as exc:
+            data: dict[str, Any] = {"code": exc.code}
+            if exc.details:
+                data["details"] = exc.details
             session.send_message(
                 encode_packet(
-                    CONNECT_ERROR,
-                    packet.namespace,
-                    {"message": exc.message, "data": {"code": exc.code}},
+                    CONNECT_ERROR, packet.namespace, {"message": exc.message, "data": data}
                 )
             )
             return
@@ -238,7 +239,8 @@ class SocketIOServer(EngineHandler):
 
 
 class ConnectRefused(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details
