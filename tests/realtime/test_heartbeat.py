@@ -58,13 +58,18 @@ async def signed_in(server: ServerProcess, account: Account) -> EioSocket:
     return client
 
 
-@pytest.mark.parametrize("transport", ["websocket", "polling"])
+@pytest.mark.parametrize(
+    ("transports", "ends_on"),
+    [("websocket", "websocket"), ("polling", "polling"), ("polling,websocket", "websocket")],
+    ids=["websocket", "polling", "upgrade"],
+)
 def test_a_busy_js_client_is_pinged_and_stays_connected(
-    heartbeat_server: ServerProcess, account: Account, transport: str
+    heartbeat_server: ServerProcess, account: Account, transports: str, ends_on: str
 ) -> None:
     outcome = run_js(
-        "heartbeat.mjs", heartbeat_server.base_url, account.access_token, transport, "4500"
+        "heartbeat.mjs", heartbeat_server.base_url, account.access_token, transports, "4500"
     )
+    assert outcome["transport"] == ends_on
     assert outcome["disconnects"] == []
     assert outcome["connected"] is True
     assert outcome["answer"]["status"] == "alive"
