@@ -41,6 +41,7 @@ def build_socketio(runtime: Runtime) -> EngineServer:
         SocketIOServer([chat, gameplay], json_policy=JsonPolicy(settings.max_json_depth)),
         ping_interval_secs=settings.sio_ping_interval_secs,
         ping_timeout_secs=settings.sio_ping_timeout_secs,
+        connect_timeout_secs=settings.sio_connect_timeout_secs,
         max_payload_bytes=settings.sio_max_payload_bytes,
         outbox_limit=settings.outbox_limit,
         outbox_limit_bytes=settings.outbox_limit_bytes,

@@ -304,13 +304,22 @@ class Settings(BaseSettings):
         25.0,
         gt=0,
         validation_alias=AliasChoices("SIO_PING_INTERVAL_SECS"),
-        description="Socket.IO (Engine.IO) heartbeat interval.",
+        description="Socket.IO (Engine.IO) heartbeat interval: the server pings every client "
+        "this long after it connected or last answered, whatever else it sends.",
     )
     sio_ping_timeout_secs: float = Field(
         20.0,
         gt=0,
         validation_alias=AliasChoices("SIO_PING_TIMEOUT_SECS"),
-        description="A Socket.IO client silent this long after a ping is disconnected.",
+        description="A Socket.IO client that has not answered a ping this long after it is "
+        "disconnected.",
+    )
+    sio_connect_timeout_secs: float = Field(
+        45.0,
+        gt=0,
+        validation_alias=AliasChoices("SIO_CONNECT_TIMEOUT_SECS"),
+        description="An Engine.IO session that has not connected to a Socket.IO namespace by "
+        "then is closed (code 4408), as the Node server's connectTimeout.",
     )
     sio_max_payload_bytes: int = Field(
         1_000_000,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 
@@ -52,15 +52,22 @@ class WatchCommand(Lenient):
     )
 
 
+Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
+"""A message's seq: a 64-bit signed integer in every database (a larger one cannot be queried)."""
+
+Since = Annotated[dict[uuid.UUID, Seq], Field(max_length=1000)]
+"""The last seq a client has, per conversation (at most 1 000 of them)."""
+
+
 class SyncCommand(Lenient):
     """Where the client stopped: the last seq it has, per conversation."""
 
-    since: dict[uuid.UUID, int] = Field(max_length=1000)
+    since: Since
 
 
 class AuthCommand(Lenient):
     token: str = Field(max_length=8192, validation_alias=AliasChoices("token", "access_token"))
-    since: dict[uuid.UUID, int] | None = Field(None, max_length=1000)
+    since: Since | None = None
 
 
 class Commands:

@@ -9,8 +9,14 @@ implements (protocol v4, as socket.io-client 3.x/4.x and python-socketio 5.x cli
   POST carries client packets the same way;
 - WebSocket, directly (`transport=websocket`) or as an upgrade from polling
   (`2probe` / `3probe` / `5`);
-- heartbeat: the server pings every `ping_interval`; a client silent for `ping_timeout` after a
-  ping is closed. One sweeper task serves every session.
+- heartbeat: the server pings every session `ping_interval` after it opened or last answered,
+  whatever else it sends, as the Node server does (clients close a connection that gets no ping
+  for `ping_interval + ping_timeout`); one that has not answered a ping within `ping_timeout`
+  is closed;
+- connect timeout: a session that the layer above has not taken into use (Socket.IO: no
+  namespace CONNECT) within `connect_timeout` is closed.
+
+One sweeper task serves every session's timers, from deadline queues (see `_sweep`).
 
 Binary packets are not supported (Parley's events are JSON).
 """
@@ -22,6 +28,7 @@ import contextlib
 import secrets
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -74,8 +81,10 @@ class EngineSession:
         self.client_ip: str | None = client[0] if client else None
         self.transport = "polling"
         self.closed = False
-        self.last_seen = time.monotonic()
         self.ping_sent_at: float | None = None
+        self.in_use = False
+        """Set by the layer above once the client really connected (Socket.IO: a namespace);
+        a session still not in use after the connect timeout is closed."""
         self.outbox = Outbox(outbox_limit, self._too_slow, limit_bytes=outbox_limit_bytes)
         self.state: dict[str, Any] = {}
         """For the layer above (Socket.IO keeps its namespace sockets here)."""
@@ -107,8 +116,8 @@ class EngineSession:
     def send_message(self, data: str) -> None:
         self.send_packet(MESSAGE + data)
 
-    async def close(self, reason: str = "server close") -> None:
-        await self._server.close_session(self, reason)
+    async def close(self, reason: str = "server close", code: CloseCode = CloseCode.NORMAL) -> None:
+        await self._server.close_session(self, reason, code)
 
     async def _write_ws(self, packet: str) -> None:
         assert self._ws_send is not None
@@ -127,6 +136,7 @@ class EngineServer:
         *,
         ping_interval_secs: float,
         ping_timeout_secs: float,
+        connect_timeout_secs: float,
         max_payload_bytes: int,
         outbox_limit: int,
         outbox_limit_bytes: int,
@@ -136,11 +146,20 @@ class EngineServer:
         self.sessions: dict[str, EngineSession] = {}
         self._ping_interval = ping_interval_secs
         self._ping_timeout = ping_timeout_secs
+        self._connect_timeout = connect_timeout_secs
         self._max_payload = max_payload_bytes
         self._outbox_limit = outbox_limit
         self._outbox_limit_bytes = outbox_limit_bytes
         self._cors_origins = cors_origins
         self._sweeper: asyncio.Task[None] | None = None
+        # (deadline, sid): when a session is due its next ping, due to have answered one, due
+        # to be in use. Within each queue every deadline is "when queued + the same delay",
+        # so appending keeps it sorted and the sweeper only looks at its head. An entry is a
+        # tuple in a deque (~90 bytes), not a timer per session; sids, not sessions, so a
+        # closed session is freed at once (its entries are skipped when they come up).
+        self._due_ping: deque[tuple[float, str]] = deque()
+        self._due_pong: deque[tuple[float, str]] = deque()
+        self._due_in_use: deque[tuple[float, str]] = deque()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -153,18 +172,38 @@ class EngineServer:
             await self.close_session(session, "server shutting down", code=CloseCode.NORMAL)
 
     async def _sweep(self) -> None:
-        """Ping sessions that are due; close those that did not answer in time."""
-        tick = min(self._ping_interval, self._ping_timeout, 5.0) / 2
+        """Ping the sessions that are due, close those that did not answer or connect in time;
+        sleep until the next deadline (a queue that is empty now gets nothing due sooner than
+        its delay from now)."""
+        queues = (
+            (self._due_ping, self._ping_interval),
+            (self._due_pong, self._ping_timeout),
+            (self._due_in_use, self._connect_timeout),
+        )
         while True:
-            await asyncio.sleep(tick)
             now = time.monotonic()
-            for session in list(self.sessions.values()):
-                if session.ping_sent_at is not None:
-                    if now - session.ping_sent_at > self._ping_timeout:
-                        await self.close_session(session, "ping timeout")
-                elif now - session.last_seen >= self._ping_interval:
+            wake = min(queue[0][0] if queue else now + delay for queue, delay in queues)
+            await asyncio.sleep(max(0.0, wake - now))
+            now = time.monotonic()
+            due_ping, due_pong, due_in_use = self._due_ping, self._due_pong, self._due_in_use
+            while due_ping and due_ping[0][0] <= now:
+                session = self.sessions.get(due_ping.popleft()[1])
+                if session is not None:
                     session.ping_sent_at = now
+                    due_pong.append((now + self._ping_timeout, session.sid))
                     session.send_packet(PING)
+            while due_pong and due_pong[0][0] <= now:
+                session = self.sessions.get(due_pong.popleft()[1])
+                # Not answered, and not a later ping (whose own entry comes later).
+                sent = session.ping_sent_at if session is not None else None
+                if session is not None and sent is not None and sent + self._ping_timeout <= now:
+                    await self.close_session(session, "ping timeout")
+            while due_in_use and due_in_use[0][0] <= now:
+                session = self.sessions.get(due_in_use.popleft()[1])
+                if session is not None and not session.in_use:
+                    await self.close_session(
+                        session, "connect timeout", code=CloseCode.AUTH_TIMEOUT
+                    )
 
     async def close_session(
         self, session: EngineSession, reason: str, code: CloseCode = CloseCode.NORMAL
@@ -246,6 +285,9 @@ class EngineServer:
             server=self,
         )
         self.sessions[session.sid] = session
+        now = time.monotonic()
+        self._due_ping.append((now + self._ping_interval, session.sid))
+        self._due_in_use.append((now + self._connect_timeout, session.sid))
         return session
 
     # -- polling ---------------------------------------------------------------------------------
@@ -378,10 +420,11 @@ class EngineServer:
     async def _on_packet(self, session: EngineSession, packet: str) -> None:
         if not packet or session.closed:
             return
-        session.last_seen = time.monotonic()
         kind = packet[0]
         if kind == PONG:
-            session.ping_sent_at = None
+            if session.ping_sent_at is not None:  # the next ping: an interval from now
+                session.ping_sent_at = None
+                self._due_ping.append((time.monotonic() + self._ping_interval, session.sid))
         elif kind == MESSAGE:
             await self.handler.on_message(session, packet[1:])
         elif kind == CLOSE:
@@ -393,7 +436,11 @@ class EngineServer:
         origin = dict(scope.get("headers", [])).get(b"origin")
         if origin is None or not self._cors_origins:
             return []
-        if "*" in self._cors_origins or origin.decode() in self._cors_origins:
+        try:
+            allowed = origin.decode("ascii")  # a serialized origin is ASCII (IDNs in punycode)
+        except UnicodeDecodeError:
+            return []  # not an origin anyone allowed: no CORS headers, like any other
+        if "*" in self._cors_origins or allowed in self._cors_origins:
             return [
                 (b"access-control-allow-origin", origin),
                 (b"access-control-allow-credentials", b"true"),

@@ -7,7 +7,7 @@ Close codes (WebSocket close frame, and the reason given to Socket.IO clients):
 | 1000 | normal closure |
 | 1011 | the server failed |
 | 4401 | no valid credentials (bad, expired or revoked token) |
-| 4408 | did not authenticate in time |
+| 4408 | did not authenticate in time (Socket.IO: or connect to a namespace) |
 | 4413 | a frame larger than the limit |
 | 4429 | too slow: the client did not read its messages and its outbox overflowed |
 """

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
 from parley.errors import ParleyError, Unauthenticated
-from parley.realtime.commands import validation_details
+from parley.realtime.commands import SyncCommand, validation_details
 from parley.realtime.live import renewal
 from parley.realtime.protocol import CloseCode
 from parley.realtime.socketio import ConnectRefused, Namespace, SocketIOConnection
@@ -47,6 +47,12 @@ def token_from(auth: Any, socket: SocketIOConnection) -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
+
+
+def check_since(since: Any) -> None:
+    """Raise ValidationError unless `since` is absent or `{conversation id: seq}`."""
+    if since is not None:
+        SyncCommand.model_validate({"since": since})
 
 
 class AuthenticatedNamespace(Namespace):
@@ -85,6 +91,11 @@ class AuthenticatedNamespace(Namespace):
         except ParleyError as exc:
             raise ConnectRefused(exc.code, exc.message) from exc
         since = auth.get("since") if isinstance(auth, dict) else None
+        try:
+            check_since(since)
+        except ValidationError as exc:
+            message, details = validation_details(exc)
+            raise ConnectRefused("validation_error", message, details) from exc
         self._pending[socket.id] = (principal, since)
         return None
 
@@ -103,6 +114,7 @@ class AuthenticatedNamespace(Namespace):
     async def sign_in(
         self, socket: SocketIOConnection, principal: Principal, since: Any = None
     ) -> dict[str, Any]:
+        check_since(since)  # a bad one refuses the sign-in before anything changes
         if socket.auth_deadline is not None:
             socket.auth_deadline.cancel()
             socket.auth_deadline = None

@@ -29,6 +29,8 @@ log = structlog.get_logger(__name__)
 CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR, BINARY_EVENT, BINARY_ACK = "0123456"
 SOCKETS = "sio.sockets"
 DEFAULT_POLICY = JsonPolicy()
+MAX_ACK_ID_DIGITS = 15
+"""Ack ids are ASCII digits (the protocol's); 15 of them always fit a JavaScript number."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +76,10 @@ def parse_packet(text: str, json_policy: JsonPolicy = DEFAULT_POLICY) -> Packet:
         end = rest.find(",")
         namespace, rest = (rest, "") if end == -1 else (rest[:end], rest[end + 1 :])
     digits = 0
-    while digits < len(rest) and rest[digits].isdigit():
+    while digits < len(rest) and "0" <= rest[digits] <= "9":  # ASCII only: not "²" or "٣"
         digits += 1
+    if digits > MAX_ACK_ID_DIGITS:
+        raise BadPacket(f"an ack id has at most {MAX_ACK_ID_DIGITS} digits")
     ack_id = int(rest[:digits]) if digits else None
     payload = rest[digits:]
     try:
@@ -135,7 +139,7 @@ class SocketIOConnection(Connection):
 
     async def close(self, code: CloseCode, reason: str) -> None:
         self.push("4" + encode_packet(DISCONNECT, self.namespace))
-        await self.session.close(reason)
+        await self.session.close(reason, code)
 
     async def end(self, code: str, message: str) -> None:
         self.emit("error", {"code": code, "message": message})
@@ -268,15 +272,17 @@ class SocketIOServer(EngineHandler):
         try:
             extra = await handler.on_connect(socket, packet.data)
         except ConnectRefused as exc:
+            data: dict[str, Any] = {"code": exc.code}
+            if exc.details:
+                data["details"] = exc.details
             session.send_message(
                 encode_packet(
-                    CONNECT_ERROR,
-                    packet.namespace,
-                    {"message": exc.message, "data": {"code": exc.code}},
+                    CONNECT_ERROR, packet.namespace, {"message": exc.message, "data": data}
                 )
             )
             return
         sockets[packet.namespace] = socket
+        session.in_use = True  # the connect timeout is over for it
         session.send_message(
             encode_packet(CONNECT, packet.namespace, {"sid": socket.id, **(extra or {})})
         )
@@ -298,7 +304,8 @@ class SocketIOServer(EngineHandler):
 
 
 class ConnectRefused(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details

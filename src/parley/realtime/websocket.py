@@ -252,6 +252,17 @@ class WebSocketSession:
         if not isinstance(frame, dict):
             self._send_error(None, BAD_FRAME, "A frame is a JSON object.")
             return None
+        if not _valid_id(frame.get("id")):  # it is echoed in the answer: nothing odd
+            self._send_error(
+                None,
+                BAD_FRAME,
+                f"A frame's id is a string of at most {MAX_ID_CHARS} characters or a 64-bit "
+                "integer.",
+            )
+            return None
+        if not isinstance(frame.get("type", ""), str | None):  # str() of a deep list fails
+            self._send_error(None, BAD_FRAME, "A frame's type is a string.")
+            return None
         return frame
 
     def _kind_of(self, frame: dict[str, Any]) -> tuple[str, Any]:
@@ -303,6 +314,18 @@ class WebSocketSession:
 
     async def _flush_and_close(self, code: CloseCode, reason: str) -> None:
         await self.connection.flush_and_close(code, reason)
+
+
+MAX_ID_CHARS = 128
+
+
+def _valid_id(request_id: Any) -> bool:
+    """No id, a short string, or an integer in int64 range (not a bool)."""
+    if request_id is None:
+        return True
+    if isinstance(request_id, str):
+        return len(request_id) <= MAX_ID_CHARS
+    return type(request_id) is int and -(2**63) <= request_id < 2**63
 
 
 def _data(frame: dict[str, Any]) -> dict[str, Any]:
