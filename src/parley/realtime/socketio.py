@@ -248,7 +248,10 @@ class SocketIOServer(EngineHandler):
         error = refused.error()
         socket = session.state[SOCKETS].get(refused.namespace)
         if refused.kind == CONNECT:
-            data = {"message": error["message"], "data": {"code": error["code"]}}
+            data = {
+                "message": error["message"],
+                "data": {"code": error["code"], "details": error["details"]},
+            }
             session.send_message(encode_packet(CONNECT_ERROR, refused.namespace, data))
         elif socket is not None and refused.kind == EVENT and refused.ack_id is not None:
             socket.ack(refused.ack_id, {"error": error})
