@@ -99,6 +99,21 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_POOL_SIZE"),
         description="Connections kept open per instance (PostgreSQL, MariaDB).",
     )
+    database_queue_timeout_secs: float = Field(
+        30.0,
+        gt=0,
+        validation_alias=AliasChoices("DATABASE_QUEUE_TIMEOUT_SECS"),
+        description="How long a transaction waits for its turn (SQLite: the instance's one "
+        "writer at a time; PostgreSQL, MariaDB: a free pooled connection) before the caller "
+        "is answered `database_busy`.",
+    )
+    database_busy_timeout_secs: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=AliasChoices("DATABASE_BUSY_TIMEOUT_SECS"),
+        description="SQLite: how long a transaction waits for a write lock held by another "
+        "process (a CLI command, a second server on the same file) before `database_busy`.",
+    )
     auto_migrate: bool | None = Field(
         None,
         validation_alias=AliasChoices("AUTO_MIGRATE"),
