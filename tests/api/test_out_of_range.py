@@ -39,6 +39,13 @@ def test_a_user_list_offset_past_any_page_is_a_validation_error(
         assert error_of(response) == (422, "validation_error")
 
 
+def test_a_user_search_with_a_nul_character_is_a_validation_error(api: httpx.Client) -> None:
+    alice = register(api)
+    response = api.get("/api/v1/users", params={"q": "a\x00b"}, headers=alice.headers)
+    assert error_of(response) == (422, "validation_error")
+    assert api.get("/api/v1/users", params={"q": "a"}, headers=alice.headers).status_code == 200
+
+
 def test_the_largest_user_list_offset_is_an_empty_page(api: httpx.Client) -> None:
     alice = register(api)
     response = api.get("/api/v1/users", params={"offset": 2**31}, headers=alice.headers)

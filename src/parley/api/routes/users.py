@@ -24,7 +24,8 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 async def list_users(
     user: CurrentUser,
     runtime: RuntimeDep,
-    search: Annotated[str | None, Query(max_length=100, alias="q")] = None,
+    # PostgreSQL text cannot hold NUL: refused here rather than failing in the driver.
+    search: Annotated[str | None, Query(max_length=100, pattern="^[^\x00]*$", alias="q")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> UserPage:
