@@ -65,10 +65,12 @@ def burst_server(
             dropped()
 
 
-async def open_all(server: ServerProcess, accounts: list[Account]) -> list[WsClient]:
+async def open_all(
+    server: ServerProcess, accounts: list[Account], *, at_once: int = 100
+) -> list[WsClient]:
     clients: list[WsClient] = []
-    for start in range(0, len(accounts), 100):
-        batch = accounts[start : start + 100]
+    for start in range(0, len(accounts), at_once):
+        batch = accounts[start : start + at_once]
         clients += await asyncio.gather(
             *(WsClient.open(server.base_url, a.access_token) for a in batch)
         )
@@ -129,5 +131,59 @@ async def test_a_thousand_clients_joining_at_once_all_get_in(burst_server: Serve
             )
         )
         print(f"\n{len(clients)} joins answered in {joined_secs:.2f}s; every client heard its room")
+    finally:
+        await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def impatient_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """A server whose transactions wait at most 20 ms for their turn (SQLite) or for one of
+    two pooled connections (PostgreSQL)."""
+    root = Path(tmp_path_factory.mktemp("impatient"))
+    env = {"DATABASE_QUEUE_TIMEOUT_SECS": "0.02", "DATABASE_POOL_SIZE": "1"}
+    dropped = None
+    if request.param == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{root / 'parley.db'}"
+    else:
+        throwaway = create_postgres_database()
+        dropped = throwaway.drop
+        env["DATABASE_URL"] = throwaway.url
+        migrate(root / "migrate", throwaway.url)
+    server = start_server(root / "server", env)
+    try:
+        yield server
+    finally:
+        server.stop()
+        if dropped is not None:
+            dropped()
+
+
+async def test_a_writer_that_waits_too_long_is_told_the_database_is_busy(
+    impatient_server: ServerProcess,
+) -> None:
+    """Past the queue bound a client hears what happened (busy: retry), not that the
+    database is down; and a retry gets in."""
+    with httpx.Client(base_url=impatient_server.base_url, timeout=15) as api:
+        users = [register(api) for _ in range(10)]
+    room = f"busy-{uuid.uuid4().hex[:8]}"
+    clients = await open_all(impatient_server, users * 10, at_once=5)
+    try:
+        for i, client in enumerate(clients):
+            await client.send({"type": "join_room", "id": f"b{i}", "data": {"room_id": room}})
+        replies = await asyncio.gather(
+            *(
+                c.next(lambda f, i=i: f.get("id") == f"b{i}", timeout=BURST_TIMEOUT_SECS)
+                for i, c in enumerate(clients)
+            )
+        )
+        refused = [(c, r) for c, r in zip(clients, replies, strict=True) if r["type"] != "ack"]
+        assert refused, "expected some of 100 joins to outwait a 20 ms bound"
+        assert {(r["code"], r["message"]) for _, r in refused} == {
+            ("database_busy", "The database is busy with other writes; try again in a moment.")
+        }
+        for client, _ in refused:
+            assert (await client.ack("join_room", {"room_id": room}))["conversation_id"]
     finally:
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
