@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import logging
 import logging.handlers
+import os
 import queue
 import re
 import sys
@@ -181,3 +182,17 @@ def configure_logging(settings: Settings) -> None:
 def _flush() -> None:
     if _listener is not None:
         _listener.stop()
+
+
+def _writer_for_child() -> None:
+    """A forked worker (a server that imports the app before forking) has the queue but not
+    the thread: give it a writer of its own."""
+    global _listener
+    if _listener is not None:
+        _listener = logging.handlers.QueueListener(
+            _listener.queue, *_listener.handlers, respect_handler_level=False
+        )
+        _listener.start()
+
+
+os.register_at_fork(after_in_child=_writer_for_child)
