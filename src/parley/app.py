@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any, cast
 
 from fastapi import FastAPI, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
@@ -117,7 +118,21 @@ def with_socket_fast_path(app: FastAPI) -> ASGIApp:
                 return
         await app(scope, receive, send)
 
-    return serve
+    return behind_trusted_proxies(serve, app.state.settings.forwarded_allow_ips)
+
+
+def behind_trusted_proxies(app: ASGIApp, trusted: list[str]) -> ASGIApp:
+    """The client address (and scheme) as the trusted proxies in front saw it, for every
+    request and socket alike; with no proxy trusted, the TCP peer's and nothing else.
+
+    Done here rather than by the ASGI server so that it is the same under any server
+    (`parley serve` turns uvicorn's own handling off: it trusts 127.0.0.1 by default).
+    """
+    if not trusted:
+        return app
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    return cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=trusted))
 
 
 def live_readings(runtime: Runtime, engine: EngineServer) -> list[Reading]:

@@ -91,7 +91,9 @@ def serve(
         # connection; the largest frame any transport accepts bounds what a client can send.
         ws_per_message_deflate=False,
         ws_max_size=max(settings.ws_max_frame_bytes, settings.sio_max_payload_bytes),
-        proxy_headers=True,
+        # Forwarded headers are believed only from FORWARDED_ALLOW_IPS, by the app itself
+        # (with_socket_fast_path); uvicorn's own default would trust 127.0.0.1.
+        proxy_headers=False,
         server_header=False,
     )
 

@@ -7,6 +7,7 @@ aliases so that a seed's `.env` keeps working.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from enum import StrEnum
@@ -99,6 +100,21 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_POOL_SIZE"),
         description="Connections kept open per instance (PostgreSQL, MariaDB).",
     )
+    database_queue_timeout_secs: float = Field(
+        30.0,
+        gt=0,
+        validation_alias=AliasChoices("DATABASE_QUEUE_TIMEOUT_SECS"),
+        description="How long a transaction waits for its turn (SQLite: the instance's one "
+        "writer at a time; PostgreSQL, MariaDB: a free pooled connection) before the caller "
+        "is answered `database_busy`.",
+    )
+    database_busy_timeout_secs: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=AliasChoices("DATABASE_BUSY_TIMEOUT_SECS"),
+        description="SQLite: how long a transaction waits for a write lock held by another "
+        "process (a CLI command, a second server on the same file) before `database_busy`.",
+    )
     auto_migrate: bool | None = Field(
         None,
         validation_alias=AliasChoices("AUTO_MIGRATE"),
@@ -180,6 +196,13 @@ class Settings(BaseSettings):
         default_factory=list,
         validation_alias=AliasChoices("CORS_ALLOWED_ORIGINS"),
         description="Comma-separated origins allowed by CORS (`*` for any); empty = no CORS.",
+    )
+    forwarded_allow_ips: CsvList = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("FORWARDED_ALLOW_IPS", "TRUSTED_PROXIES"),
+        description="Comma-separated addresses or CIDR networks of the reverse proxies whose "
+        "`X-Forwarded-For` / `X-Forwarded-Proto` are believed (`*`: any peer); empty = no "
+        "proxy is trusted and the client address is the TCP peer's.",
     )
     max_request_body_bytes: int = Field(
         1_048_576,
@@ -400,6 +423,20 @@ class Settings(BaseSettings):
                 "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
                 "or JWT_ALGORITHM=RS256 with JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE."
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_forwarded_allow_ips(self) -> Settings:
+        for entry in self.forwarded_allow_ips:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ConfigurationError(
+                    f"FORWARDED_ALLOW_IPS: {entry!r} is not an IP address or CIDR network "
+                    "(use e.g. 10.0.0.0/8,127.0.0.1, or * for any)."
+                ) from exc
         return self
 
     @model_validator(mode="after")

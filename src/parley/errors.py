@@ -113,3 +113,11 @@ class ServiceUnavailable(ParleyError):
     code = "service_unavailable"
     http_status = 503
     default_message = "A service Parley depends on is unavailable; try again shortly."
+
+
+class DatabaseBusy(ServiceUnavailable):
+    """The database is up but every turn is taken: a burst of writers queued past the wait
+    bound, or a deadlock / serialization failure. Worth retrying at once, unlike an outage."""
+
+    code = "database_busy"
+    default_message = "The database is busy with other writes; try again in a moment."

@@ -112,7 +112,12 @@ class Runtime:
             memory_kib=settings.password_hash_memory_kib,
         )
         async with AsyncExitStack() as stack:
-            db = Database(settings.effective_database_url, pool_size=settings.database_pool_size)
+            db = Database(
+                settings.effective_database_url,
+                pool_size=settings.database_pool_size,
+                queue_timeout_secs=settings.database_queue_timeout_secs,
+                busy_timeout_secs=settings.database_busy_timeout_secs,
+            )
             stack.push_async_callback(db.dispose)
             auto_migrate = settings.auto_migrate
             if auto_migrate is None:

@@ -73,7 +73,8 @@ def balanced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Balanced]:
     nginx = None
     try:
         migrate(root / "migrate", database.url)
-        env = scale_out_env(database.url)
+        # nginx reaches the instances from 127.0.0.1, as docker-compose.yml trusts its nginx.
+        env = scale_out_env(database.url, FORWARDED_ALLOW_IPS="127.0.0.1")
         instances = [start_server(root / f"i{n}", env) for n in range(3)]
         port = free_port()
         conf = root / "nginx.conf"
@@ -151,3 +152,18 @@ async def test_a_broadcast_through_nginx_reaches_every_instance(balanced: Balanc
     finally:
         for client in listeners:
             await client.close()
+
+
+def test_clients_behind_nginx_are_seen_with_their_own_addresses(balanced: Balanced) -> None:
+    """Two clients on other loopback addresses (the whole 127/8 is local), one of them forging
+    X-Forwarded-For: each device session records the address nginx saw."""
+    for address, forged in (("127.0.0.2", None), ("127.0.0.3", "203.0.113.5")):
+        transport = httpx.HTTPTransport(local_address=address)
+        headers = {"X-Forwarded-For": forged} if forged else {}
+        with httpx.Client(
+            base_url=balanced.url, timeout=15, transport=transport, headers=headers
+        ) as api:
+            account = register(api)
+            sessions = api.get("/api/v1/auth/sessions", headers=account.headers)
+            assert sessions.status_code == 200, sessions.text
+            assert [s["ip_address"] for s in sessions.json()] == [address]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import Executable, Row, create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
-from parley.errors import ServiceUnavailable
+from parley.errors import DatabaseBusy, ServiceUnavailable
 
 _ASYNC_DRIVERS = {
     "postgres": "postgresql+asyncpg",
@@ -28,7 +30,6 @@ _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
 }
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "parley_read_only"
 """Execution option marking a connection that runs one read-only statement (read_rows)."""
 
@@ -51,11 +52,13 @@ def normalize_url(raw: str) -> URL:
     return url
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_secs: float) -> None:
     """WAL for concurrent readers; `BEGIN IMMEDIATE` so writers queue instead of deadlocking.
 
     pysqlite's own transaction handling starts transactions lazily and cannot upgrade a read
     lock to a write lock without failing, so Parley turns it off and begins transactions itself.
+    The busy timeout is only for locks held by other processes: within one, writers take
+    turns on `Database._write_turn` first.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -63,7 +66,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_secs * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -98,21 +101,55 @@ def _local_sqlite_reader(url: URL) -> Engine:
     return engine
 
 
+# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+_PG_CONTENTION = frozenset({"40001", "40P01", "55P03"})
+# MySQL/MariaDB: ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK.
+_MYSQL_CONTENTION = frozenset({1205, 1213})
+
+
+def is_contention(exc: DBAPIError) -> bool:
+    """A transaction that lost a race for locks (and may simply be run again), as opposed
+    to a database that is down."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _PG_CONTENTION:
+        return True
+    args = getattr(orig, "args", ())
+    if args and args[0] in _MYSQL_CONTENTION:
+        return True
+    text = str(orig)
+    return "database is locked" in text or "database table is locked" in text
+
+
 @contextmanager
 def _unavailable_as_error() -> Iterator[None]:
     try:
         yield
+    except PoolTimeout as exc:  # every pooled connection stayed in use: a queue, not an outage
+        raise DatabaseBusy() from exc
     except (OperationalError, InterfaceError, OSError) as exc:
+        if isinstance(exc, DBAPIError) and is_contention(exc):
+            raise DatabaseBusy() from exc
         raise ServiceUnavailable("The database is unavailable; try again shortly.") from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise ServiceUnavailable("The database connection was lost.") from exc
+        if is_contention(exc):
+            raise DatabaseBusy() from exc
         raise
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        echo: bool = False,
+        queue_timeout_secs: float = 30.0,
+        busy_timeout_secs: float = 10.0,
+    ) -> None:
         self.url = normalize_url(url)
+        self._queue_timeout_secs = queue_timeout_secs
         options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
         if self.is_sqlite:
             database = self.url.database or ""
@@ -120,10 +157,22 @@ class Database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             options.pop("pool_pre_ping")
         else:
-            options.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+            options.update(
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_recycle=1800,
+                pool_timeout=queue_timeout_secs,
+            )
         self.engine = create_async_engine(self.url, **options)
+        # SQLite has one writer at a time, and every transaction here begins IMMEDIATE (a
+        # write lock). Left to SQLite, the waiting transactions poll its busy handler with
+        # growing sleeps, in no order: under a burst (a thousand joins at once) the unlucky
+        # ones waited out the busy timeout and were told the database was down. An asyncio
+        # lock queues them in arrival order and costs nothing while SQLite's lock is free.
+        self._write_turn: asyncio.Lock | None = None
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, busy_timeout_secs)
+            self._write_turn = asyncio.Lock()
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._local_reader: Engine | None = None
         if self.is_sqlite and (self.url.database or ":memory:") != ":memory:":
@@ -144,8 +193,26 @@ class Database:
         Losing the database surfaces as `ServiceUnavailable`, never as a bare driver error.
         """
         with _unavailable_as_error():
-            async with self._sessions() as session, session.begin():
+            async with self._turn(), self._sessions() as session, session.begin():
                 yield session
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """On SQLite, wait (in order, for at most the queue timeout) for this instance's one
+        write transaction at a time; elsewhere the pool's own queue does this."""
+        lock = self._write_turn
+        if lock is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(self._queue_timeout_secs):
+                await lock.acquire()
+        except TimeoutError as exc:
+            raise DatabaseBusy() from exc
+        try:
+            yield
+        finally:
+            lock.release()
 
     async def read_rows(
         self, statement: Executable, params: Mapping[str, Any] | None = None

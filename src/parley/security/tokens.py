@@ -129,13 +129,21 @@ class TokenService:
             raise InvalidToken() from exc
         if claims["typ"] != kind:
             raise InvalidToken(f"An {kind} token is required here.")
+        # A correctly signed token can still carry anything: only the shapes this server
+        # writes are accepted (a number where a uuid belongs, or an `exp` past the year
+        # 9999, is a bad token, not a crash).
+        sub, sid, jti, role = claims["sub"], claims["sid"], claims["jti"], claims.get("role")
+        if not all(isinstance(v, str) for v in (sub, sid, jti)) or not (
+            role is None or isinstance(role, str)
+        ):
+            raise InvalidToken()
         try:
             return TokenClaims(
-                user_id=uuid.UUID(claims["sub"]),
-                session_id=uuid.UUID(claims["sid"]),
-                jti=str(claims["jti"]),
-                role=claims.get("role"),
+                user_id=uuid.UUID(sub),
+                session_id=uuid.UUID(sid),
+                jti=jti,
+                role=role,
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             )
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError, OSError) as exc:
             raise InvalidToken() from exc

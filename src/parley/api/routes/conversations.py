@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
 from parley.api.deps import CurrentUser, RuntimeDep
-from parley.domain.conversations.messages import MAX_PAGE
+from parley.domain.conversations.messages import MAX_PAGE, MAX_SEQ
 from parley.domain.conversations.schemas import (
     ConversationCreate,
     ConversationKind,
@@ -108,7 +108,7 @@ async def list_messages(
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
-    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
 ) -> MessagePage:
     """Newest first; pass `next_cursor` back as `cursor` for the page before. With
     `after_seq`, oldest first from just after that seq instead: what a client missed."""

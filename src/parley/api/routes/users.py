@@ -15,7 +15,7 @@ from parley.domain.accounts.schemas import (
     UserPage,
     UserPublic,
 )
-from parley.domain.accounts.users import MAX_PAGE_SIZE
+from parley.domain.accounts.users import MAX_OFFSET, MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -24,9 +24,10 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 async def list_users(
     user: CurrentUser,
     runtime: RuntimeDep,
-    search: Annotated[str | None, Query(max_length=100, alias="q")] = None,
+    # PostgreSQL text cannot hold NUL: refused here rather than failing in the driver.
+    search: Annotated[str | None, Query(max_length=100, pattern="^[^\x00]*$", alias="q")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> UserPage:
     """Users whose name or username contains `q`, oldest account first."""
     return await runtime.users.list_users(search=search, limit=limit, offset=offset)

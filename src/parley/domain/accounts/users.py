@@ -21,6 +21,9 @@ from parley.domain.unit_of_work import UnitOfWork
 from parley.errors import Conflict, NotFound
 
 MAX_PAGE_SIZE = 100
+MAX_OFFSET = 2**31
+"""Past any real directory; larger offsets (up to any number of bits) are refused, not sent
+to a database that cannot bind them."""
 
 
 class UserService:
@@ -37,7 +40,7 @@ class UserService:
 
     async def list_users(self, *, search: str | None, limit: int, offset: int) -> UserPage:
         limit = max(1, min(limit, MAX_PAGE_SIZE))
-        offset = max(0, offset)
+        offset = max(0, min(offset, MAX_OFFSET))
         async with self._db.transaction() as tx:
             rows, total = await user_queries.list_users(
                 tx, search=search, limit=limit, offset=offset

@@ -44,6 +44,9 @@ from parley.errors import Forbidden, NotFound, ParleyError, PayloadTooLarge, Val
 
 MAX_PAGE = 100
 MAX_CATCH_UP = 1000
+MAX_SEQ = 2**63 - 1
+"""The largest seq a BIGINT holds on every database; a larger one is refused or clamped
+before it reaches a driver (which would fail to bind it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +117,10 @@ def encode_cursor(seq: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith("s") and text[1:].isdigit():
-            return int(text[1:])
+        if text.startswith("s") and text[1:].isdigit() and len(text) <= 20:
+            seq = int(text[1:])
+            if seq <= MAX_SEQ:
+                return seq
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise ValidationFailed("The cursor is not one this server gave out.", field="cursor")
@@ -332,7 +337,7 @@ class MessageService:
         async with self._uow() as work:
             conversation, _ = await access.load(work.tx, ref, principal)
             rows = await message_queries.page_after(
-                work.tx, conversation.id, after_seq=max(0, after_seq), limit=limit + 1
+                work.tx, conversation.id, after_seq=max(0, min(after_seq, MAX_SEQ)), limit=limit + 1
             )
         has_more = len(rows) > limit
         messages = [message_public(m, sender_of(u)) for m, u in rows[:limit]]

@@ -38,6 +38,10 @@ from parley.errors import Conflict, Forbidden, NotFound, ValidationFailed
 MANAGERS = frozenset({MemberRole.OWNER, MemberRole.ADMIN})
 
 
+def _room_exists() -> Conflict:
+    return Conflict("Another room already has that name.", code="room_exists")
+
+
 class ConversationService:
     def __init__(self, uow: UnitOfWork, *, auto_create_rooms: bool = True) -> None:
         self._uow = uow
@@ -231,12 +235,19 @@ class ConversationService:
                 self._require_manager(member, principal)
                 conversation.name = update.name
                 if conversation.kind == ConversationKind.ROOM:
-                    conversation.room_key = access.room_key(update.name)
+                    key = access.room_key(update.name)
+                    other = await queries.find_by_key(work.tx, room_key=key)
+                    if other is not None and other.id != conversation.id:
+                        raise _room_exists()
+                    conversation.room_key = key
             if update.status is not None:
                 if conversation.kind != ConversationKind.SUPPORT:
                     raise ValidationFailed("Only support chats have a status.", field="status")
                 conversation.status = update.status.value
-            await work.tx.flush()
+            try:
+                await work.tx.flush()
+            except IntegrityError as exc:  # another room took the name since the check above
+                raise _room_exists() from exc
             detail = await self._detail(work.tx, conversation, principal)
             work.emit(
                 Event(
