@@ -80,17 +80,19 @@ RAW_GARBAGE = [
 """Bodies or frames that are not one JSON object; each gets 400/422 or an error frame."""
 
 
-def with_poison(base: dict[str, Any], known_fields: list[str]) -> st.SearchStrategy[Any]:
+def with_poison(
+    base: dict[str, Any], string_fields: list[str], other_fields: tuple[str, ...] = ()
+) -> st.SearchStrategy[Any]:
     """`base` (a valid body) with one hostile change: a poison value in a known field, in a new
     field, inside a nested object, or as a key; or a known string field of the wrong type."""
-    fields = st.sampled_from(known_fields)
+    known = st.sampled_from([*string_fields, *other_fields])
 
     def put(field: str, value: Any) -> dict[str, Any]:
         return {**base, field: value}
 
     return st.one_of(
-        st.builds(put, fields, poison),
-        st.builds(put, fields, wrong_types_for_string),
+        st.builds(put, known, poison),
+        st.builds(put, st.sampled_from(string_fields), wrong_types_for_string),
         st.builds(put, st.sampled_from(["extra", "payload_x", "zz"]), poison),
         st.builds(lambda v: {**base, "payload": {"k": v}}, poison),
         st.builds(lambda k: {**base, k: "v"}, st.one_of(lone_surrogates, nul_strings)),
