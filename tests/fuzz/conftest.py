@@ -19,6 +19,8 @@ FUZZ_ENV = {
     # Long enough that the fuzzed sockets never time out mid-batch.
     "WS_AUTH_TIMEOUT_SECS": "30",
     "MAX_MESSAGE_CHARS": "2000",
+    # No seat may expire mid-test and change the list of open game rooms a test compares.
+    "GAME_SEAT_GRACE_SECS": "600",
 }
 
 
