@@ -699,3 +699,36 @@ def test_the_matrix(cast: Cast) -> None:
             # A direct chat is one per pair: deleting a fresh scene's deletes the shared one's.
             shared = build_scene(cast)
     assert not differences, f"{len(differences)} rules broken:\n" + "\n".join(differences)
+
+
+def test_bad_tokens_get_what_anonymous_gets(cast: Cast) -> None:
+    """A forged token, an expired-looking one and one whose session was signed out are no
+    credentials at all: wherever anonymous gets 401, so do they (never a 403 or a 2xx)."""
+    api = cast.api
+    revoked = login(api, cast.accounts["outsider"].username)
+    assert api.post("/api/v1/auth/logout", headers=revoked.headers).status_code == 200
+    tokens = {
+        "revoked": revoked.access_token,
+        "forged": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl",
+        "garbage": "not-a-jwt",
+    }
+    shared = build_scene(cast)
+    differences = []
+    for rule in RULES:
+        if rule.expected[0] != 401:
+            continue
+        for label, token in tokens.items():
+            ctx = Ctx(cast, build_scene(cast) if rule.fresh else shared)
+            made = rule.make(ctx, "outsider")
+            response = api.request(
+                rule.method,
+                made.path,
+                headers={"Authorization": f"Bearer {token}"},
+                json=made.json,
+                follow_redirects=False,
+            )
+            if response.status_code != 401:
+                differences.append(f"{rule.name} with a {label} token: {response.status_code}")
+        if rule.fresh:
+            shared = build_scene(cast)
+    assert not differences, "\n".join(differences)
