@@ -10,12 +10,16 @@ its own, so no answer depends on what an earlier one did.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import socketio.exceptions
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from parley.realtime.chat_namespace import EVENTS as CHAT_EVENTS
 from parley.realtime.gameplay_namespace import EVENTS as GAME_EVENTS
@@ -23,7 +27,8 @@ from parley.realtime.gameplay_websocket import GameplayWebSocketSession
 from parley.realtime.websocket import HANDLERS as WS_HANDLERS
 from tests.authz.conftest import ACTORS as ALL_ACTORS
 from tests.authz.conftest import Cast, Scene, build_scene
-from tests.support.clients import WsClient
+from tests.support.accounts import login
+from tests.support.clients import RECEIVE_TIMEOUT_SECS, WsClient
 from tests.support.server import ServerProcess
 from tests.support.sio import SioClient
 
@@ -292,3 +297,83 @@ async def test_the_socket_matrix(
                 label = f"{name}" + (f" [{rule.variant}]" if rule.variant else "")
                 differences.append(f"{transport} {label}: " + ", ".join(cells))
     assert not differences, f"{len(differences)} rules broken:\n" + "\n".join(differences)
+
+
+def bad_tokens(cast: Cast) -> dict[str, str]:
+    revoked = login(cast.api, cast.accounts["outsider"].username)
+    assert cast.api.post("/api/v1/auth/logout", headers=revoked.headers).status_code == 200
+    return {
+        "revoked": revoked.access_token,
+        "forged": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl",
+        "garbage": "not-a-jwt",
+    }
+
+
+async def closed_code(connection: ClientConnection) -> int | None:
+    """Read until the server closes; its close code (None: still open after the timeout)."""
+    try:
+        async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
+            while True:
+                await connection.recv()
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd is not None else None
+    except TimeoutError:
+        return None
+
+
+@pytest.mark.parametrize("path", ["/ws", "/api/ws", "/ws/gameplay", "/api/ws/gameplay"])
+async def test_bad_tokens_are_refused_on_plain_websockets(
+    path: str, authz_server: ServerProcess, cast: Cast
+) -> None:
+    url = authz_server.base_url.replace("http://", "ws://") + path
+    codes = {}
+    for label, token in bad_tokens(cast).items():
+        async with connect(f"{url}?token={token}", open_timeout=RECEIVE_TIMEOUT_SECS) as ws:
+            codes[label] = await closed_code(ws)
+    assert codes == dict.fromkeys(codes, 4401)
+
+
+@pytest.mark.parametrize("namespace", ["/", "/gameplay"])
+async def test_bad_tokens_are_refused_on_socketio(
+    namespace: str, authz_server: ServerProcess, cast: Cast
+) -> None:
+    refused = {}
+    for label, token in bad_tokens(cast).items():
+        client = SioClient(namespace)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await client.connect(authz_server.base_url, auth={"token": token})
+        refused[label] = (await client.expect("connect_error"))["data"]["code"]
+    assert set(refused.values()) <= {"invalid_token", "session_revoked", "token_expired"}, refused
+
+
+@pytest.mark.parametrize("path", ["/ws", "/ws/gameplay"])
+async def test_a_revoked_session_closes_its_plain_websockets(
+    path: str, authz_server: ServerProcess, cast: Cast
+) -> None:
+    device = login(cast.api, cast.accounts["outsider"].username)
+    client = await WsClient.open(authz_server.base_url, device.access_token, path=path)
+    assert cast.api.post("/api/v1/auth/logout", headers=device.headers).status_code == 200
+    code = await closed_code(client.connection)
+    shown = "stayed open" if code is None else f"closed {code}"
+    assert code == 4401, f"after its session was revoked the socket {shown}"
+
+
+@pytest.mark.parametrize("namespace", ["/", "/gameplay"])
+async def test_a_revoked_session_disconnects_its_socketio_clients(
+    namespace: str, authz_server: ServerProcess, cast: Cast
+) -> None:
+    device = login(cast.api, cast.accounts["outsider"].username)
+    client = SioClient(namespace)
+    gone = asyncio.Event()
+    client.client.on("disconnect", gone.set, namespace=namespace)
+    await client.connect(authz_server.base_url, auth={"token": device.access_token})
+    try:
+        await client.expect("authenticated")
+        assert cast.api.post("/api/v1/auth/logout", headers=device.headers).status_code == 200
+        try:
+            async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
+                await gone.wait()
+        except TimeoutError:
+            pytest.fail(f"still connected {RECEIVE_TIMEOUT_SECS}s after its session was revoked")
+    finally:
+        await client.disconnect()
