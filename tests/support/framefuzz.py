@@ -54,9 +54,12 @@ class FrameFuzzer:
             field = r.choice(sorted(base))
             base[field], what = self.labelled_poison()
             return base, f"{what} in {field}"
-        if choice == 1 and base:
-            field = r.choice(sorted(base))
-            base[field] = self.wrong_type()
+        strings = sorted(k for k, v in base.items() if isinstance(v, str))
+        if choice == 1 and strings:
+            # Only where the right type is known to be a string: a list or an object there
+            # is wrong whatever the command (a None, a bool or a number might be coerced).
+            field = r.choice(strings)
+            base[field] = r.choice([[1, 2], {"a": 1}])
             return base, f"wrong type in {field}: {base[field]!r}"
         if choice == 2:
             field = r.choice(["extra", "room_id", "data", "since", "token"])
