@@ -14,6 +14,7 @@ import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +24,8 @@ from hypothesis import strategies as st
 
 from parley.app import create_app
 from parley.config import Settings
-from tests.fuzz.conftest import World
+from tests.conftest import migrate
+from tests.fuzz.conftest import FUZZ_ENV, World, build_world
 from tests.support.accounts import create_admin, login, register
 from tests.support.fuzzing import (
     RAW_GARBAGE,
@@ -32,7 +34,8 @@ from tests.support.fuzzing import (
     encode,
     poison,
 )
-from tests.support.server import API_KEY, ServerProcess
+from tests.support.server import API_KEY, ServerProcess, start_server
+from tests.support.services import create_postgres_database
 
 EXAMPLES_PER_OPERATION = 80
 SAFE_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30)
@@ -283,11 +286,38 @@ def _fixed_requests(
                 yield method, url, {"who": "customer", "path": {}, "query": {}, "body": raw}
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def edge_target(
+    request: pytest.FixtureRequest,
+    callers: Callers,
+    fuzz_server: ServerProcess,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Callers, ServerProcess]]:
+    """The fuzz server (SQLite), and one on PostgreSQL: a 64-bit edge that SQLite takes may
+    overflow a PostgreSQL column, and the other way round."""
+    if request.param == "sqlite":
+        yield callers, fuzz_server
+        return
+    database = create_postgres_database()
+    root = Path(tmp_path_factory.mktemp("fuzz-pg"))
+    try:
+        migrate(root, database.url)
+        server = start_server(root, {"DATABASE_URL": database.url, **FUZZ_ENV})
+        try:
+            with httpx.Client(base_url=server.base_url, timeout=15) as api:
+                yield Callers(api, server, build_world(api, server)), server
+        finally:
+            server.stop()
+    finally:
+        database.drop()
+
+
 def test_edge_values_and_garbage_bodies(
-    spec: dict[str, Any], callers: Callers, fuzz_server: ServerProcess
+    spec: dict[str, Any], edge_target: tuple[Callers, ServerProcess]
 ) -> None:
     """Deterministic companions of the random run: each edge on its own, so nothing else in
     the request is invalid. Every failure is listed, not just the first."""
+    callers, fuzz_server = edge_target
     log_start = len(fuzz_server.log_lines)
     failures = []
     sent = 0
