@@ -121,6 +121,13 @@ class Callers:
         return world.ids
 
 
+def signed_out(response: httpx.Response) -> bool:
+    """The caller's account may have been signed out or disabled by an earlier request."""
+    if response.status_code == 401:
+        return True
+    return response.status_code == 403 and b"account_disabled" in response.content
+
+
 @pytest.fixture(scope="module")
 def callers(fuzz_api: httpx.Client, fuzz_server: ServerProcess, world: World) -> Callers:
     return Callers(fuzz_api, fuzz_server, world)
@@ -242,7 +249,7 @@ def test_no_server_error(
             f"{method} {response.request.url} as {drawn['who']} with body "
             f"{(drawn['body'] or b'')[:300]!r} -> {response.status_code} {response.text[:300]}"
         )
-        if response.status_code == 401 and drawn["who"] in ("customer", "admin"):
+        if signed_out(response) and drawn["who"] in ("customer", "admin"):
             callers.renew()
 
     try:
@@ -335,7 +342,7 @@ def test_edge_values_and_garbage_bodies(
                 f"{method} {response.request.url!s:.200} body={drawn['body']!r:.80}"
                 f" -> {response.status_code}"
             )
-        if response.status_code == 401:
+        if signed_out(response):
             callers.renew()
     barrier = f"fuzz-{uuid.uuid4().hex}"
     callers.api.get("/health", headers={"X-Request-ID": barrier})
