@@ -437,7 +437,7 @@ class WebSocketEngine(EngineClient):
         while True:
             try:
                 opcode, payload = await self.raw.frame()
-            except (asyncio.IncompleteReadError, ConnectionError):
+            except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
                 return None
             if opcode == CLOSE:
                 return None
@@ -485,7 +485,13 @@ class PollingEngine(EngineClient):
                 return
 
     async def until(self, match: Any) -> str | None:
-        async with asyncio.timeout(RECEIVE_TIMEOUT_SECS * 4):
+        try:
+            return await self._until(match)
+        except TimeoutError:
+            return None
+
+    async def _until(self, match: Any) -> str | None:
+        async with asyncio.timeout(RECEIVE_TIMEOUT_SECS * 2):
             while not self.broken:
                 try:
                     answer = await self.client.get(self.url)
