@@ -30,7 +30,7 @@ from parley.realtime.chat_namespace import EVENTS as CHAT_EVENTS
 from parley.realtime.gameplay_namespace import EVENTS as GAME_EVENTS
 from parley.realtime.gameplay_websocket import GameplayWebSocketSession
 from parley.realtime.websocket import HANDLERS as WS_HANDLERS
-from tests.fuzz.conftest import World
+from tests.fuzz.conftest import FUZZ_ENV, World
 from tests.support.clients import RECEIVE_TIMEOUT_SECS, WsClient
 from tests.support.framefuzz import FrameFuzzer, dumps
 from tests.support.fuzzing import assert_log_clean
@@ -38,6 +38,7 @@ from tests.support.rawws import CLOSE, TEXT, RawSocket, open_raw
 from tests.support.server import ServerProcess
 
 FRAMES_PER_BATCH = 500
+MAX_CHARS = int(FUZZ_ENV["MAX_MESSAGE_CHARS"])
 BINARY = 0x2
 DONE_EVENTS = {
     # Frames that show a command was carried out.
@@ -294,7 +295,7 @@ async def test_plain_websocket_survives_malformed_frames(
     raw = await open_raw(fuzz_server, path, key=key)
     assert raw.status == 101
     session = WsFuzz(raw)
-    fuzzer = FrameFuzzer(zlib.crc32(path.encode()), commands)
+    fuzzer = FrameFuzzer(zlib.crc32(path.encode()), commands, max_chars=MAX_CHARS)
     failures: list[str] = []
 
     # Before sign-in: everything but a good auth frame is refused, and the socket stays.
@@ -573,7 +574,9 @@ async def test_socketio_survives_malformed_packets(
     log_start = len(fuzz_server.log_lines)
     engine = await open_engine(fuzz_server, transport)
     prefix = "" if namespace == "/" else namespace + ","
-    fuzzer = FrameFuzzer(zlib.crc32(f"{transport} {namespace}".encode()), commands)
+    fuzzer = FrameFuzzer(
+        zlib.crc32(f"{transport} {namespace}".encode()), commands, max_chars=MAX_CHARS
+    )
     count = FRAMES_PER_BATCH if transport == "websocket" else FRAMES_PER_BATCH // 2
     failures: list[str] = []
     try:

@@ -18,10 +18,14 @@ POISON_STRINGS = ["\ud800", "a\udfffb", "\x00", "x\x00y", "\udc00\ud800"]
 
 
 class FrameFuzzer:
-    def __init__(self, seed: int, commands: dict[str, dict[str, Any]]) -> None:
-        """`commands`: each command name with a valid payload for it."""
+    def __init__(
+        self, seed: int, commands: dict[str, dict[str, Any]], *, max_chars: int | None = None
+    ) -> None:
+        """`commands`: each command name with a valid payload for it; `max_chars`: the
+        server's MAX_MESSAGE_CHARS, to send content just over it."""
         self.random = random.Random(seed)
         self.commands = commands
+        self.max_chars = max_chars
 
     def poison(self) -> Any:
         return self.labelled_poison()[0]
@@ -49,7 +53,10 @@ class FrameFuzzer:
         """The command's valid payload with one hostile change, and what the change was."""
         r = self.random
         base = dict(self.commands[name])
-        choice = r.randrange(6)
+        choice = r.randrange(7)
+        if choice == 6 and self.max_chars is not None and "content" in base:
+            base["content"] = "x" * (self.max_chars + r.randrange(1, 100))
+            return base, "content over MAX_MESSAGE_CHARS"
         if choice == 0 and base:
             field = r.choice(sorted(base))
             base[field], what = self.labelled_poison()
