@@ -12,7 +12,8 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, status
-from pydantic import AliasChoices, BaseModel, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import AliasChoices, BaseModel, Field, ValidationError
 
 from parley.api.deps import Client, CurrentUser, RuntimeDep
 from parley.domain.accounts.schemas import AuthResult, LoginRequest, UserCreate, UserPublic
@@ -155,7 +156,10 @@ async def chat_messages(
 async def send(
     chat_id: uuid.UUID, body: dict[str, Any], user: CurrentUser, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    command = MessageSend.model_validate({**body, "conversation_id": str(chat_id)})
+    try:
+        command = MessageSend.model_validate({**body, "conversation_id": str(chat_id)})
+    except ValidationError as exc:  # the body is the seed's free-form shape: a 422 like any
+        raise RequestValidationError(exc.errors(), body=body) from exc
     message, _ = await runtime.messages.send(user, command)
     return message_shape(message)
 
