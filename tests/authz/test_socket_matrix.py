@@ -37,7 +37,6 @@ ACTORS = tuple(a for a in ALL_ACTORS if a != "api_key")
 OK = "ok"
 NA = "not_authenticated"
 NM = "not_a_member"
-AA = "already_authenticated"
 
 SIGNED_IN = (NA, OK, OK, OK, OK, OK, OK)
 EVERYONE = (OK,) * 7
