@@ -84,11 +84,12 @@ class JsonPolicy:
             and raw.count(b"{") + raw.count(b"[") <= self.max_depth
         ):
             return value
-        if suspect_ints:
-            # orjson turns integers past 64 bits into floats; the stdlib keeps them exact.
-            value = json.loads(raw)
         try:
-            self.check(value)
+            self.check(value)  # first on orjson's value: the depth is bounded before the stdlib
+            if suspect_ints:  # recurses (it fails past ~1000 levels, orjson takes 1024)
+                # orjson turns integers past 64 bits into floats; the stdlib keeps them exact.
+                value = json.loads(raw)
+                self.check(value)
         except JsonRefused as refused:
             refused.value = value
             raise

@@ -34,6 +34,12 @@ BAD_FIELDS = {
     "nesting past the limit": (f'"content":"x","payload":{nested(40)}', "payload.k.k"),
     "nesting past the encoder's 255": (f'"content":"x","payload":{nested(300)}', "payload.k"),
     "nesting past the decoder's 1024": (f'"content":"x","payload":{nested(2000)}', "body"),
+    # A long digit run sends the text to the stdlib for exact integers; it must not recurse
+    # through a nesting orjson took (the stdlib gives up near 1 000 levels).
+    "nesting past the stdlib's recursion, with a long number": (
+        '"content":"x","payload":' + '{"k":' * 1010 + "1" * 19 + "}" * 1010,
+        "payload.k",
+    ),
     "integer past 64 bits": ('"content":"x","payload":{"n":18446744073709551616}', "payload.n"),
     "integer past signed 64 bits": (
         '"content":"x","payload":{"n":9223372036854775808}',
