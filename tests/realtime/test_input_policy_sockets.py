@@ -360,3 +360,50 @@ async def test_a_catch_up_longer_than_the_outbox_comes_in_parts(
         assert (await client.call("heartbeat"))["status"] == "alive"
     finally:
         await client.disconnect()
+
+
+async def test_a_catch_up_in_parts_with_live_messages_between_repeats_nothing(
+    frame_bound_server: ServerProcess,
+) -> None:
+    """Live messages flow after an incomplete catch-up; the next parts stop where they began,
+    so every message arrives exactly once."""
+    server = frame_bound_server
+    with httpx.Client(base_url=server.base_url, timeout=RECEIVE_TIMEOUT_SECS) as api:
+        alice = register(api)
+        room = open_room(api, alice)
+
+        def post(content: str) -> None:
+            sent = api.post(
+                f"/api/v1/conversations/{room}/messages",
+                headers=alice.headers,
+                json={"content": content},
+            )
+            assert sent.status_code == 201
+
+        for number in range(30):
+            post(f"m{number}")
+        client = SioClient()
+        await client.connect(
+            server.base_url,
+            auth={"token": alice.access_token, "since": {room: 0}},
+            transports=["polling"],
+        )
+        try:
+            report = (await client.expect("synced"))["conversations"][room]
+            assert report["has_more"]
+            for number in range(3):  # live, while the client still has a gap
+                post(f"live{number}")
+            seqs: list[int] = []
+            while 33 not in seqs:
+                seqs.append((await client.expect("message"))["seq"])
+            while report["has_more"]:
+                answer = await client.call("sync", {"since": {room: report["last_seq"]}})
+                report = answer["conversations"][room]
+            assert (await client.call("heartbeat"))["status"] == "alive"
+            seqs += [m["seq"] for m in client.drain("message")]
+        finally:
+            await client.disconnect()
+    assert sorted(seqs) == list(range(1, 34)), seqs  # each once
+    first_part = seqs[: seqs.index(31)]
+    assert first_part == list(range(1, len(first_part) + 1))
+    assert seqs[len(first_part) : len(first_part) + 3] == [31, 32, 33]

@@ -173,6 +173,10 @@ class Connection(ABC):
         self.floor: dict[str, int] = {}
         """Per conversation, the highest seq a catch-up sent: live copies at or below it are
         duplicates."""
+        self.live_from: dict[str, int] | None = None
+        """Per conversation whose last catch-up was cut short (`has_more`): the first seq
+        delivered live after it (0 until one is), so the next catch-up stops there instead
+        of repeating what the client already has."""
         self.pipeline = CommandPipeline()
         """The client's commands in arrival order, its sends overlapping."""
         self.ended: ParleyError | None = None
@@ -202,7 +206,7 @@ class Connection(ABC):
 
     def deliver(self, event: OutboundEvent) -> None:
         """An event from the hub: held back or dropped as a duplicate during a catch-up."""
-        if self.held is not None or self.floor:
+        if self.held is not None or self.floor or self.live_from:
             stream = _stream_of(event.event)
             if self.held is not None and stream in self.held:
                 self.held[stream].append(event)
@@ -210,6 +214,8 @@ class Connection(ABC):
             floor = self.floor.get(stream)
             if floor is not None and event.event.data["seq"] <= floor:
                 return
+            if self.live_from and self.live_from.get(stream) == 0:
+                self.live_from[stream] = int(event.event.data["seq"])
         self.send_event(event)
 
     def send_event(self, event: OutboundEvent) -> None:
@@ -230,8 +236,14 @@ class Connection(ABC):
         for conversation_id in conversation_ids:
             self.held.setdefault(conversation_id, [])
 
-    def release(self, conversation_id: str, missed: list[OutboundEvent]) -> None:
-        """Send the missed messages (in seq order), then what was held, without repeats."""
+    def release(
+        self, conversation_id: str, missed: list[OutboundEvent], *, complete: bool = True
+    ) -> None:
+        """Send the missed messages (in seq order), then what was held, without repeats.
+
+        An incomplete catch-up (`has_more`: the client fetches the rest) still lets live
+        messages through after it; the first of them is remembered (`live_from`) so that a
+        later catch-up ends where they began."""
         for event in missed:
             self.send_event(event)
         if missed:
@@ -241,8 +253,21 @@ class Connection(ABC):
         held = self.held.pop(conversation_id, []) if self.held is not None else []
         if self.held == {}:
             self.held = None
+        if complete:
+            if self.live_from:
+                self.live_from.pop(conversation_id, None)
+        else:
+            if self.live_from is None:
+                self.live_from = {}
+            if not self.live_from.get(conversation_id):  # the first gap's start stays
+                self.live_from[conversation_id] = 0
         for event in held:
             self.deliver(event)
+
+    def live_since(self, conversation_id: str) -> int | None:
+        """Where live delivery took over after an incomplete catch-up (None: it did not)."""
+        found = self.live_from.get(conversation_id) if self.live_from else None
+        return found or None
 
 
 def _stream_of(event: Event) -> str:

@@ -100,6 +100,13 @@ class LiveService:
                     connection.release(conversation_id, [])
                     report[conversation_id] = {"error": {"code": exc.code, "message": exc.message}}
                     continue
+                messages, page_has_more = page.messages, page.has_more
+                live_from = connection.live_since(conversation_id)
+                if live_from is not None and any(m.seq >= live_from for m in messages):
+                    # The client has these live since an earlier, incomplete catch-up: the
+                    # gap it left ends here.
+                    messages = [m for m in messages if m.seq < live_from]
+                    page_has_more = False
                 missed = [
                     OutboundEvent(
                         Event(
@@ -108,7 +115,7 @@ class LiveService:
                             message.model_dump(mode="json"),
                         )
                     )
-                    for message in page.messages
+                    for message in messages
                 ]
                 fitting = 0
                 for event in missed:  # encoded once: the send below reuses the encoding
@@ -123,10 +130,11 @@ class LiveService:
                     fitting += 1
                 cut = fitting < len(missed)
                 missed = missed[:fitting]
-                connection.release(conversation_id, missed)
+                has_more = page_has_more or cut
+                connection.release(conversation_id, missed, complete=not has_more)
                 report[conversation_id] = {
                     "delivered": len(missed),
-                    "has_more": page.has_more or cut,
+                    "has_more": has_more,
                     "last_seq": int(missed[-1].event.data["seq"])
                     if missed
                     else since[conversation_id],
