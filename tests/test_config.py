@@ -62,3 +62,19 @@ def test_every_setting_is_documented_in_the_readme() -> None:
         names = alias.choices if alias is not None else []  # type: ignore[union-attr]
         assert names, field
         assert f"| `{names[0]}` |" in readme, f"{names[0]} is missing from the README table"
+
+
+@pytest.mark.parametrize(
+    ("text", "trusted"),
+    [
+        ("10.0.0.1/8,127.0.0.1", ["10.0.0.0/8", "127.0.0.1"]),
+        ("::1,fd00::5/64", ["::1", "fd00::/64"]),
+        ("10.0.0.1,*", ["*"]),
+        ("", []),
+    ],
+)
+def test_trusted_proxies_are_given_to_uvicorn_as_it_matches_them(
+    monkeypatch: pytest.MonkeyPatch, text: str, trusted: list[str]
+) -> None:
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", text)
+    assert Settings().forwarded_allow_ips == trusted

@@ -101,7 +101,9 @@ class Settings(BaseSettings):
         description="Connections kept open per instance (PostgreSQL, MariaDB).",
     )
     database_queue_timeout_secs: float = Field(
-        30.0,
+        # Under SIO_PING_TIMEOUT_SECS (20): a Socket.IO connection reads its next packet (a
+        # PONG, say) only once the command before it is done.
+        10.0,
         gt=0,
         validation_alias=AliasChoices("DATABASE_QUEUE_TIMEOUT_SECS"),
         description="How long a transaction waits for its turn (SQLite: the instance's one "
@@ -427,16 +429,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_forwarded_allow_ips(self) -> Settings:
+        # uvicorn matches entries strictly and trusts everyone only for exactly ["*"]: hand it
+        # networks as it reads them (10.0.0.1/8 -> 10.0.0.0/8), and "*" alone.
+        normalised: list[str] = []
         for entry in self.forwarded_allow_ips:
             if entry == "*":
-                continue
+                self.forwarded_allow_ips = ["*"]
+                return self
             try:
-                ipaddress.ip_network(entry, strict=False)
+                network = ipaddress.ip_network(entry, strict=False)
             except ValueError as exc:
                 raise ConfigurationError(
                     f"FORWARDED_ALLOW_IPS: {entry!r} is not an IP address or CIDR network "
                     "(use e.g. 10.0.0.0/8,127.0.0.1, or * for any)."
                 ) from exc
+            normalised.append(
+                str(network.network_address) if network.num_addresses == 1 else str(network)
+            )
+        self.forwarded_allow_ips = normalised
         return self
 
     @model_validator(mode="after")

@@ -40,10 +40,11 @@ def direct(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """The test client stands in for a proxy on 127.0.0.1."""
+    """The test client stands in for a proxy on 127.0.0.1, trusted as part of a network
+    written with host bits set (127.0.0.9/8 means 127.0.0.0/8, as an operator would expect)."""
     server = start_server(
         Path(tmp_path_factory.mktemp("proxied")),
-        {"OTP_REQUESTS_PER_CLIENT": PER_CLIENT, "FORWARDED_ALLOW_IPS": "127.0.0.1,10.0.0.0/8"},
+        {"OTP_REQUESTS_PER_CLIENT": PER_CLIENT, "FORWARDED_ALLOW_IPS": "127.0.0.9/8,10.0.0.0/8"},
     )
     yield server
     server.stop()

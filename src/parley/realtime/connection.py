@@ -206,6 +206,8 @@ class Connection(ABC):
 
     def deliver(self, event: OutboundEvent) -> None:
         """An event from the hub: held back or dropped as a duplicate during a catch-up."""
+        if self.ended is not None:  # revoked: closing, and hears nothing more meanwhile
+            return
         if self.held is not None or self.floor or self.live_from:
             stream = _stream_of(event.event)
             if self.held is not None and stream in self.held:

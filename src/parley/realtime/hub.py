@@ -214,7 +214,10 @@ class Hub:
             log.warning("hub.bad_event", channel=channel)
             return
         if event.name in ACCOUNT_EVENTS:
-            self._account_changed(event)
+            try:
+                self._account_changed(event)
+            except (KeyError, TypeError, ValueError):  # another version's shape, say
+                log.warning("hub.bad_account_event", channel=channel, event_name=event.name)
             return
         if event.name == "member.added" and event.audience is Audience.USER:
             self.join_locally(event.extra["user_id"], event.data["conversation_id"])

@@ -340,7 +340,7 @@ def _refused_id(refused: JsonRefused) -> str | int | None:
     """The request id of a refused frame, when the id itself is not what was refused."""
     frame = refused.value
     request_id = frame.get("id") if isinstance(frame, dict) else None
-    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+    if not _valid_id(request_id):
         return None
     return request_id if deliverable(request_id) else None
 
