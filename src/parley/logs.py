@@ -20,6 +20,7 @@ import queue
 import re
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -94,6 +95,9 @@ class _Handoff(logging.handlers.QueueHandler):
     dropped = 0
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        if not isinstance(record.msg, dict):  # a stdlib logger's line (uvicorn's, say): the
+            # request context is this thread's, so take it now, not in the writer thread
+            record.parley_context = structlog.contextvars.get_contextvars()
         return record
 
     def enqueue(self, record: logging.LogRecord) -> None:
@@ -101,6 +105,25 @@ class _Handoff(logging.handlers.QueueHandler):
             self.queue.put_nowait(record)
         except queue.Full:
             _Handoff.dropped += 1
+
+
+def _foreign_context(_: Any, __: str, event_dict: structlog.types.EventDict) -> Any:
+    """For a stdlib logger's line, rendered in the writer thread: the context and the time
+    of the call that logged it (see `_Handoff.prepare`)."""
+    record = event_dict.get("_record")
+    for key, value in getattr(record, "parley_context", {}).items():
+        event_dict.setdefault(key, value)
+    if record is not None:
+        stamp = datetime.fromtimestamp(record.created, UTC)
+        event_dict["timestamp"] = stamp.isoformat().replace("+00:00", "Z")
+    return event_dict
+
+
+class _Listener(logging.handlers.QueueListener):
+    def enqueue_sentinel(self) -> None:
+        # Blocking: with a full queue the stdlib's put_nowait raised at exit, and the lines
+        # still queued were lost; the writer thread is draining it meanwhile.
+        self.queue.put(self._sentinel)  # type: ignore[attr-defined]
 
 
 def _capture_exc_info(_: Any, __: str, event_dict: structlog.types.EventDict) -> Any:
@@ -159,13 +182,15 @@ def configure_logging(settings: Settings) -> None:
     writer.addFilter(RedactTokens())
     writer.setFormatter(
         ScrubbingFormatter(
-            Scrubber(_secrets_of(settings)), foreign_pre_chain=shared, processors=rendering
+            Scrubber(_secrets_of(settings)),
+            foreign_pre_chain=[*shared[1:], _foreign_context],  # not merge_contextvars: see
+            processors=rendering,  # _foreign_context (this runs in the writer thread)
         )
     )
     if _listener is not None:
         _listener.stop()
     records: queue.Queue[logging.LogRecord] = queue.Queue(LOG_QUEUE_LIMIT)
-    _listener = logging.handlers.QueueListener(records, writer, respect_handler_level=False)
+    _listener = _Listener(records, writer, respect_handler_level=False)
     _listener.start()
     root = logging.getLogger()
     root.handlers[:] = [_Handoff(records)]
@@ -186,12 +211,15 @@ def _flush() -> None:
 
 def _writer_for_child() -> None:
     """A forked worker (a server that imports the app before forking) has the queue but not
-    the thread: give it a writer of its own."""
+    the thread: give it a queue and a writer of its own (the parent's queue may hold lines the
+    parent writes, and a lock its writer held at the fork)."""
     global _listener
     if _listener is not None:
-        _listener = logging.handlers.QueueListener(
-            _listener.queue, *_listener.handlers, respect_handler_level=False
-        )
+        records: queue.Queue[logging.LogRecord] = queue.Queue(LOG_QUEUE_LIMIT)
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, _Handoff):
+                handler.queue = records
+        _listener = _Listener(records, *_listener.handlers, respect_handler_level=False)
         _listener.start()
 
 
