@@ -152,6 +152,7 @@ class EngineServer:
         self._outbox_limit_bytes = outbox_limit_bytes
         self._cors_origins = cors_origins
         self._sweeper: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Future[None]] = set()
         # (deadline, sid): when a session is due its next ping, due to have answered one, due
         # to be in use. Within each queue every deadline is "when queued + the same delay",
         # so appending keeps it sorted and the sweeper only looks at its head. An entry is a
@@ -168,6 +169,8 @@ class EngineServer:
 
     async def stop(self) -> None:
         await stop_task(self._sweeper)
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
         for session in list(self.sessions.values()):
             await self.close_session(session, "server shutting down", code=CloseCode.NORMAL)
 
@@ -197,13 +200,21 @@ class EngineServer:
                 # Not answered, and not a later ping (whose own entry comes later).
                 sent = session.ping_sent_at if session is not None else None
                 if session is not None and sent is not None and sent + self._ping_timeout <= now:
-                    await self.close_session(session, "ping timeout")
+                    self._close_soon(session, "ping timeout")
             while due_in_use and due_in_use[0][0] <= now:
                 session = self.sessions.get(due_in_use.popleft()[1])
                 if session is not None and not session.in_use:
-                    await self.close_session(
-                        session, "connect timeout", code=CloseCode.AUTH_TIMEOUT
-                    )
+                    self._close_soon(session, "connect timeout", CloseCode.AUTH_TIMEOUT)
+
+    def _close_soon(
+        self, session: EngineSession, reason: str, code: CloseCode = CloseCode.NORMAL
+    ) -> None:
+        """Close in a task of its own: the sweeper goes on pinging the others meanwhile (a
+        close runs the layer above's disconnect, presence writes included; a mass timeout
+        awaited one by one held up every other session's ping)."""
+        task = asyncio.ensure_future(self.close_session(session, reason, code))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def close_session(
         self, session: EngineSession, reason: str, code: CloseCode = CloseCode.NORMAL
