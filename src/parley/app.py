@@ -200,7 +200,14 @@ def create_app(
         app.add_api_websocket_route(path, websocket_endpoint)
     app.mount("/socket.io", socketio_endpoint)
 
-    # Added innermost first: observability wraps everything, so 413s are counted and logged.
+    # Added innermost first: observability wraps everything, so 413s are counted and logged;
+    # CORS wraps the body checks, so a browser sees their 413/422 rather than a CORS failure.
+    app.add_middleware(
+        JsonBodyPolicyMiddleware,
+        policy=JsonPolicy(settings.max_json_depth),
+        skip_prefixes=("/socket.io",),
+    )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     if settings.cors_allowed_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -209,11 +216,5 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    app.add_middleware(
-        JsonBodyPolicyMiddleware,
-        policy=JsonPolicy(settings.max_json_depth),
-        skip_prefixes=("/socket.io",),
-    )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app

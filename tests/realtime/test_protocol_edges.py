@@ -55,6 +55,24 @@ def test_a_non_utf8_origin_is_simply_not_allowed(edge_server: ServerProcess) -> 
         assert "access-control-allow-origin" not in preflight.headers
 
 
+def test_refused_bodies_carry_cors_headers_for_the_browser_to_read(
+    edge_server: ServerProcess, edge_account: Account
+) -> None:
+    """A browser reads a 413 or 422 only with CORS headers; without them it reports a CORS
+    failure instead of the error (the body checks ran outside CORS)."""
+    headers = {**edge_account.headers, "Origin": GOOD_ORIGIN, "Content-Type": "application/json"}
+    with httpx.Client(base_url=edge_server.base_url, timeout=15) as http:
+        path = "/api/v1/users/me"
+        refused = http.patch(path, headers=headers, content=b'{"name":"\\ud800"}')
+        too_large = http.patch(
+            path, headers=headers, content=b'{"name":"' + b"x" * 2_000_000 + b'"}'
+        )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "validation_error")
+    assert too_large.status_code == 413
+    for response in (refused, too_large):
+        assert response.headers["access-control-allow-origin"] == GOOD_ORIGIN
+
+
 # -- Socket.IO ack ids ------------------------------------------------------------------------
 
 
