@@ -10,10 +10,10 @@ JSON content type, or none); Socket.IO's own transport checks its packets itself
 
 from __future__ import annotations
 
-import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from parley.api.middleware import send_error
 from parley.errors import ParleyError, PayloadTooLarge
 from parley.wirejson import JsonPolicy, JsonRefused
 
@@ -83,15 +83,4 @@ async def _refuse(scope: Scope, send: Send, exc: ParleyError) -> None:
     request_id = (scope.get("state") or {}).get("request_id")
     if request_id:
         error["request_id"] = request_id
-    body = orjson.dumps({"error": error})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": exc.http_status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, exc.http_status, error)

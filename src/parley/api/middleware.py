@@ -112,16 +112,18 @@ def _too_large_message(max_bytes: int) -> str:
 
 async def _send_too_large(send: Send, max_bytes: int) -> None:
     error = PayloadTooLarge(_too_large_message(max_bytes))
-    body = orjson.dumps({"error": {"code": error.code, "message": error.message}})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.http_status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
+    await send_error(
+        send, error.http_status, {"code": error.code, "message": error.message}, close=True
     )
+
+
+async def send_error(
+    send: Send, status: int, error: dict[str, object], *, close: bool = False
+) -> None:
+    """The error shape, answered by a middleware before any route runs."""
+    body = orjson.dumps({"error": error})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
