@@ -386,7 +386,9 @@ def sio_frames(
                 )
             )
         else:
-            packets.append(r.choice(["7", "8", "9", "x", "\x00", "3", "5", "6", "2probe", "4"]))
+            # Engine.IO packets of a known type only: one of no known type ("7", "x", NUL)
+            # closes the session, as the protocol says (tests/realtime/test_engineio_strict).
+            packets.append(r.choice(["3", "5", "6", "2probe", "4", "6junk", "3probe"]))
     return packets
 
 

@@ -44,6 +44,10 @@ from parley.realtime.protocol import CloseCode
 log = structlog.get_logger(__name__)
 
 OPEN, CLOSE, PING, PONG, MESSAGE, UPGRADE, NOOP = "0", "1", "2", "3", "4", "5", "6"
+CLIENT_PACKETS = frozenset("123456b")
+"""What a client may send (`b`: a base64 binary packet over polling, not supported yet and
+skipped); anything else is an invalid packet, which closes the session as the protocol says."""
+BAD_REQUEST = b'{"code":3,"message":"Bad request"}'
 SEPARATOR = "\x1e"
 
 
@@ -91,6 +95,9 @@ class EngineSession:
         self._server = server
         self._ws_send: Send | None = None
         self._polling = False
+        self._posting = False
+        self._upgrading = False
+        self.close_reason: str | None = None
         self.raw: RawWriter | None = None
         """Set while on WebSocket under Parley's server: packets skip the outbox."""
 
@@ -222,6 +229,7 @@ class EngineServer:
         if session.closed:
             return
         session.closed = True
+        session.close_reason = reason
         self.sessions.pop(session.sid, None)
         await session.outbox.stop_writer()
         session.outbox.close()
@@ -248,12 +256,15 @@ class EngineServer:
             )
             return
         sid = query.get("sid", [None])[0]
-        transport = query.get("transport", ["polling"])[0]
+        transport = query.get("transport", [None])[0]  # mandatory, as the protocol says
         if scope["type"] == "websocket":
+            if transport != "websocket":
+                await self._refuse(scope, receive, send, "transport=websocket is required.")
+                return
             await self._websocket(scope, receive, send, sid)
         elif scope["type"] == "http":
             if transport != "polling":
-                await _http(send, 400, b'{"code":3,"message":"Bad request"}', self._cors(scope))
+                await _http(send, 400, BAD_REQUEST, self._cors(scope))
             elif scope["method"] == "OPTIONS":
                 await _http(send, 204, b"", self._cors(scope))
             elif sid is None and scope["method"] == "GET":
@@ -263,7 +274,7 @@ class EngineServer:
             elif sid is not None and scope["method"] == "POST":
                 await self._post(scope, receive, send, sid)
             else:
-                await _http(send, 400, b'{"code":3,"message":"Bad request"}', self._cors(scope))
+                await _http(send, 400, BAD_REQUEST, self._cors(scope))
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, message: str) -> None:
         if scope["type"] == "websocket":
@@ -316,8 +327,12 @@ class EngineServer:
 
     async def _poll(self, scope: Scope, send: Send, sid: str) -> None:
         session = self.sessions.get(sid)
-        if session is None or session._polling or session.transport != "polling":
+        if session is None or session.transport != "polling":
             await _http(send, 400, b'{"code":1,"message":"Session ID unknown"}', self._cors(scope))
+            return
+        if session._polling:  # two GETs at once: the protocol closes the session
+            await _http(send, 400, BAD_REQUEST, self._cors(scope))
+            await self.close_session(session, "duplicate poll")
             return
         session._polling = True
         try:
@@ -326,7 +341,8 @@ class EngineServer:
                     await session.outbox.wait()
             packets = session.outbox.take_all()
             if session.closed and not packets:
-                packets = [CLOSE]
+                # The client's own close ends its poll with a NOOP; any other, with CLOSE.
+                packets = [NOOP if session.close_reason == "client close" else CLOSE]
             body = SEPARATOR.join(packets or [NOOP]).encode()
             await _http(send, 200, body, self._cors(scope), text=True)
         finally:
@@ -337,13 +353,26 @@ class EngineServer:
         if session is None:
             await _http(send, 400, b'{"code":1,"message":"Session ID unknown"}', self._cors(scope))
             return
-        body = await _read_body(receive, self._max_payload)
+        if session._posting:  # two POSTs at once: the protocol closes the session
+            await _http(send, 400, BAD_REQUEST, self._cors(scope))
+            await self.close_session(session, "duplicate post")
+            return
+        session._posting = True
+        try:
+            body = await _read_body(receive, self._max_payload)
+        finally:
+            session._posting = False
         if body is None:
             await _http(send, 413, b'{"code":3,"message":"Payload too large"}', self._cors(scope))
             await self.close_session(session, "payload too large")
             return
+        packets = body.decode("utf-8", "replace").split(SEPARATOR)
+        if not all(packet and packet[0] in CLIENT_PACKETS for packet in packets):
+            await _http(send, 400, BAD_REQUEST, self._cors(scope))
+            await self.close_session(session, "invalid packet")
+            return
         await _http(send, 200, b"ok", self._cors(scope), text=True)
-        for packet in body.decode("utf-8", "replace").split(SEPARATOR):
+        for packet in packets:
             await self._on_packet(session, packet)
 
     # -- websocket -------------------------------------------------------------------------------
@@ -360,14 +389,21 @@ class EngineServer:
             await self.handler.on_open(session)
         else:
             found = self.sessions.get(sid)
-            if found is None or found.transport != "polling":
+            await send({"type": "websocket.accept"})
+            if found is None or found.transport != "polling" or found._upgrading:
+                # Unknown, or upgraded (or upgrading) already: accepted, then closed, as the
+                # reference server does; the session it names carries on.
                 await send(
                     {"type": "websocket.close", "code": 1008, "reason": "Session ID unknown"}
                 )
                 return
             session = found
-            await send({"type": "websocket.accept"})
-            if not await self._upgrade(session, scope, receive, send):
+            session._upgrading = True
+            try:
+                upgraded = await self._upgrade(session, scope, receive, send)
+            finally:
+                session._upgrading = False
+            if not upgraded:
                 return
         try:
             while not session.closed:
@@ -429,7 +465,10 @@ class EngineServer:
     # -- packets -----------------------------------------------------------------------------------
 
     async def _on_packet(self, session: EngineSession, packet: str) -> None:
-        if not packet or session.closed:
+        if session.closed:
+            return
+        if not packet or packet[0] not in CLIENT_PACKETS:
+            await self.close_session(session, "invalid packet", code=CloseCode.PROTOCOL_ERROR)
             return
         kind = packet[0]
         if kind == PONG:

@@ -5,6 +5,7 @@ Close codes (WebSocket close frame, and the reason given to Socket.IO clients):
 | code | meaning |
 |---|---|
 | 1000 | normal closure |
+| 1002 | protocol error (Engine.IO: a packet of no known type) |
 | 1011 | the server failed |
 | 4401 | no valid credentials (bad, expired or revoked token) |
 | 4408 | did not authenticate in time (Socket.IO: or connect to a namespace) |
@@ -19,6 +20,7 @@ from enum import IntEnum
 
 class CloseCode(IntEnum):
     NORMAL = 1000
+    PROTOCOL_ERROR = 1002
     SERVER_ERROR = 1011
     UNAUTHENTICATED = 4401
     AUTH_TIMEOUT = 4408

@@ -1,0 +1,131 @@
+"""Engine.IO v4 exactly as the protocol specifies it (socketio/engine.io-protocol), at byte
+level: mandatory query parameters, one GET and one POST at a time, invalid packets, the
+client's own close over polling, and a WebSocket naming a session that upgraded already."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.support.clients import RECEIVE_TIMEOUT_SECS
+from tests.support.eio import EioSocket
+from tests.support.server import ServerProcess, start_server
+
+PATH = "/socket.io/"
+
+
+@pytest.fixture(scope="module")
+def eio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = start_server(Path(tmp_path_factory.mktemp("eio-strict")), {})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def http(eio_server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=eio_server.base_url, timeout=30) as client:
+        yield client
+
+
+async def open_polling(http: httpx.AsyncClient) -> str:
+    opened = await http.get(PATH, params={"EIO": "4", "transport": "polling"})
+    assert opened.status_code == 200
+    assert opened.text.startswith("0")
+    return str(orjson.loads(opened.text[1:])["sid"])
+
+
+def polling(sid: str) -> dict[str, str]:
+    return {"EIO": "4", "transport": "polling", "sid": sid}
+
+
+async def test_the_mandatory_query_parameters(
+    http: httpx.AsyncClient, eio_server: ServerProcess
+) -> None:
+    for params in ({"transport": "polling"}, {"EIO": "abc", "transport": "polling"}, {"EIO": "4"}):
+        assert (await http.get(PATH, params=params)).status_code == 400, params
+    assert (await http.get(PATH, params={"EIO": "4", "transport": "abc"})).status_code == 400
+    for method in ("POST", "PUT"):  # no sid: only a GET opens a session
+        answer = await http.request(method, PATH, params={"EIO": "4", "transport": "polling"})
+        assert answer.status_code == 400, method
+    for query in ("EIO=4", "EIO=4&transport=abc", "transport=websocket"):
+        with pytest.raises(InvalidStatus):
+            await connect(f"ws://127.0.0.1:{eio_server.port}{PATH}?{query}")
+
+
+async def test_two_polls_at_once_close_the_session(http: httpx.AsyncClient) -> None:
+    sid = await open_polling(http)
+    first = asyncio.create_task(http.get(PATH, params=polling(sid)))
+    await asyncio.sleep(0.05)  # the first GET is waiting at the server
+    second = await http.get(PATH, params={**polling(sid), "t": "burst"})
+    assert second.status_code == 400
+    answered = await first
+    assert (answered.status_code, answered.text) == (200, "1")
+    assert (await http.get(PATH, params=polling(sid))).status_code == 400
+
+
+INVALID_PACKETS = ["abc", "7", "x", "\x00", "0", "", "4hi\x1e9"]
+
+
+@pytest.mark.parametrize("body", INVALID_PACKETS)
+async def test_an_invalid_packet_over_polling_closes_the_session(
+    http: httpx.AsyncClient, body: str
+) -> None:
+    sid = await open_polling(http)
+    assert (await http.post(PATH, params=polling(sid), content=body)).status_code == 400
+    assert (await http.get(PATH, params=polling(sid))).status_code == 400
+
+
+@pytest.mark.parametrize("packet", [p for p in INVALID_PACKETS if "\x1e" not in p])
+async def test_an_invalid_packet_over_websocket_closes_the_session(
+    eio_server: ServerProcess, packet: str
+) -> None:
+    socket = await EioSocket.open(eio_server)
+    await socket.send(packet)
+    assert await socket.closed() == 1002
+
+
+async def test_the_clients_close_ends_its_pending_poll_with_a_noop(
+    http: httpx.AsyncClient,
+) -> None:
+    sid = await open_polling(http)
+    pending = asyncio.create_task(http.get(PATH, params=polling(sid)))
+    await asyncio.sleep(0.05)
+    assert (await http.post(PATH, params=polling(sid), content="1")).status_code == 200
+    answered = await pending
+    assert (answered.status_code, answered.text) == (200, "6")
+    assert (await http.get(PATH, params=polling(sid))).status_code == 400
+
+
+async def test_a_websocket_for_an_upgraded_session_is_accepted_then_closed(
+    http: httpx.AsyncClient, eio_server: ServerProcess
+) -> None:
+    sid = await open_polling(http)
+    url = f"ws://127.0.0.1:{eio_server.port}{PATH}?EIO=4&transport=websocket&sid={sid}"
+    async with connect(url) as upgraded:
+        await upgraded.send("2probe")
+        async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
+            assert await upgraded.recv() == "3probe"
+        # The pending-poll release: a GET now is answered NOOP, as the protocol asks.
+        released = await http.get(PATH, params=polling(sid))
+        assert (released.status_code, released.text) == (200, "6")
+        await upgraded.send("5")
+        async with connect(url) as second:  # accepted (101), then closed by the server
+            with pytest.raises(ConnectionClosed) as closed:
+                async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
+                    await second.recv()
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1008
+        assert (await http.get(PATH, params=polling(sid))).status_code == 400
+        await upgraded.send("4" + '0{"token":"x"}')  # the upgraded session carries on
+        async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
+            while True:
+                answer = await upgraded.recv()
+                if isinstance(answer, str) and answer.startswith("44"):
+                    break  # connect_error for the bad token: the session answered
