@@ -48,12 +48,24 @@ def polling(sid: str) -> dict[str, str]:
 async def test_the_mandatory_query_parameters(
     http: httpx.AsyncClient, eio_server: ServerProcess
 ) -> None:
-    for params in ({"transport": "polling"}, {"EIO": "abc", "transport": "polling"}, {"EIO": "4"}):
-        assert (await http.get(PATH, params=params)).status_code == 400, params
-    assert (await http.get(PATH, params={"EIO": "4", "transport": "abc"})).status_code == 400
+    # The bodies are the reference server's: {code, message} with engine.io's error codes.
+    for params in ({"transport": "polling"}, {"EIO": "abc", "transport": "polling"}):
+        answer = await http.get(PATH, params=params)
+        assert (answer.status_code, answer.json()["code"]) == (400, 5), params
+    for params in ({"EIO": "4"}, {"EIO": "4", "transport": "abc"}):
+        answer = await http.get(PATH, params=params)
+        assert (answer.status_code, answer.json()) == (
+            400,
+            {"code": 0, "message": "Transport unknown"},
+        ), params
     for method in ("POST", "PUT"):  # no sid: only a GET opens a session
         answer = await http.request(method, PATH, params={"EIO": "4", "transport": "polling"})
-        assert answer.status_code == 400, method
+        assert (answer.status_code, answer.json()["code"]) == (400, 2), method
+    unknown = await http.get(PATH, params=polling("no-such-session"))
+    assert (unknown.status_code, unknown.json()) == (
+        400,
+        {"code": 1, "message": "Session ID unknown"},
+    )
     for query in ("EIO=4", "EIO=4&transport=abc", "transport=websocket"):
         with pytest.raises(InvalidStatus):
             await connect(f"ws://127.0.0.1:{eio_server.port}{PATH}?{query}")

@@ -47,6 +47,9 @@ OPEN, CLOSE, PING, PONG, MESSAGE, UPGRADE, NOOP = "0", "1", "2", "3", "4", "5", 
 CLIENT_PACKETS = frozenset("123456b")
 """What a client may send (`b`: a base64 binary packet over polling, not supported yet and
 skipped); anything else is an invalid packet, which closes the session as the protocol says."""
+# The reference server's 400 bodies (engine.io's error codes).
+TRANSPORT_UNKNOWN = b'{"code":0,"message":"Transport unknown"}'
+BAD_HANDSHAKE_METHOD = b'{"code":2,"message":"Bad handshake method"}'
 BAD_REQUEST = b'{"code":3,"message":"Bad request"}'
 SEPARATOR = "\x1e"
 
@@ -264,7 +267,7 @@ class EngineServer:
             await self._websocket(scope, receive, send, sid)
         elif scope["type"] == "http":
             if transport != "polling":
-                await _http(send, 400, BAD_REQUEST, self._cors(scope))
+                await _http(send, 400, TRANSPORT_UNKNOWN, self._cors(scope))
             elif scope["method"] == "OPTIONS":
                 await _http(send, 204, b"", self._cors(scope))
             elif sid is None and scope["method"] == "GET":
@@ -273,8 +276,9 @@ class EngineServer:
                 await self._poll(scope, send, sid)
             elif sid is not None and scope["method"] == "POST":
                 await self._post(scope, receive, send, sid)
-            else:
-                await _http(send, 400, BAD_REQUEST, self._cors(scope))
+            else:  # a handshake is a GET
+                body = BAD_HANDSHAKE_METHOD if sid is None else BAD_REQUEST
+                await _http(send, 400, body, self._cors(scope))
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, message: str) -> None:
         if scope["type"] == "websocket":
