@@ -15,9 +15,8 @@ from parley.backends import (
     create_presence_store,
     create_rate_limit,
 )
-from parley.backends.base import Broker, RateLimit
 from parley.backends.redis import RedisBroker
-from parley.backends.sms import LogSmsSender, SmsSender, UnavailableSmsSender, WebhookSmsSender
+from parley.backends.sms import LogSmsSender, UnavailableSmsSender, WebhookSmsSender
 from parley.config import Settings
 from parley.db.database import Database
 from parley.db.migrate import upgrade_to_head
@@ -29,6 +28,7 @@ from parley.domain.conversations.messages import MessageService
 from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
 from parley.domain.gameplay.service import GameplayService
+from parley.domain.ports import Broker, RateLimit, SmsSender
 from parley.domain.presence import PresenceService
 from parley.domain.unit_of_work import EventPublisher, UnitOfWork
 from parley.realtime.game_live import GameLive

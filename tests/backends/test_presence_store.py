@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from parley.backends.base import PresenceStore
 from parley.backends.memory import MemoryPresenceStore
 from parley.backends.redis_presence import RedisPresenceStore
+from parley.domain.ports import PresenceStore
 from tests.support.services import REDIS_URL, require_tcp
 
 

@@ -1,4 +1,5 @@
-"""Pluggable backends, each a small interface with an in-process default.
+"""The backends: implementations of the domain's ports (`parley.domain.ports`), each with an
+in-process default.
 
 Chosen by URL: an empty URL means the in-process implementation; `redis://` (or `rediss://`)
 the Redis one, imported only when asked for.
@@ -6,7 +7,7 @@ the Redis one, imported only when asked for.
 
 from __future__ import annotations
 
-from parley.backends.base import Broker, GameStore, PresenceStore, RateLimit
+from parley.domain.ports import Broker, GameStore, PresenceStore, RateLimit
 
 
 def create_broker(redis_url: str, *, prefix: str) -> Broker:

@@ -1,8 +1,9 @@
-"""The in-process broker: one instance, no setup. Delivery is immediate and in order."""
+"""The in-process broker and presence store: one instance, no setup. Delivery is immediate and in
+order."""
 
 from __future__ import annotations
 
-from parley.backends.base import Broker, PresenceStore
+from parley.domain.ports import Broker, PresenceStore
 
 
 class MemoryBroker(Broker):

@@ -8,10 +8,10 @@ from typing import Any
 
 import orjson
 
-from parley.backends.base import Broker, GameStore, RoomChange, RoomDecision
 from parley.domain.events import game_channel
 from parley.domain.gameplay import bounds
 from parley.domain.gameplay.rooms import Room, RoomSnapshot
+from parley.domain.ports import Broker, GameStore, RoomChange, RoomDecision
 from parley.errors import Forbidden, NotFound
 
 

@@ -20,7 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from parley.backends.base import Broker
+from parley.domain.ports import Broker
 from parley.lifecycle import stop_task
 
 log = structlog.get_logger(__name__)

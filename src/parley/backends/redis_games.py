@@ -26,10 +26,10 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from parley.backends.base import GameStore, RoomChange, RoomDecision
 from parley.domain.events import game_channel
 from parley.domain.gameplay import bounds
 from parley.domain.gameplay.rooms import Room, RoomSnapshot
+from parley.domain.ports import GameStore, RoomChange, RoomDecision
 from parley.errors import Forbidden, NotFound, ServiceUnavailable
 from parley.lifecycle import stop_task
 

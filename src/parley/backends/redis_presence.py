@@ -22,7 +22,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from parley.backends.base import PresenceStore
+from parley.domain.ports import PresenceStore
 from parley.lifecycle import stop_task
 
 log = structlog.get_logger(__name__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from parley.backends.base import RateLimit
+from parley.domain.ports import RateLimit
 
 HIT = """
 local now = redis.call('TIME')

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -23,7 +22,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from parley.backends.base import Resource
+from parley.domain.ports import MessageLog, Persist
 from parley.lifecycle import stop_task
 
 log = structlog.get_logger(__name__)
@@ -37,10 +36,8 @@ if redis.call('exists', KEYS[1]) == 0 then redis.call('set', KEYS[1], ARGV[1]) e
 return redis.call('incr', KEYS[1])
 """
 
-Persist = Callable[[list[dict[str, Any]]], Awaitable[None]]
 
-
-class RedisMessageLog(Resource):
+class RedisMessageLog(MessageLog):
     def __init__(
         self,
         url: str,
@@ -77,8 +74,6 @@ class RedisMessageLog(Resource):
         return int(seq)
 
     async def claim_client_id(self, key: str, message_json: bytes) -> bytes | None:
-        """Reserve a (conversation, sender, client_msg_id); the earlier message's JSON if it
-        was reserved before (a resend), else None."""
         full = self._prefix + "dedup:" + key
         if await self._redis.set(full, message_json, nx=True, ex=self._dedup_ttl):
             return None

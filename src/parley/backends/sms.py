@@ -6,19 +6,13 @@ and must answer 2xx; the SMS gateway behind it is the operator's choice.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
 import httpx
 import structlog
 
+from parley.domain.ports import SmsSender
 from parley.errors import ServiceUnavailable
 
 log = structlog.get_logger(__name__)
-
-
-class SmsSender(ABC):
-    @abstractmethod
-    async def send(self, to: str, text: str, *, purpose: str) -> None: ...
 
 
 class LogSmsSender(SmsSender):

@@ -18,13 +18,13 @@ from datetime import datetime
 import structlog
 from sqlalchemy import select, update
 
-from parley.backends.base import PresenceStore
 from parley.clock import iso_z
 from parley.db.models import Conversation, ConversationMember, User
 from parley.db.types import utcnow
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations.schemas import ConversationKind
 from parley.domain.events import Audience, Event, conversation_channel, presence_channel
+from parley.domain.ports import PresenceStore
 from parley.domain.unit_of_work import UnitOfWork
 from parley.lifecycle import stop_task
 

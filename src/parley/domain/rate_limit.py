@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 
-from parley.backends.base import RateLimit
+from parley.domain.ports import RateLimit
 
 MAX_KEYS = 100_000
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.backends.base import Broker
 from parley.db.database import Database
 from parley.domain.events import Event
+from parley.domain.ports import Broker
 
 log = structlog.get_logger(__name__)
 

@@ -22,7 +22,6 @@ from dataclasses import replace
 
 import structlog
 
-from parley.backends.base import Broker
 from parley.domain.accounts.principal import Principal
 from parley.domain.events import (
     ACCOUNT_EVENTS,
@@ -34,6 +33,7 @@ from parley.domain.events import (
     presence_channel,
     user_channel,
 )
+from parley.domain.ports import Broker
 from parley.domain.roles import Role
 from parley.errors import AccountDisabled, ParleyError, SessionRevoked, TokenExpired
 from parley.realtime.connection import Connection, OutboundEvent

@@ -26,8 +26,6 @@ import phonenumbers
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.backends.base import RateLimit
-from parley.backends.sms import SmsSender
 from parley.db.database import Database
 from parley.db.models import OneTimeCode, User
 from parley.db.types import utcnow
@@ -35,6 +33,7 @@ from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.creation import conflict_for
 from parley.domain.accounts.principal import ClientInfo
 from parley.domain.accounts.schemas import AuthResult, DeviceContext, OtpProfile, UserPublic
+from parley.domain.ports import RateLimit, SmsSender
 from parley.domain.roles import AccountStatus
 from parley.errors import AccountDisabled, Unauthenticated, ValidationFailed
 from parley.errors import RateLimited as RateLimitedError

@@ -14,7 +14,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from parley.backends.redis_stream import RedisMessageLog
 from parley.db import conversations as queries
 from parley.db import messages as message_queries
 from parley.db.database import Database
@@ -31,13 +30,14 @@ from parley.domain.conversations.messages import (
 from parley.domain.conversations.schemas import MessagePublic, MessageSend
 from parley.domain.conversations.views import message_public, sender_from_principal
 from parley.domain.events import Event, conversation_channel
+from parley.domain.ports import MessageLog
 from parley.domain.unit_of_work import UnitOfWork
 
 
 class WriteBehindSender:
     keeps_arrival_order = False  # a send reads the database before it takes its seq
 
-    def __init__(self, uow: UnitOfWork, messages: MessageService, log: RedisMessageLog) -> None:
+    def __init__(self, uow: UnitOfWork, messages: MessageService, log: MessageLog) -> None:
         self._uow = uow
         self._messages = messages
         self._log = log

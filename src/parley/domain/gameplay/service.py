@@ -14,7 +14,6 @@ from typing import Any
 
 import structlog
 
-from parley.backends.base import GameStore, RoomChange
 from parley.clock import iso_z
 from parley.domain.accounts.principal import Principal
 from parley.domain.events import Audience, Event, game_channel
@@ -23,6 +22,7 @@ from parley.domain.gameplay.games import GAMES, Game, GameOver, Move
 from parley.domain.gameplay.rooms import Room, RoomSnapshot, RoomStatus, Seat
 from parley.domain.gameplay.schemas import CreateRoom, PlayerAction
 from parley.domain.ids import uuid7
+from parley.domain.ports import GameStore, RoomChange
 from parley.domain.rate_limit import TokenBuckets
 from parley.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
 

@@ -1,9 +1,13 @@
-"""The interfaces backends implement. Kept small on purpose: a new backend is one module."""
+"""The ports: the interfaces the domain needs from its backends, declared here in its own terms.
+
+Each is small on purpose, so that a new backend is one module. The backends implement them and
+import the domain, never the other way round; `runtime.py` picks the implementations.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -174,3 +178,41 @@ class GameStore(Resource, ABC):
     @abstractmethod
     async def rooms_of(self, player_id: str) -> list[str]:
         """The rooms where the player has a seat."""
+
+
+Persist = Callable[[list[dict[str, Any]]], Awaitable[None]]
+"""Stores a batch of message rows in the database (idempotent on the message id)."""
+
+
+class MessageLog(Resource, ABC):
+    """The write-behind log: sends are appended here and acknowledged at once; writers store
+    them in the database afterwards, at least once. It also hands out each conversation's
+    sequence numbers and remembers `client_msg_id`s, since the database lags behind it."""
+
+    @abstractmethod
+    async def next_seq(self, conversation_id: str, stored_last_seq: int) -> int:
+        """The conversation's next seq, counting on from `stored_last_seq` the first time."""
+
+    @abstractmethod
+    async def claim_client_id(self, key: str, message_json: bytes) -> bytes | None:
+        """Reserve a (conversation, sender, client_msg_id); the earlier message's JSON if it
+        was reserved before (a resend), else None."""
+
+    @abstractmethod
+    async def release_client_id(self, key: str) -> None:
+        """Give back a reservation whose message could not be appended."""
+
+    @abstractmethod
+    async def append(self, row: dict[str, Any]) -> None:
+        """Add a message row to the log; it is acknowledged from here on."""
+
+    @abstractmethod
+    def start(self, persist: Persist) -> None:
+        """Run this instance's writer: batches from the log go to `persist`."""
+
+
+class SmsSender(ABC):
+    """Delivers a text message (a one-time code) to a phone number."""
+
+    @abstractmethod
+    async def send(self, to: str, text: str, *, purpose: str) -> None: ...
