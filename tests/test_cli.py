@@ -86,3 +86,30 @@ def test_production_without_a_secret_is_refused_with_a_clear_message(tmp_path: P
     assert result.returncode == 2
     assert "JWT_SECRET" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_seeds_environment_starts_the_way_the_seeds_do(tmp_path: Path) -> None:
+    """A shell's ENV=/root/.shrc does not stop Parley; Redis settings naming no server do,
+    in one line, rather than leave the instance running on its own."""
+    base = parley_env(tmp_path, {})
+    ok = subprocess.run(
+        [sys.executable, "-m", "parley", "migrate"],
+        env={**base, "ENV": "/root/.shrc"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "ENV=/root/.shrc names no environment" in ok.stderr
+    refused = subprocess.run(
+        [sys.executable, "-m", "parley", "serve"],
+        env={**base, "REDIS_PASSWORD": "secret"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "parley: REDIS_PASSWORD set, but no Redis server: set REDIS_URL (redis://host:6379/0), "
+        "REDIS_HOST or REDIS_ADDR, or unset them to run one instance on its own."
+    ]

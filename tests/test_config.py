@@ -78,3 +78,65 @@ def test_trusted_proxies_are_given_to_uvicorn_as_it_matches_them(
 ) -> None:
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", text)
     assert Settings().forwarded_allow_ips == trusted
+
+
+@pytest.mark.parametrize(
+    ("env", "url"),
+    [
+        ({"REDIS_URL": "localhost:6379"}, "redis://localhost:6379"),  # GOSOCKET's form
+        (
+            {"REDIS_URL": "localhost:6379", "REDIS_PASSWORD": "", "REDIS_DB": "0"},
+            "redis://localhost:6379/0",
+        ),
+        (
+            {"REDIS_HOST": "cache", "REDIS_PORT": "6380", "REDIS_PASSWORD": "p@ss"},
+            "redis://:p%40ss@cache:6380",
+        ),
+        ({"REDIS_ADDR": "cache:1234", "REDIS_DB": "2"}, "redis://cache:1234/2"),  # GoChat's
+        (
+            {"REDIS_URL": "redis://:x@h:1/4", "REDIS_PASSWORD": "y", "REDIS_DB": "0"},
+            "redis://:x@h:1/4",
+        ),
+        ({}, ""),
+    ],
+)
+def test_redis_is_named_the_seeds_ways(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], url: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert Settings().redis_url == url
+
+
+@pytest.mark.parametrize("name", ["REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB"])
+def test_redis_settings_without_a_server_stop_the_start_up(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, "3")
+    with pytest.raises(ConfigurationError, match=f"{name} set, but no Redis server"):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"ENV": "/root/.shrc"}, "development"),  # a POSIX shell's ENV: ignored
+        ({"ENV": "local"}, "development"),  # GoChat's names
+        ({"ENV": "dev"}, "development"),
+        ({"ENV": "prod", "JWT_SECRET": "x" * 40}, "production"),
+        ({"APP_ENV": "Production", "JWT_SECRET": "x" * 40}, "production"),
+    ],
+)
+def test_environment_names(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert Settings().app_env.value == expected
+
+
+def test_a_bad_app_env_is_still_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "/root/.shrc")  # Parley's own name: no guessing
+    monkeypatch.setenv("ENV", "/root/.shrc")
+    with pytest.raises(ValueError, match="development"):
+        Settings()

@@ -8,11 +8,14 @@ aliases so that a seed's `.env` keeps working.
 from __future__ import annotations
 
 import ipaddress
+import logging
+import os
 import re
 import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -49,6 +52,16 @@ CsvList = Annotated[list[str], NoDecode, BeforeValidator(split_csv)]
 class AppEnv(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+_ENV_NAMES = {
+    "development": "development",
+    "dev": "development",
+    "local": "development",
+    "production": "production",
+    "prod": "production",
+}
+"""The environment names the seeds use (GoChat: `local|dev|prod`), as Parley's two."""
 
 
 class LogFormat(StrEnum):
@@ -126,7 +139,29 @@ class Settings(BaseSettings):
     redis_url: str = Field(
         "",
         validation_alias=AliasChoices("REDIS_URL"),
-        description="Redis for the broker and presence; empty = in-process (one instance).",
+        description="Redis for the broker and presence; empty = in-process (one instance). "
+        "`host:port` without a scheme is read as `redis://host:port`.",
+    )
+    redis_host: str = Field(
+        "",
+        validation_alias=AliasChoices("REDIS_HOST", "REDIS_ADDR"),
+        description="The seeds' way to name Redis (`REDIS_HOST` + `REDIS_PORT`, or `REDIS_ADDR` "
+        "as `host:port`), used when REDIS_URL is unset.",
+    )
+    redis_port: int | None = Field(
+        None,
+        validation_alias=AliasChoices("REDIS_PORT"),
+        description="Port for REDIS_HOST (default 6379).",
+    )
+    redis_password: str = Field(
+        "",
+        validation_alias=AliasChoices("REDIS_PASSWORD"),
+        description="Redis password, added to REDIS_URL / REDIS_HOST when they carry none.",
+    )
+    redis_db: int | None = Field(
+        None,
+        validation_alias=AliasChoices("REDIS_DB"),
+        description="Redis database number, added when REDIS_URL names none.",
     )
     write_behind: bool = Field(
         False,
@@ -414,6 +449,63 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("LOG_FORMAT"),
         description="`json` or `console`; default json in production, console in development.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_a_shell_env(cls, data: Any) -> Any:
+        """`ENV` (the GoChat seed's name) is also a POSIX shell variable that may hold a file
+        path (`ENV=/root/.shrc`): a value there that names no environment is ignored, with a
+        warning, rather than stopping the server. The seeds' short names are understood."""
+        if not isinstance(data, dict) or not isinstance(data.get("APP_ENV"), str):
+            return data
+        value = data["APP_ENV"].strip().lower()
+        if value in _ENV_NAMES:
+            return {**data, "APP_ENV": _ENV_NAMES[value]}
+        from_shell = os.environ.get("ENV") == data["APP_ENV"] and not (
+            {"APP_ENV", "SERVER_MODE"} & os.environ.keys()
+        )
+        if from_shell:
+            logging.getLogger("parley.config").warning(
+                "ENV=%s names no environment (development, production); ignored", data["APP_ENV"]
+            )
+            return {k: v for k, v in data.items() if k != "APP_ENV"}
+        return data
+
+    @model_validator(mode="after")
+    def _redis_from_the_seeds_names(self) -> Settings:
+        """One REDIS_URL from whichever way the deployment named Redis; Redis settings that
+        name no server stop the start-up rather than leave the instance on its own."""
+        url = self.redis_url.strip()
+        if not url and self.redis_host:
+            host, _, port = self.redis_host.partition(":")
+            url = f"{host}:{self.redis_port or port or 6379}"
+        if not url:
+            given = [
+                name
+                for name, value in (
+                    ("REDIS_PORT", self.redis_port),
+                    ("REDIS_PASSWORD", self.redis_password),
+                    ("REDIS_DB", self.redis_db),
+                )
+                if value not in (None, "")
+            ]
+            if given:
+                raise ConfigurationError(
+                    f"{', '.join(given)} set, but no Redis server: set REDIS_URL "
+                    "(redis://host:6379/0), REDIS_HOST or REDIS_ADDR, or unset them to run "
+                    "one instance on its own."
+                )
+            return self
+        if "://" not in url:
+            url = f"redis://{url}"
+        parts = urlsplit(url)
+        netloc, path = parts.netloc, parts.path
+        if self.redis_password and "@" not in netloc:
+            netloc = f":{quote(self.redis_password, safe='')}@{netloc}"
+        if self.redis_db is not None and path.strip("/") == "":
+            path = f"/{self.redis_db}"
+        self.redis_url = urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
+        return self
 
     @model_validator(mode="after")
     def _check_production(self) -> Settings:
