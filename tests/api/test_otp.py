@@ -199,6 +199,11 @@ def test_bad_numbers_and_sessions_are_refused(api: httpx.Client) -> None:
     bad = request_code(api, "12345")
     assert bad.status_code == 422
     assert bad.json()["error"]["code"] == "invalid_mobile_no"
+    # The GOSOCKET seed's own example is no real number: refused, saying what is expected.
+    example = request_code(api, "+1234567890")
+    assert (example.status_code, example.json()["error"]["code"]) == (422, "invalid_mobile_no")
+    assert "international form" in example.json()["error"]["message"]
+    assert "+14155550123" in example.json()["error"]["message"]
     mobile = phone()
     request_code(api, mobile)
     unknown = api.post(

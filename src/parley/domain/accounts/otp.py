@@ -86,15 +86,23 @@ class OtpSignIn:
 
 
 def normalize_mobile(raw: str, default_region: str) -> str:
+    # Say which form is expected: a seed's own example (+1234567890) is no real number, and
+    # "not valid" alone leaves its user guessing.
+    expected = (
+        "Write it in international form, + then the country code and the number "
+        f"(for example +14155550123), or as a number of region {default_region}."
+    )
     try:
         number = phonenumbers.parse(raw, None if raw.strip().startswith("+") else default_region)
     except phonenumbers.NumberParseException as exc:
         raise ValidationFailed(
-            "That is not a phone number.", code="invalid_mobile_no", field="mobile_no"
+            f"That is not a phone number. {expected}", code="invalid_mobile_no", field="mobile_no"
         ) from exc
     if not phonenumbers.is_valid_number(number):
         raise ValidationFailed(
-            "That is not a valid phone number.", code="invalid_mobile_no", field="mobile_no"
+            f"That is not a valid phone number (no such number is in use). {expected}",
+            code="invalid_mobile_no",
+            field="mobile_no",
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
