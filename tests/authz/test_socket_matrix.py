@@ -164,7 +164,8 @@ CHAT_RULES: dict[str, list[Rule]] = {
             ("otp_session_invalid",) * 7,
         )
     ],
-    "device_info": [Rule("", lambda c: {"device_id": "phone-1"}, SIGNED_IN)],
+    # Before sign-in too: kept for the device session the coming phone sign-in opens.
+    "device_info": [Rule("", lambda c: {"device_id": "phone-1"}, EVERYONE)],
 }
 
 GAME_RULES: dict[str, list[Rule]] = {

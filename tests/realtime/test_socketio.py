@@ -264,3 +264,31 @@ async def test_phone_sign_in_over_socketio(
     headers = {"Authorization": f"Bearer {verified['tokens']['access_token']}"}
     sessions = api.get("/api/v1/auth/sessions", headers=headers).json()
     assert sessions[0]["device_info"]["model"] == "iPhone 14"
+
+
+async def test_device_info_before_the_phone_sign_in_is_kept_for_its_session(
+    api: httpx.Client, sio: Any
+) -> None:
+    """The GOSOCKET seed lists `device_info` with the connection events: a client sends it
+    right after connecting, before `login`; it lands on the device session verify_otp opens."""
+    client = await sio()
+    await client.expect("connected")
+    early = await client.call(
+        "device_info", {"device_id": "phone-9", "manufacturer": "Google", "model": "Pixel 8"}
+    )
+    assert (early["status"], early["device_info"]["model"]) == ("success", "Pixel 8")
+    mobile = f"+1650253{uuid.uuid4().int % 10_000:04d}"
+    sent = await client.call("login", {"mobile_no": mobile})
+    verified = await client.call(
+        "verify_otp",
+        {"mobile_no": mobile, "otp": sent["otp"], "session_token": sent["session_token"]},
+    )
+    await client.expect("authenticated")
+    await client.call("heartbeat")  # the sign-in's own work is done by the next answer
+    headers = {"Authorization": f"Bearer {verified['tokens']['access_token']}"}
+    sessions = api.get("/api/v1/auth/sessions", headers=headers).json()
+    assert sessions[0]["device_info"] == {
+        "device_id": "phone-9",
+        "manufacturer": "Google",
+        "model": "Pixel 8",
+    }

@@ -35,7 +35,9 @@ class GatewayIdentity(Lenient):
 
 class ChatNamespace(AuthenticatedNamespace):
     name = "/"
-    pre_auth_events = frozenset({"authenticate", "login", "verify_otp", "set_profile", "heartbeat"})
+    pre_auth_events = frozenset(
+        {"authenticate", "login", "verify_otp", "set_profile", "heartbeat", "device_info"}
+    )
 
     def __init__(
         self,
@@ -66,6 +68,7 @@ class ChatNamespace(AuthenticatedNamespace):
         if sync is not None:
             socket.hold([str(k) for k in sync.since])
         await self.live.open(socket, principal)
+        await phone_events.store_pending_device_info(self, socket)
         greeting = {
             "user_id": str(principal.user_id),
             "username": principal.username,

@@ -16,7 +16,6 @@ from parley.clock import now_iso
 from parley.domain.accounts.otp import profile_answer
 from parley.domain.accounts.principal import ClientInfo
 from parley.domain.accounts.schemas import Lenient, OtpProfile, OtpRequest, OtpVerify
-from parley.errors import Unauthenticated
 from parley.realtime.socketio import SocketIOConnection
 
 if TYPE_CHECKING:
@@ -85,14 +84,27 @@ async def set_profile(
     return _reply(socket, "set_profile", profile_answer(user), ack)
 
 
+PENDING_DEVICE_INFO = "device_info"
+"""Engine.IO session state: device info sent before sign-in, for the session it opens."""
+
+
 async def device_info(
     ns: ChatNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
 ) -> Any:
-    if socket.principal is None:
-        raise Unauthenticated("Sign in before sending device info.", code="not_authenticated")
+    """The seed sends it right after connecting, before its phone sign-in: kept for the
+    connection until then, and stored on the device session the sign-in opens."""
     info = DeviceInfo.model_validate(data).model_dump(exclude_none=True)
-    await ns.live.auth.record_device_info(socket.principal, info)
+    if socket.principal is None:
+        socket.session.state[PENDING_DEVICE_INFO] = info
+    else:
+        await ns.live.auth.record_device_info(socket.principal, info)
     return _reply(socket, "device_info", {"status": "success", "device_info": info}, ack)
+
+
+async def store_pending_device_info(ns: ChatNamespace, socket: SocketIOConnection) -> None:
+    info = socket.session.state.pop(PENDING_DEVICE_INFO, None)
+    if info is not None and socket.principal is not None:
+        await ns.live.auth.record_device_info(socket.principal, info)
 
 
 async def heartbeat(
