@@ -200,18 +200,7 @@ class OtpService:
             # guesses all read the same row): each wrong guess counts only while the count is
             # under the limit, and the right one signs in only once and only while it is.
             if not hmac.compare_digest(challenge.code_hash, self._hash(code.strip())):
-                counted = await tx.execute(
-                    update(OneTimeCode)
-                    .where(
-                        OneTimeCode.id == challenge.id,
-                        OneTimeCode.attempts < self._max_attempts,
-                        OneTimeCode.verified_at.is_(None),
-                    )
-                    .values(attempts=OneTimeCode.attempts + 1)
-                    .execution_options(synchronize_session=False)
-                )
-                if _rowcount(counted) != 1:
-                    raise await self._refusal(tx, challenge.id)
+                await self._while_open(tx, challenge.id, attempts=OneTimeCode.attempts + 1)
                 attempts = await tx.scalar(
                     select(OneTimeCode.attempts)
                     .where(OneTimeCode.id == challenge.id)
@@ -221,19 +210,9 @@ class OtpService:
                 wrong = Unauthenticated("Wrong code.", code="otp_invalid", attempts_left=left)
             else:
                 wrong = None
-                claimed = await tx.execute(
-                    update(OneTimeCode)
-                    .where(
-                        OneTimeCode.id == challenge.id,
-                        OneTimeCode.attempts < self._max_attempts,
-                        OneTimeCode.verified_at.is_(None),
-                        OneTimeCode.expires_at > now,
-                    )
-                    .values(verified_at=now)
-                    .execution_options(synchronize_session=False)
+                await self._while_open(
+                    tx, challenge.id, OneTimeCode.expires_at > now, verified_at=now
                 )
-                if _rowcount(claimed) != 1:
-                    raise await self._refusal(tx, challenge.id)
                 challenge.verified_at = now
                 user = await _user_by_mobile(tx, mobile)
                 is_new = user is None
@@ -287,6 +266,25 @@ class OtpService:
                 delete(OneTimeCode).where(OneTimeCode.expires_at <= self._clock())
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _while_open(
+        self, tx: AsyncSession, code_id: uuid.UUID, *conditions: Any, **values: Any
+    ) -> None:
+        """Change the code only while it is still open — unused, under the attempt limit, and
+        `conditions` — in one conditional UPDATE; otherwise raise why it is not."""
+        changed = await tx.execute(
+            update(OneTimeCode)
+            .where(
+                OneTimeCode.id == code_id,
+                OneTimeCode.attempts < self._max_attempts,
+                OneTimeCode.verified_at.is_(None),
+                *conditions,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(changed) != 1:
+            raise await self._refusal(tx, code_id)
 
     async def _refusal(self, tx: AsyncSession, code_id: uuid.UUID) -> Unauthenticated:
         """Why a conditional update matched nothing: another request used or locked the code."""
