@@ -51,6 +51,9 @@ skipped); anything else is an invalid packet, which closes the session as the pr
 TRANSPORT_UNKNOWN = b'{"code":0,"message":"Transport unknown"}'
 BAD_HANDSHAKE_METHOD = b'{"code":2,"message":"Bad handshake method"}'
 BAD_REQUEST = b'{"code":3,"message":"Bad request"}'
+SESSION_UNKNOWN = b'{"code":1,"message":"Session ID unknown"}'
+CLIENT_CLOSE = "client close"
+"""The close reason of a client's own `1`: its pending poll is answered NOOP, not CLOSE."""
 SEPARATOR = "\x1e"
 
 
@@ -332,7 +335,7 @@ class EngineServer:
     async def _poll(self, scope: Scope, send: Send, sid: str) -> None:
         session = self.sessions.get(sid)
         if session is None or session.transport != "polling":
-            await _http(send, 400, b'{"code":1,"message":"Session ID unknown"}', self._cors(scope))
+            await _http(send, 400, SESSION_UNKNOWN, self._cors(scope))
             return
         if session._polling:  # two GETs at once: the protocol closes the session
             await _http(send, 400, BAD_REQUEST, self._cors(scope))
@@ -346,7 +349,7 @@ class EngineServer:
             packets = session.outbox.take_all()
             if session.closed and not packets:
                 # The client's own close ends its poll with a NOOP; any other, with CLOSE.
-                packets = [NOOP if session.close_reason == "client close" else CLOSE]
+                packets = [NOOP if session.close_reason == CLIENT_CLOSE else CLOSE]
             body = SEPARATOR.join(packets or [NOOP]).encode()
             await _http(send, 200, body, self._cors(scope), text=True)
         finally:
@@ -355,7 +358,7 @@ class EngineServer:
     async def _post(self, scope: Scope, receive: Receive, send: Send, sid: str) -> None:
         session = self.sessions.get(sid)
         if session is None:
-            await _http(send, 400, b'{"code":1,"message":"Session ID unknown"}', self._cors(scope))
+            await _http(send, 400, SESSION_UNKNOWN, self._cors(scope))
             return
         if session._posting:  # two POSTs at once: the protocol closes the session
             await _http(send, 400, BAD_REQUEST, self._cors(scope))
@@ -482,7 +485,7 @@ class EngineServer:
         elif kind == MESSAGE:
             await self.handler.on_message(session, packet[1:])
         elif kind == CLOSE:
-            await self.close_session(session, "client close")
+            await self.close_session(session, CLIENT_CLOSE)
         elif kind == PING:  # not in v4 from clients, but harmless to answer
             session.send_packet(PONG + packet[1:])
 
