@@ -114,9 +114,10 @@ class Settings(BaseSettings):
         description="Connections kept open per instance (PostgreSQL, MariaDB).",
     )
     database_queue_timeout_secs: float = Field(
-        # Under SIO_PING_TIMEOUT_SECS (20): a Socket.IO connection reads its next packet (a
-        # PONG, say) only once the command before it is done.
-        10.0,
+        # Long enough for a burst of a thousand joins on SQLite (5-10 s measured; 10 s refused
+        # 3 % of them under load). A Socket.IO connection reads its next packet (a PONG) only
+        # once its command is done, so a wait past SIO_PING_TIMEOUT_SECS ends in a ping timeout.
+        30.0,
         gt=0,
         validation_alias=AliasChoices("DATABASE_QUEUE_TIMEOUT_SECS"),
         description="How long a transaction waits for its turn (SQLite: the instance's one "
