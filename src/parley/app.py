@@ -19,12 +19,12 @@ from parley.api.metrics import Metrics, Reading
 from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
 from parley.api.routes import auth, broadcast, conversations, ops, otp, users
 from parley.config import Settings
-from parley.realtime.chat_namespace import ChatNamespace
-from parley.realtime.engineio import EngineServer
-from parley.realtime.gameplay_namespace import GameplayNamespace
-from parley.realtime.gameplay_websocket import GameplayWebSocketSession
-from parley.realtime.socketio import SocketIOServer
-from parley.realtime.websocket import WebSocketSession
+from parley.realtime.chat.namespace import ChatNamespace
+from parley.realtime.chat.websocket import ChatWebSocketSession
+from parley.realtime.gameplay.namespace import GameplayNamespace
+from parley.realtime.gameplay.websocket import GameplayWebSocketSession
+from parley.realtime.wire.engineio import EngineServer
+from parley.realtime.wire.socketio import SocketIOServer
 from parley.runtime import Runtime
 from parley.wirejson import JsonPolicy
 
@@ -58,7 +58,7 @@ async def socketio_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
 
 async def chat_websocket(runtime: Runtime, websocket: WebSocket) -> None:
     settings = runtime.settings
-    await WebSocketSession(
+    await ChatWebSocketSession(
         websocket,
         runtime.live,
         outbox_limit=settings.outbox_limit,

@@ -70,7 +70,7 @@ def serve(
     except ConfigurationError as exc:
         typer.secho(f"parley: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
-    from parley.realtime.wsprotocol import ParleyWebSocketProtocol
+    from parley.realtime.wire.websocket import ParleyWebSocketProtocol
 
     # Full garbage collections walk every live object; with thousands of connections that is a
     # pause of a few hundred milliseconds (measured: p99 263 ms -> 13 ms at 5 000 msgs/s on

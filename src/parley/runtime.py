@@ -31,9 +31,9 @@ from parley.domain.gameplay.service import GameplayService
 from parley.domain.ports import Broker, RateLimit, SmsSender
 from parley.domain.presence import PresenceService
 from parley.domain.unit_of_work import EventPublisher, UnitOfWork
-from parley.realtime.game_live import GameLive
+from parley.realtime.chat.live import LiveService
+from parley.realtime.gameplay.live import GameLive
 from parley.realtime.hub import Hub
-from parley.realtime.live import LiveService
 from parley.security.passwords import PasswordHasher
 from parley.security.tokens import TokenService
 

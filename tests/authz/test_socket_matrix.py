@@ -21,10 +21,10 @@ import socketio.exceptions
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from parley.realtime.chat_namespace import EVENTS as CHAT_EVENTS
-from parley.realtime.gameplay_namespace import EVENTS as GAME_EVENTS
-from parley.realtime.gameplay_websocket import GameplayWebSocketSession
-from parley.realtime.websocket import HANDLERS as WS_HANDLERS
+from parley.realtime.chat.namespace import EVENTS as CHAT_EVENTS
+from parley.realtime.chat.websocket import HANDLERS as WS_HANDLERS
+from parley.realtime.gameplay.namespace import EVENTS as GAME_EVENTS
+from parley.realtime.gameplay.websocket import GameplayWebSocketSession
 from tests.authz.conftest import ACTORS as ALL_ACTORS
 from tests.authz.conftest import Cast, Scene, build_scene
 from tests.support.accounts import login

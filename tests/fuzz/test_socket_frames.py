@@ -26,10 +26,10 @@ import httpx
 import orjson
 import pytest
 
-from parley.realtime.chat_namespace import EVENTS as CHAT_EVENTS
-from parley.realtime.gameplay_namespace import EVENTS as GAME_EVENTS
-from parley.realtime.gameplay_websocket import GameplayWebSocketSession
-from parley.realtime.websocket import HANDLERS as WS_HANDLERS
+from parley.realtime.chat.namespace import EVENTS as CHAT_EVENTS
+from parley.realtime.chat.websocket import HANDLERS as WS_HANDLERS
+from parley.realtime.gameplay.namespace import EVENTS as GAME_EVENTS
+from parley.realtime.gameplay.websocket import GameplayWebSocketSession
 from tests.fuzz.conftest import FUZZ_ENV, World
 from tests.support.clients import RECEIVE_TIMEOUT_SECS, WsClient
 from tests.support.framefuzz import FrameFuzzer, dumps
@@ -387,7 +387,7 @@ def sio_frames(
             )
         else:
             # Engine.IO packets of a known type only: one of no known type ("7", "x", NUL)
-            # closes the session, as the protocol says (tests/realtime/test_engineio_strict).
+            # closes the session, as the protocol says (tests/realtime/wire/test_engineio_strict).
             packets.append(r.choice(["3", "5", "6", "2probe", "4", "6junk", "3probe"]))
     return packets
 

@@ -1,10 +1,9 @@
-"""Plain WebSocket at `/ws` and `/api/ws`: JSON frames `{type, id?, data}`.
+"""A Parley connection over plain WebSocket: JSON frames `{type, id?, data}`, signed in.
 
-Frame types are the Realtime Chat App seed's (`send_message`, `join_room`, …, any case), with
-the CS chat seed's `join_chat` and the GoChat seed's bare `{conversation_id, content}` send as
-synonyms. A frame with an `id` is answered `{type: "ack", id, data}` or
-`{type: "error", id, code, message}`; one without gets the seed's own reply frames. A bad
-frame is answered with an error and the connection stays open.
+The session reads frames, answers a bad one with an `error` frame (the connection stays open)
+and dispatches the rest to its handlers; a frame with an `id` is answered `{type: "ack", id,
+data}` or `{type: "error", id, code, message}`, one without gets the handler's reply frames.
+Chat (`chat.websocket`) and game rooms (`gameplay.websocket`) are sessions of this kind.
 
 Authentication: `?token=`, an `Authorization: Bearer` header, or a first frame
 `{type: "auth", data: {token}}` within `WS_AUTH_TIMEOUT_SECS`. A later `auth` frame with a
@@ -17,22 +16,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
 from parley.errors import MalformedRequest, ParleyError, Unauthenticated
-from parley.realtime import commands as cmd
-from parley.realtime.commands import Commands
-from parley.realtime.connection import Connection, OutboundEvent, Outbox
+from parley.realtime.connection import Connection, OutboundEvent, framed
 from parley.realtime.dialects import FLAT, WS_ENVELOPE, dump, encode_ws_event
-from parley.realtime.fastws import RawWriter, framed, raw_websocket
-from parley.realtime.live import LiveService, renewal
 from parley.realtime.protocol import BAD_FRAME, UNKNOWN_TYPE, CloseCode
+from parley.realtime.signin import AuthCommand, renewal, validation_details
+from parley.realtime.wire.outbox import Outbox
+from parley.realtime.wire.rawframes import RawWriter, raw_websocket
 from parley.wirejson import JsonPolicy, JsonRefused, deliverable
 
 log = structlog.get_logger(__name__)
@@ -40,6 +40,15 @@ log = structlog.get_logger(__name__)
 Reply = list[tuple[str, Any]]
 Handler = Callable[[Any, dict[str, Any], bool], Awaitable[tuple[Any, Reply]]]
 """(session, data, wants the seed's reply frames) -> (ack data, reply frames)."""
+
+
+class SignIn(Protocol):
+    """What a session signs its connection in with, and renews its token through."""
+
+    @property
+    def auth(self) -> AuthService: ...
+
+    async def renew(self, connection: Connection, token: str) -> Principal: ...
 
 
 class WebSocketConnection(Connection):
@@ -111,17 +120,17 @@ class WebSocketConnection(Connection):
         await self.close(CloseCode.TOO_SLOW, "too slow: outbox overflow")
 
 
-class WebSocketSession:
+class WebSocketSession(ABC):
     """One connection's read loop: authenticate, then dispatch frames until it closes."""
 
     handlers: Mapping[str, Handler]
-    overlapping_kinds: frozenset[str]
+    overlapping_kinds: frozenset[str] = frozenset()
     """Frames that may run while the next ones are read (sends: see `pipeline`)."""
 
     def __init__(
         self,
         websocket: WebSocket,
-        live: LiveService,
+        signin: SignIn,
         *,
         outbox_limit: int,
         outbox_limit_bytes: int,
@@ -135,12 +144,11 @@ class WebSocketSession:
         self.websocket = websocket
         if websocket.query_params.get("dialect") == "flat":
             self.connection.dialect = FLAT
-        self.live = live
-        self.commands = cmd.Commands(live)
+        self.signin = signin
         self._auth_timeout = auth_timeout_secs
         self._max_frame = max_frame_bytes
         self._json = json_policy
-        self._overlapping = self.overlapping_kinds if live.sends_may_overlap else frozenset()
+        self._overlapping = self.overlapping_kinds
 
     async def run(self) -> None:
         await self.websocket.accept()
@@ -156,7 +164,7 @@ class WebSocketSession:
                 token = auth.token
                 since = {str(k): v for k, v in (auth.since or {}).items()}
             try:
-                principal = await self.live.auth.authenticate(token)
+                principal = await self.signin.auth.authenticate(token)
             except ParleyError as exc:
                 self._send_error(None, exc.code, exc.message)
                 await self._flush_and_close(CloseCode.UNAUTHENTICATED, exc.code)
@@ -170,17 +178,11 @@ class WebSocketSession:
             await self.closed()
             await connection.outbox.stop_writer()
 
+    @abstractmethod
     async def opened(self, principal: Principal, since: dict[str, int]) -> None:
-        """Signed in: start delivering, and say so."""
-        connection = self.connection
-        connection.hold(list(since))  # missed messages first, then new ones
-        await self.live.open(connection, principal)
-        self._authenticated(principal)
-        if since:
-            report = await self.commands.sync(connection, {"since": since})
-            connection.push(dump({"type": "synced", "data": report}))
+        """Signed in (with the client's catch-up map, if any): start delivering, say so."""
 
-    def _authenticated(self, principal: Principal, **extra: Any) -> None:
+    def authenticated(self, principal: Principal, **extra: Any) -> None:
         data = {
             "user_id": str(principal.user_id),
             "username": principal.username,
@@ -189,10 +191,11 @@ class WebSocketSession:
         }
         self.connection.push(dump({"type": "authenticated", "data": data}))
 
+    @abstractmethod
     async def closed(self) -> None:
-        await self.live.close(self.connection)
+        """The connection is gone (it may never have signed in)."""
 
-    async def _await_auth_frame(self) -> cmd.AuthCommand | None:
+    async def _await_auth_frame(self) -> AuthCommand | None:
         try:
             async with asyncio.timeout(self._auth_timeout):
                 while True:
@@ -202,7 +205,7 @@ class WebSocketSession:
                     kind = str(frame.get("type", "")).lower()
                     if kind in ("auth", "authenticate"):
                         try:
-                            return cmd.AuthCommand.model_validate(_data(frame))
+                            return AuthCommand.model_validate(_data(frame))
                         except ValidationError as exc:
                             self._send_validation_error(frame.get("id"), exc)
                             continue
@@ -309,7 +312,7 @@ class WebSocketSession:
         self.connection.push(dump(error))
 
     def _send_validation_error(self, request_id: Any, exc: ValidationError) -> None:
-        message, details = cmd.validation_details(exc)
+        message, details = validation_details(exc)
         self._send_error(request_id, "validation_error", message, details)
 
     async def _flush_and_close(self, code: CloseCode, reason: str) -> None:
@@ -355,86 +358,21 @@ def _token_from_request(websocket: WebSocket) -> str | None:
     return None
 
 
-# -- handlers: (session, data, wants_seed_replies) -> (ack data, seed-style replies) --------
+# -- handlers every session has --------------------------------------------------------------
 
 
-async def _send(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
-    return await session.commands.send(session.connection, data, echo=seed), []
-
-
-async def _join(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
-    result = await session.commands.join(session.connection, data)
-    ids = {"conversation_id": result["conversation_id"], "room_id": result["room_id"]}
-    return result, [
-        ("join_success", {**ids, "conversation": result["conversation"]}),
-        ("users", {**ids, "users": result["users"]}),
-    ]
-
-
-async def _leave(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
-    result = await session.commands.leave(session.connection, data)
-    return result, [("leave_success", result)]
-
-
-async def _watch(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
-    status = await session.commands.watch(session.connection, data)
-    return status, [(str(status["type"]), status)]
-
-
-def _plain(
-    run: Callable[[Commands, Connection, dict[str, Any]], Awaitable[dict[str, Any]]],
-) -> Handler:
-    """A command whose only answer is its ack."""
-
-    async def handler(
-        session: WebSocketSession, data: dict[str, Any], seed: bool
-    ) -> tuple[Any, Reply]:
-        return await run(session.commands, session.connection, data), []
-
-    return handler
-
-
-async def _ping(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
+async def ping(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
     return {"pong": True}, [("pong", data or {})]
 
 
-async def _renew(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
+async def renew(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
     """`auth` on a signed-in connection: a fresh access token of the same user keeps it open
     past the expiry of the one it signed in with."""
     if not (data.get("token") or data.get("access_token")):
         raise Unauthenticated(
             "This connection is already authenticated.", code="already_authenticated"
         )
-    token = cmd.AuthCommand.model_validate(data).token
-    principal = await session.live.renew(session.connection, token)
+    token = AuthCommand.model_validate(data).token
+    principal = await session.signin.renew(session.connection, token)
     renewed = renewal(principal, connection_id=session.connection.id)
     return renewed, [("authenticated", renewed)]
-
-
-HANDLERS: dict[str, Handler] = {
-    "send_message": _send,
-    "message": _send,
-    "send": _send,
-    "join_room": _join,
-    "join_chat": _join,
-    "join": _join,
-    "leave_room": _leave,
-    "leave_chat": _leave,
-    "leave": _leave,
-    "typing": _plain(Commands.typing),
-    "read_receipt": _plain(Commands.read),
-    "read": _plain(Commands.read),
-    "mark_read": _plain(Commands.read),
-    "edit_message": _plain(Commands.edit),
-    "delete_message": _plain(Commands.delete),
-    "subscribe_status": _watch,
-    "unsubscribe_status": _plain(Commands.unwatch),
-    "sync": _plain(Commands.sync),
-    "ping": _ping,
-    "heartbeat": _ping,
-    "auth": _renew,
-    "authenticate": _renew,
-}
-
-WebSocketSession.handlers = HANDLERS
-WebSocketSession.overlapping_kinds = frozenset(k for k, run in HANDLERS.items() if run is _send)

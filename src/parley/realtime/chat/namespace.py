@@ -6,7 +6,7 @@ Client events: `authenticate`, `join` / `leave` `{room_id}`, `message`, `typing`
 `device_info`). Server events: `connected`, `authenticated`, `message`, `room_users`,
 `user_joined` / `user_left`, `typing`, `read_receipt`, `user_online` / `user_offline`,
 `message_updated`, `message_deleted`, `conversation_joined`, `synced`, `error`.
-Sign-in and errors: see `sio_namespace`.
+Sign-in and errors: see `transports.socketio`.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from pydantic import AliasChoices, Field
 from parley.domain.accounts.otp import OtpService
 from parley.domain.accounts.principal import Principal
 from parley.domain.accounts.schemas import Lenient
-from parley.realtime import phone_events
-from parley.realtime.commands import Commands, SyncCommand
-from parley.realtime.live import LiveService
-from parley.realtime.sio_namespace import AuthenticatedNamespace, Handler
-from parley.realtime.socketio import SocketIOConnection
+from parley.realtime.chat import phone_events
+from parley.realtime.chat.commands import Commands
+from parley.realtime.chat.live import LiveService
+from parley.realtime.signin import SyncCommand
+from parley.realtime.transports.socketio import AuthenticatedNamespace, Handler, SocketIOConnection
 
 
 class GatewayIdentity(Lenient):

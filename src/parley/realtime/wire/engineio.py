@@ -37,9 +37,9 @@ import structlog
 from starlette.types import Message, Receive, Scope, Send
 
 from parley.lifecycle import stop_task
-from parley.realtime.connection import Outbox
-from parley.realtime.fastws import RawWriter, raw_websocket
 from parley.realtime.protocol import CloseCode
+from parley.realtime.wire.outbox import Outbox
+from parley.realtime.wire.rawframes import RawWriter, raw_websocket
 
 log = structlog.get_logger(__name__)
 

@@ -14,6 +14,7 @@ event never costs the connection.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -24,12 +25,59 @@ from pydantic import ValidationError
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
 from parley.errors import ParleyError, Unauthenticated
-from parley.realtime.commands import SyncCommand, validation_details
-from parley.realtime.live import renewal
+from parley.realtime.connection import Connection, OutboundEvent, framed
+from parley.realtime.dialects import encode_sio_event
 from parley.realtime.protocol import CloseCode
-from parley.realtime.socketio import ConnectRefused, Namespace, SocketIOConnection
+from parley.realtime.signin import SyncCommand, renewal, validation_details
+from parley.realtime.wire.engineio import EngineSession
+from parley.realtime.wire.socketio import (
+    DISCONNECT,
+    ConnectRefused,
+    Namespace,
+    Socket,
+    SocketIOServer,
+    encode_packet,
+)
 
 log = structlog.get_logger(__name__)
+
+
+class SocketIOConnection(Connection, Socket):
+    """A client's connection to one namespace; writes through its Engine.IO session."""
+
+    def __init__(self, session: EngineSession, namespace: str, server: SocketIOServer) -> None:
+        super().__init__(f"sio-{uuid.uuid4().hex[:16]}")
+        self.session = session
+        self.namespace = namespace
+        self.server = server
+        self.dialect = f"sio{namespace}"
+        self.auth_deadline: asyncio.TimerHandle | None = None
+        self.auth_timer_task: asyncio.Future[None] | None = None
+
+    def encode(self, event: OutboundEvent) -> str | None:
+        namespace = self.namespace
+        return event.encoded(self.dialect, lambda e: encode_sio_event(e, namespace))  # type: ignore[no-any-return]
+
+    def send_event(self, event: OutboundEvent) -> None:
+        if self.session.raw is None:
+            super().send_event(event)
+            return
+        namespace = self.namespace
+        frame = framed(event, self.dialect, lambda e: encode_sio_event(e, namespace))
+        if frame is not None:
+            self.session.send_frame(frame)
+
+    def push(self, frame: Any) -> None:
+        self.session.send_packet(frame)
+
+    async def close(self, code: CloseCode, reason: str) -> None:
+        self.push("4" + encode_packet(DISCONNECT, self.namespace))
+        await self.session.close(reason, code)
+
+    async def end(self, code: str, message: str) -> None:
+        self.emit("error", {"code": code, "message": message})
+        await self.server.disconnect(self)
+
 
 Handler = Callable[[Any, SocketIOConnection, dict[str, Any], bool], Awaitable[Any]]
 """(namespace, socket, event data, wants ack) -> the acknowledgement's payload."""
@@ -55,7 +103,7 @@ def check_since(since: Any) -> None:
         SyncCommand.model_validate({"since": since})
 
 
-class AuthenticatedNamespace(Namespace):
+class AuthenticatedNamespace(Namespace[SocketIOConnection]):
     events: Mapping[str, Handler]
     pre_auth_events: frozenset[str] = frozenset({"authenticate"})
 
@@ -75,6 +123,9 @@ class AuthenticatedNamespace(Namespace):
     @abstractmethod
     async def renew(self, socket: SocketIOConnection, token: str) -> Principal:
         """A fresh access token of the same user replaces the socket's (`live.renew_access`)."""
+
+    def open_socket(self, session: EngineSession, server: SocketIOServer) -> SocketIOConnection:
+        return SocketIOConnection(session, self.name, server)
 
     async def greet(self, socket: SocketIOConnection) -> None:
         """Runs when a connection arrives, before its sign-in."""

@@ -2,26 +2,21 @@
 
 Packet text: `<type>[<namespace>,][<ack id>][<json>]`, types 0 CONNECT, 1 DISCONNECT, 2 EVENT,
 3 ACK, 4 CONNECT_ERROR (5 and 6, the binary forms, are refused). Each namespace a client
-connects to is one `SocketIOConnection`; its handlers come from the namespace object.
+connects to is one `Socket`; its handlers come from the namespace object.
 """
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 import structlog
 
 from parley.errors import MalformedRequest
-from parley.realtime.connection import Connection, OutboundEvent
-from parley.realtime.dialects import encode_sio_event
-from parley.realtime.engineio import EngineHandler, EngineSession
-from parley.realtime.fastws import framed
-from parley.realtime.protocol import CloseCode
+from parley.realtime.pipeline import CommandPipeline
+from parley.realtime.wire.engineio import EngineHandler, EngineSession
 from parley.wirejson import JsonPolicy, JsonRefused, deliverable
 
 log = structlog.get_logger(__name__)
@@ -31,6 +26,8 @@ SOCKETS = "sio.sockets"
 DEFAULT_POLICY = JsonPolicy()
 MAX_ACK_ID_DIGITS = 15
 """Ack ids are ASCII digits (the protocol's); 15 of them always fit a JavaScript number."""
+
+S = TypeVar("S", bound="Socket")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,33 +100,18 @@ def event_packet(namespace: str, name: str, data: Any) -> str:
     return "4" + encode_packet(EVENT, namespace, [name, data])
 
 
-class SocketIOConnection(Connection):
-    """A client's connection to one namespace; writes through its Engine.IO session."""
+class Socket(ABC):
+    """A client's connection to one namespace, as the Socket.IO server addresses it."""
 
-    def __init__(self, session: EngineSession, namespace: str, server: SocketIOServer) -> None:
-        super().__init__(f"sio-{uuid.uuid4().hex[:16]}")
-        self.session = session
-        self.namespace = namespace
-        self.server = server
-        self.dialect = f"sio{namespace}"
-        self.auth_deadline: asyncio.TimerHandle | None = None
-        self.auth_timer_task: asyncio.Future[None] | None = None
+    id: str
+    session: EngineSession
+    namespace: str
+    pipeline: CommandPipeline
+    """The socket's events in arrival order (some may overlap: `Namespace.overlapping_events`)."""
 
-    def encode(self, event: OutboundEvent) -> str | None:
-        namespace = self.namespace
-        return event.encoded(self.dialect, lambda e: encode_sio_event(e, namespace))  # type: ignore[no-any-return]
-
-    def send_event(self, event: OutboundEvent) -> None:
-        if self.session.raw is None:
-            super().send_event(event)
-            return
-        namespace = self.namespace
-        frame = framed(event, self.dialect, lambda e: encode_sio_event(e, namespace))
-        if frame is not None:
-            self.session.send_frame(frame)
-
+    @abstractmethod
     def push(self, frame: Any) -> None:
-        self.session.send_packet(frame)
+        """Queue an Engine.IO message for the client; never blocks."""
 
     def emit(self, name: str, data: Any) -> None:
         self.push(event_packet(self.namespace, name, data))
@@ -137,16 +119,8 @@ class SocketIOConnection(Connection):
     def ack(self, ack_id: int, *args: Any) -> None:
         self.push("4" + encode_packet(ACK, self.namespace, list(args), ack_id))
 
-    async def close(self, code: CloseCode, reason: str) -> None:
-        self.push("4" + encode_packet(DISCONNECT, self.namespace))
-        await self.session.close(reason, code)
 
-    async def end(self, code: str, message: str) -> None:
-        self.emit("error", {"code": code, "message": message})
-        await self.server.disconnect(self)
-
-
-class Namespace(ABC):
+class Namespace(ABC, Generic[S]):
     """The events of one namespace (`/` for chat, `/gameplay` for games)."""
 
     name: str
@@ -154,26 +128,28 @@ class Namespace(ABC):
     """Events that may run while the next ones are read (sends: see `pipeline`)."""
 
     @abstractmethod
-    async def on_connect(self, socket: SocketIOConnection, auth: Any) -> dict[str, Any] | None:
+    def open_socket(self, session: EngineSession, server: SocketIOServer) -> S:
+        """A new socket of this namespace on the client's Engine.IO session."""
+
+    @abstractmethod
+    async def on_connect(self, socket: S, auth: Any) -> dict[str, Any] | None:
         """Accept (return extra CONNECT data, or None) or raise to refuse the connection."""
 
-    async def after_connect(self, socket: SocketIOConnection) -> None:
+    async def after_connect(self, socket: S) -> None:
         """Runs once the client has its CONNECT answer (greetings, catch-up)."""
         return
 
     @abstractmethod
-    async def on_event(
-        self, socket: SocketIOConnection, event: str, args: list[Any], *, wants_ack: bool
-    ) -> Any:
+    async def on_event(self, socket: S, event: str, args: list[Any], *, wants_ack: bool) -> Any:
         """Handle an event; the return value is the acknowledgement's payload."""
 
     @abstractmethod
-    async def on_disconnect(self, socket: SocketIOConnection) -> None: ...
+    async def on_disconnect(self, socket: S) -> None: ...
 
 
 class SocketIOServer(EngineHandler):
     def __init__(
-        self, namespaces: list[Namespace], *, json_policy: JsonPolicy = DEFAULT_POLICY
+        self, namespaces: list[Namespace[Any]], *, json_policy: JsonPolicy = DEFAULT_POLICY
     ) -> None:
         self._namespaces = {n.name: n for n in namespaces}
         self._json = json_policy
@@ -196,7 +172,7 @@ class SocketIOServer(EngineHandler):
                 )
             )
             return
-        sockets: dict[str, SocketIOConnection] = session.state[SOCKETS]
+        sockets: dict[str, Socket] = session.state[SOCKETS]
         socket = sockets.get(packet.namespace)
         if packet.kind == CONNECT:
             await self._connect(session, sockets, packet)
@@ -220,7 +196,7 @@ class SocketIOServer(EngineHandler):
             await self._namespaces[packet.namespace].on_disconnect(socket)
 
     async def on_close(self, session: EngineSession, reason: str) -> None:
-        sockets: dict[str, SocketIOConnection] = session.state.pop(SOCKETS, {})
+        sockets: dict[str, Socket] = session.state.pop(SOCKETS, {})
         for namespace, socket in sockets.items():
             socket.pipeline.cancel()
             try:
@@ -228,12 +204,12 @@ class SocketIOServer(EngineHandler):
             except Exception:
                 log.exception("socketio.disconnect_failed", namespace=namespace)
 
-    async def disconnect(self, socket: SocketIOConnection) -> None:
+    async def disconnect(self, socket: Socket) -> None:
         """The server ends one namespace's socket: the client gets a DISCONNECT (socket.io
         clients report "io server disconnect") and the namespace forgets the socket. The
         Engine.IO connection stays for the client's other namespaces (clients close it when
         none is left)."""
-        sockets: dict[str, SocketIOConnection] = socket.session.state.get(SOCKETS, {})
+        sockets: dict[str, Socket] = socket.session.state.get(SOCKETS, {})
         if sockets.get(socket.namespace) is not socket:
             return
         del sockets[socket.namespace]
@@ -261,7 +237,7 @@ class SocketIOServer(EngineHandler):
             session.send_message(encode_packet(EVENT, "/", ["error", error]))
 
     async def _connect(
-        self, session: EngineSession, sockets: dict[str, SocketIOConnection], packet: Packet
+        self, session: EngineSession, sockets: dict[str, Socket], packet: Packet
     ) -> None:
         handler = self._namespaces.get(packet.namespace)
         if handler is None:
@@ -271,7 +247,7 @@ class SocketIOServer(EngineHandler):
             return
         if packet.namespace in sockets:
             return
-        socket = SocketIOConnection(session, packet.namespace, self)
+        socket = handler.open_socket(session, self)
         try:
             extra = await handler.on_connect(socket, packet.data)
         except ConnectRefused as exc:
@@ -291,7 +267,7 @@ class SocketIOServer(EngineHandler):
         )
         await handler.after_connect(socket)
 
-    async def _event(self, socket: SocketIOConnection, packet: Packet) -> None:
+    async def _event(self, socket: Socket, packet: Packet) -> None:
         args = packet.data if isinstance(packet.data, list) else []
         if not args or not isinstance(args[0], str):
             socket.emit(

@@ -16,10 +16,10 @@ from parley.clock import now_iso
 from parley.domain.accounts.otp import profile_answer
 from parley.domain.accounts.principal import ClientInfo
 from parley.domain.accounts.schemas import Lenient, OtpProfile, OtpRequest, OtpVerify
-from parley.realtime.socketio import SocketIOConnection
+from parley.realtime.transports.socketio import SocketIOConnection
 
 if TYPE_CHECKING:
-    from parley.realtime.chat_namespace import ChatNamespace
+    from parley.realtime.chat.namespace import ChatNamespace
 
 
 class DeviceInfo(Lenient):

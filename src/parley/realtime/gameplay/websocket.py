@@ -15,9 +15,9 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from parley.domain.accounts.principal import Principal
-from parley.realtime.game_live import GAME_COMMANDS, GameCommand, GameLive
-from parley.realtime.live import LiveService
-from parley.realtime.websocket import HANDLERS, Handler, Reply, WebSocketSession
+from parley.realtime.chat.live import LiveService
+from parley.realtime.gameplay.live import GAME_COMMANDS, GameCommand, GameLive
+from parley.realtime.transports.websocket import Handler, Reply, WebSocketSession, ping, renew
 from parley.wirejson import JsonPolicy
 
 
@@ -49,7 +49,7 @@ class GameplayWebSocketSession(WebSocketSession):
 
     async def opened(self, principal: Principal, since: dict[str, int]) -> None:
         rooms = await self.games.open(self.connection, principal)
-        self._authenticated(principal, rooms=rooms)
+        self.authenticated(principal, rooms=rooms)
 
     async def closed(self) -> None:
         await self.games.close(self.connection)
@@ -65,16 +65,10 @@ def _answered(run: GameCommand, reply: str | None) -> Handler:
     return handler
 
 
-async def _ping(
-    session: GameplayWebSocketSession, data: dict[str, Any], seed: bool
-) -> tuple[Any, Reply]:
-    return {"pong": True}, [("pong", data or {})]
-
-
 GameplayWebSocketSession.handlers = {
     **{name: _answered(run, reply) for name, (run, reply) in GAME_COMMANDS.items()},
-    "ping": _ping,
-    "heartbeat": _ping,
-    "auth": HANDLERS["auth"],
-    "authenticate": HANDLERS["authenticate"],
+    "ping": ping,
+    "heartbeat": ping,
+    "auth": renew,
+    "authenticate": renew,
 }

@@ -25,9 +25,11 @@ from parley.domain.conversations.schemas import (
 from parley.domain.conversations.service import ConversationService
 from parley.domain.events import Event, conversation_channel
 from parley.domain.presence import PresenceService, UserStatus
-from parley.errors import Forbidden, NotFound, ParleyError
-from parley.realtime.connection import MESSAGE_CREATED, Connection, OutboundEvent, frame_bytes
+from parley.errors import NotFound, ParleyError
+from parley.realtime.connection import MESSAGE_CREATED, Connection, OutboundEvent
 from parley.realtime.hub import Hub
+from parley.realtime.signin import principal_of, renew_access
+from parley.realtime.wire.outbox import frame_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,41 +222,3 @@ class LiveService:
 
     async def unwatch(self, connection: Connection, user_id: uuid.UUID) -> None:
         await self._hub.unwatch(connection, str(user_id))
-
-
-def principal_of(connection: Connection) -> Principal:
-    """Who acts on this connection; refused once its credentials stopped holding."""
-    assert connection.principal is not None, "commands need an authenticated connection"
-    ended = connection.ended
-    if ended is not None:
-        raise type(ended)(ended.message)
-    return connection.principal
-
-
-async def renew_access(
-    auth: AuthService, hub: Hub, connection: Connection, token: str
-) -> Principal:
-    """A fresh access token replaces the one the connection signed in with, before that one
-    expires (and closes it). It must be the same user's; another user's is refused and the
-    connection goes on as it was."""
-    current = principal_of(connection)
-    principal = await auth.authenticate(token)
-    if principal.user_id != current.user_id:
-        raise Forbidden(
-            "That token is another user's; a connection stays with the user it signed in as.",
-            code="token_user_mismatch",
-        )
-    hub.renew(connection, principal)
-    return principal
-
-
-def renewal(principal: Principal, **ids: str) -> dict[str, Any]:
-    """The answer to a renewal: who, which connection, and when the new token expires."""
-    expires_at = principal.expires_at
-    return {
-        "user_id": str(principal.user_id),
-        "username": principal.username,
-        **ids,
-        "renewed": True,
-        "expires_at": expires_at.isoformat() if expires_at else None,
-    }

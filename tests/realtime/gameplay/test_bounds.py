@@ -10,7 +10,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from tests.gameplay.conftest import Deployment, PlayerFactory
+from tests.realtime.gameplay.conftest import Deployment, PlayerFactory
 from tests.support.sio import SioClient
 
 MAX_SETTINGS_BYTES = 8192  # the defaults

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.gameplay.conftest import Deployment
+from tests.realtime.gameplay.conftest import Deployment
 from tests.support.js import run_js
 
 

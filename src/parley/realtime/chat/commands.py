@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic import AliasChoices, Field, model_validator
 
 from parley.domain.accounts.schemas import Lenient
 from parley.domain.conversations.schemas import (
@@ -14,8 +14,9 @@ from parley.domain.conversations.schemas import (
     MessageSend,
     ReadMark,
 )
+from parley.realtime.chat.live import LiveService
 from parley.realtime.connection import Connection
-from parley.realtime.live import LiveService
+from parley.realtime.signin import SyncCommand
 
 
 class ConversationCommand(Lenient):
@@ -50,24 +51,6 @@ class WatchCommand(Lenient):
     target_user_id: uuid.UUID = Field(
         validation_alias=AliasChoices("target_user_id", "user_id", "userId")
     )
-
-
-Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
-"""A message's seq: a 64-bit signed integer in every database (a larger one cannot be queried)."""
-
-Since = Annotated[dict[uuid.UUID, Seq], Field(max_length=1000)]
-"""The last seq a client has, per conversation (at most 1 000 of them)."""
-
-
-class SyncCommand(Lenient):
-    """Where the client stopped: the last seq it has, per conversation."""
-
-    since: Since
-
-
-class AuthCommand(Lenient):
-    token: str = Field(max_length=8192, validation_alias=AliasChoices("token", "access_token"))
-    since: Since | None = None
 
 
 class Commands:
@@ -138,13 +121,3 @@ class Commands:
         command = WatchCommand.model_validate(data)
         await self.live.unwatch(connection, command.target_user_id)
         return {"target_user_id": str(command.target_user_id)}
-
-
-def validation_details(exc: ValidationError) -> tuple[str, dict[str, Any]]:
-    """A message naming the offending fields, and the fields themselves."""
-    fields = [
-        {"field": ".".join(str(p) for p in e["loc"]) or "data", "message": e["msg"]}
-        for e in exc.errors()
-    ]
-    names = ", ".join(f["field"] for f in fields)
-    return f"Invalid or missing: {names}.", {"fields": fields}

@@ -11,7 +11,7 @@ Server events: `room_state` (the snapshot, first on joining and on reconnecting)
 `player_joined`, `player_left`, `player_disconnected`, `player_reconnected`, `player_action`
 (from the others, with `room_id`, `player_id`, `sender`, `server_timestamp`, `seq`),
 `game_over {result, winner}`, `authenticated {user_id, rooms}`, `error`.
-Sign-in and errors: see `sio_namespace`.
+Sign-in and errors: see `transports.socketio`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from typing import Any
 
 from parley.clock import now_iso
 from parley.domain.accounts.principal import Principal
-from parley.realtime.game_live import GAME_COMMANDS, GameCommand, GameLive
-from parley.realtime.sio_namespace import AuthenticatedNamespace, Handler
-from parley.realtime.socketio import SocketIOConnection
+from parley.realtime.gameplay.live import GAME_COMMANDS, GameCommand, GameLive
+from parley.realtime.transports.socketio import AuthenticatedNamespace, Handler, SocketIOConnection
 
 
 class GameplayNamespace(AuthenticatedNamespace):

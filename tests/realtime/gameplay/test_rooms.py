@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.gameplay.conftest import PlayerFactory
+from tests.realtime.gameplay.conftest import PlayerFactory
 from tests.support.sio import SioClient
 
 

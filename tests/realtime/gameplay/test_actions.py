@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.gameplay.conftest import PlayerFactory
+from tests.realtime.gameplay.conftest import PlayerFactory
 from tests.support.sio import SioClient
 
 SEED_ACTION = {

@@ -5,7 +5,7 @@ task wake-up, the ASGI event dict, and websockets' own framing. For a broadcast 
 the payload once (server frames are unmasked, so the bytes are the same for everyone) and
 hands those bytes to each connection's transport with one synchronous `write`.
 
-Parley's WebSocket protocol (`wsprotocol`) offers itself to the app as an ASGI scope
+Parley's WebSocket protocol (`wire.websocket`) offers itself to the app as an ASGI scope
 extension, `parley.raw_websocket`. Under any other server the extension is absent and the
 transports fall back to plain ASGI sends.
 
@@ -22,9 +22,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from parley.domain.events import Event
-from parley.realtime.connection import OutboundEvent
-from parley.realtime.wsprotocol import RAW_EXTENSION
+from parley.realtime.wire.websocket import RAW_EXTENSION
 
 log = structlog.get_logger(__name__)
 
@@ -86,16 +84,3 @@ class RawWriter:
 
     def write_text(self, text: str) -> None:
         self.write(text_frame(text.encode()))
-
-
-def framed(
-    event: OutboundEvent, dialect: str, encode: Callable[[Event], str | None]
-) -> bytes | None:
-    """The event's frame for a dialect, framed once per broadcast."""
-
-    def frame(e: Event) -> bytes | None:
-        text = event.encoded(dialect, encode)
-        return None if text is None else text_frame(text.encode())
-
-    result: bytes | None = event.encoded(dialect + "#frame", frame)
-    return result

@@ -27,7 +27,7 @@ from parley.domain.ids import uuid7
 from parley.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from parley.realtime.connection import Connection, OutboundEvent
 from parley.realtime.hub import Hub
-from parley.realtime.live import principal_of, renew_access
+from parley.realtime.signin import principal_of, renew_access
 
 
 class GameLive:

@@ -1,0 +1,139 @@
+"""Chat over plain WebSocket at `/ws` and `/api/ws`: the session and its frame handlers.
+
+Frame types are the Realtime Chat App seed's (`send_message`, `join_room`, …, any case), with
+the CS chat seed's `join_chat` and the GoChat seed's bare `{conversation_id, content}` send as
+synonyms; a frame without an `id` gets the seed's own reply frames. Framing, sign-in and
+errors are `transports.websocket`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from parley.domain.accounts.principal import Principal
+from parley.realtime.chat.commands import Commands
+from parley.realtime.chat.live import LiveService
+from parley.realtime.connection import Connection
+from parley.realtime.dialects import dump
+from parley.realtime.transports.websocket import Handler, Reply, WebSocketSession, ping, renew
+from parley.wirejson import JsonPolicy
+
+
+class ChatWebSocketSession(WebSocketSession):
+    """A `/ws` connection: conversations, presence and catch-up."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        live: LiveService,
+        *,
+        outbox_limit: int,
+        outbox_limit_bytes: int,
+        auth_timeout_secs: float,
+        max_frame_bytes: int,
+        json_policy: JsonPolicy,
+    ) -> None:
+        super().__init__(
+            websocket,
+            live,
+            outbox_limit=outbox_limit,
+            outbox_limit_bytes=outbox_limit_bytes,
+            auth_timeout_secs=auth_timeout_secs,
+            max_frame_bytes=max_frame_bytes,
+            json_policy=json_policy,
+        )
+        self.live = live
+        self.commands = Commands(live)
+        if not live.sends_may_overlap:
+            self._overlapping = frozenset()
+
+    async def opened(self, principal: Principal, since: dict[str, int]) -> None:
+        connection = self.connection
+        connection.hold(list(since))  # missed messages first, then new ones
+        await self.live.open(connection, principal)
+        self.authenticated(principal)
+        if since:
+            report = await self.commands.sync(connection, {"since": since})
+            connection.push(dump({"type": "synced", "data": report}))
+
+    async def closed(self) -> None:
+        await self.live.close(self.connection)
+
+
+# -- handlers: (session, data, wants_seed_replies) -> (ack data, seed-style replies) --------
+
+
+async def _send(
+    session: ChatWebSocketSession, data: dict[str, Any], seed: bool
+) -> tuple[Any, Reply]:
+    return await session.commands.send(session.connection, data, echo=seed), []
+
+
+async def _join(
+    session: ChatWebSocketSession, data: dict[str, Any], seed: bool
+) -> tuple[Any, Reply]:
+    result = await session.commands.join(session.connection, data)
+    ids = {"conversation_id": result["conversation_id"], "room_id": result["room_id"]}
+    return result, [
+        ("join_success", {**ids, "conversation": result["conversation"]}),
+        ("users", {**ids, "users": result["users"]}),
+    ]
+
+
+async def _leave(
+    session: ChatWebSocketSession, data: dict[str, Any], seed: bool
+) -> tuple[Any, Reply]:
+    result = await session.commands.leave(session.connection, data)
+    return result, [("leave_success", result)]
+
+
+async def _watch(
+    session: ChatWebSocketSession, data: dict[str, Any], seed: bool
+) -> tuple[Any, Reply]:
+    status = await session.commands.watch(session.connection, data)
+    return status, [(str(status["type"]), status)]
+
+
+def _plain(
+    run: Callable[[Commands, Connection, dict[str, Any]], Awaitable[dict[str, Any]]],
+) -> Handler:
+    """A command whose only answer is its ack."""
+
+    async def handler(
+        session: ChatWebSocketSession, data: dict[str, Any], seed: bool
+    ) -> tuple[Any, Reply]:
+        return await run(session.commands, session.connection, data), []
+
+    return handler
+
+
+HANDLERS: dict[str, Handler] = {
+    "send_message": _send,
+    "message": _send,
+    "send": _send,
+    "join_room": _join,
+    "join_chat": _join,
+    "join": _join,
+    "leave_room": _leave,
+    "leave_chat": _leave,
+    "leave": _leave,
+    "typing": _plain(Commands.typing),
+    "read_receipt": _plain(Commands.read),
+    "read": _plain(Commands.read),
+    "mark_read": _plain(Commands.read),
+    "edit_message": _plain(Commands.edit),
+    "delete_message": _plain(Commands.delete),
+    "subscribe_status": _watch,
+    "unsubscribe_status": _plain(Commands.unwatch),
+    "sync": _plain(Commands.sync),
+    "ping": ping,
+    "heartbeat": ping,
+    "auth": renew,
+    "authenticate": renew,
+}
+
+ChatWebSocketSession.handlers = HANDLERS
+ChatWebSocketSession.overlapping_kinds = frozenset(k for k, run in HANDLERS.items() if run is _send)
