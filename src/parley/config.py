@@ -3,6 +3,9 @@
 Each field documents its variable; the README's configuration table is written from these.
 Names the seed systems used (`PORT`, `SERVER_PORT`, `JWT_ACCESS_EXPIRY`, …) are accepted as
 aliases so that a seed's `.env` keeps working.
+
+Why one module: it is the single table of settings the README's configuration table
+is checked against; split, the table would have no one source.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 A send is acknowledged only after its transaction commits: the returned message is durable.
 Each message takes the conversation's next sequence number, so history, read pointers and
 (later) reconnect catch-up all agree on one order.
+
+Why one module: sending, editing, deleting, history and catch-up share one set of rules
+(seq order, who may see and change what) that reads best in one place.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Creating, finding, changing and leaving conversations."""
+"""Creating, finding, changing and leaving conversations.
+
+Why one module: every kind of conversation (direct, group, room, support chat) is
+created, changed and left under one set of membership rules.
+"""
 
 from __future__ import annotations
 

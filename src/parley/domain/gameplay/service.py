@@ -3,6 +3,9 @@
 A player's seat survives a dropped connection: the room hears `player_disconnected`, and the
 seat is kept for `GAME_SEAT_GRACE_SECS` so a reconnect (on any instance) resumes the game with
 a snapshot. After that the player leaves the room (`player_left`, reason `disconnected`).
+
+Why one module: a room's life (create, join, the seat grace, actions, leave) is one state
+machine whose steps share the same store calls and ordering.
 """
 
 from __future__ import annotations

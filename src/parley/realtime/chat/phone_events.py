@@ -8,18 +8,27 @@ socket in, with the same token pair as a password login), `set_profile`, `device
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import Field
 
 from parley.clock import now_iso
-from parley.domain.accounts.otp import profile_answer
-from parley.domain.accounts.principal import ClientInfo
+from parley.domain.accounts.otp import OtpService, profile_answer
+from parley.domain.accounts.principal import ClientInfo, Principal
 from parley.domain.accounts.schemas import Lenient, OtpProfile, OtpRequest, OtpVerify
+from parley.realtime.chat.live import LiveService
 from parley.realtime.transports.socketio import SocketIOConnection
 
-if TYPE_CHECKING:
-    from parley.realtime.chat.namespace import ChatNamespace
+
+class PhoneNamespace(Protocol):
+    """What these events need of the namespace they run in (`chat.namespace.ChatNamespace`)."""
+
+    otp: OtpService
+    live: LiveService
+
+    async def sign_in(
+        self, socket: SocketIOConnection, principal: Principal, since: Any = None
+    ) -> dict[str, Any]: ...
 
 
 class DeviceInfo(Lenient):
@@ -58,7 +67,7 @@ def greeting(socket: SocketIOConnection) -> dict[str, Any]:
 
 
 async def login(
-    ns: ChatNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+    ns: PhoneNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
 ) -> Any:
     body = OtpRequest.model_validate(data)
     challenge = await ns.otp.request(body.mobile_no, body, _client(socket))
@@ -66,7 +75,7 @@ async def login(
 
 
 async def verify_otp(
-    ns: ChatNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+    ns: PhoneNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
 ) -> Any:
     body = OtpVerify.model_validate(data)
     signed_in = await ns.otp.verify(body.mobile_no, body.session_token, body.otp, _client(socket))
@@ -77,7 +86,7 @@ async def verify_otp(
 
 
 async def set_profile(
-    ns: ChatNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+    ns: PhoneNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
 ) -> Any:
     body = OtpProfile.model_validate(data)
     user = await ns.otp.set_profile(body)
@@ -89,7 +98,7 @@ PENDING_DEVICE_INFO = "device_info"
 
 
 async def device_info(
-    ns: ChatNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+    ns: PhoneNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
 ) -> Any:
     """The seed sends it right after connecting, before its phone sign-in: kept for the
     connection until then, and stored on the device session the sign-in opens."""
@@ -101,14 +110,14 @@ async def device_info(
     return _reply(socket, "device_info", {"status": "success", "device_info": info}, ack)
 
 
-async def store_pending_device_info(ns: ChatNamespace, socket: SocketIOConnection) -> None:
+async def store_pending_device_info(ns: PhoneNamespace, socket: SocketIOConnection) -> None:
     info = socket.session.state.pop(PENDING_DEVICE_INFO, None)
     if info is not None and socket.principal is not None:
         await ns.live.auth.record_device_info(socket.principal, info)
 
 
 async def heartbeat(
-    ns: ChatNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+    ns: PhoneNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
 ) -> Any:
     if socket.principal is not None:
         await ns.live.heartbeat(socket)

@@ -1,8 +1,10 @@
-"""How each event looks on the wire, per protocol dialect. Encoded once per broadcast.
+"""How each event looks on the wire, per protocol dialect, from the seeds' modules here.
 
-Plain WebSocket, `envelope` (default): `{"type": <frame type>, "data": {...}}` with the Realtime
-Chat App seed's names. `flat` (the GoChat seed, chosen by `?dialect=flat` or by sending a bare
-`{conversation_id, content}` frame): new messages arrive as the bare message object.
+Encoded once per broadcast. Socket.IO: `42["<event name>",{...}]`, named as the WebSocket
+Chat Server (`websocket_chat_server`) and GOSOCKET (`gosocket`) seeds name them, Parley's own
+names (`parley`) for the rest. Plain WebSocket, `envelope` (default): `{"type": <frame type>,
+"data": {...}}`, the same names but the customer-service seed's `new_message`
+(`cs_chat`); `flat` (`gochat`): new messages as the bare message object.
 """
 
 from __future__ import annotations
@@ -12,33 +14,17 @@ from typing import Any
 import orjson
 
 from parley.domain.events import Event
+from parley.realtime.dialects import cs_chat, gochat, gosocket, parley, websocket_chat_server
 
 WS_ENVELOPE = "ws"
-FLAT = "ws-flat"
+FLAT = gochat.FLAT
 
 SIO_EVENT_NAMES = {
-    "message.created": "message",
-    "message.updated": "message_updated",
-    "message.deleted": "message_deleted",
-    "read.updated": "read_receipt",
-    "typing.changed": "typing",
-    "viewer.joined": "user_joined",
-    "viewer.left": "user_left",
-    "conversation.updated": "conversation_updated",
-    "conversation.deleted": "conversation_deleted",
-    "member.added": "conversation_joined",
-    "member.removed": "member_removed",
-    "game.state": "room_state",
-    "game.action": "player_action",
-    "game.player_joined": "player_joined",
-    "game.player_left": "player_left",
-    "game.player_disconnected": "player_disconnected",
-    "game.player_reconnected": "player_reconnected",
-    "game.over": "game_over",
+    **parley.EVENT_NAMES,
+    **websocket_chat_server.EVENT_NAMES,
+    **gosocket.EVENT_NAMES,
 }
-
-# The same names on plain WebSocket, but for new messages (the Realtime Chat App seed's).
-WS_FRAME_TYPES = {**SIO_EVENT_NAMES, "message.created": "new_message"}
+WS_FRAME_TYPES = {**SIO_EVENT_NAMES, **cs_chat.FRAME_TYPES}
 
 
 def dump(value: Any) -> str:
@@ -64,6 +50,6 @@ def encode_ws_event(event: Event, dialect: str) -> str | None:
         frame_type = WS_FRAME_TYPES.get(event.name, "")
         if not frame_type:
             return None
-    if dialect == FLAT and frame_type == "new_message":
-        return dump(event.data)
+    if dialect == FLAT and event.name == "message.created":
+        return gochat.encode_message(event.data)
     return dump({"type": frame_type, "data": event.data})

@@ -15,9 +15,15 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from parley.domain.accounts.principal import Principal
-from parley.realtime.chat.live import LiveService
 from parley.realtime.gameplay.live import GAME_COMMANDS, GameCommand, GameLive
-from parley.realtime.transports.websocket import Handler, Reply, WebSocketSession, ping, renew
+from parley.realtime.transports.websocket import (
+    Handler,
+    Reply,
+    SignIn,
+    WebSocketSession,
+    ping,
+    renew,
+)
 from parley.wirejson import JsonPolicy
 
 
@@ -27,7 +33,7 @@ class GameplayWebSocketSession(WebSocketSession):
     def __init__(
         self,
         websocket: WebSocket,
-        live: LiveService,
+        signin: SignIn,
         games: GameLive,
         *,
         outbox_limit: int,
@@ -38,7 +44,7 @@ class GameplayWebSocketSession(WebSocketSession):
     ) -> None:
         super().__init__(
             websocket,
-            live,
+            signin,
             outbox_limit=outbox_limit,
             outbox_limit_bytes=outbox_limit_bytes,
             auth_timeout_secs=auth_timeout_secs,

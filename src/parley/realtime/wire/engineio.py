@@ -19,6 +19,9 @@ implements (protocol v4, as socket.io-client 3.x/4.x and python-socketio 5.x cli
 One sweeper task serves every session's timers, from deadline queues (see `_sweep`).
 
 Binary packets are not supported (Parley's events are JSON).
+
+Why one module: the handshake, both transports, the upgrade and the heartbeat all act on
+one session's state; apart, its invariants would be spread over several files.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ uvicorn hands a connection over at the upgrade (its `ws=` setting) with the requ
 This protocol answers the handshake when the app accepts, parses the client's frames in
 `data_received`, serves the ASGI app through a light `receive`/`send` pair, and lets the app
 write pre-framed broadcasts straight to the transport (the `parley.raw_websocket` scope
-extension; see `fastws`).
+extension; see `rawframes`).
 
 Why not uvicorn's own (websockets' sans-I/O protocol): for every idle connection it kept an
 asyncio.Queue (four deques), two Events, the request twice over (websockets' Headers and the
@@ -25,6 +25,9 @@ at the start of the next: under load a committed batch carries several messages 
 room, and each reader then costs one system call per batch instead of one per message; when
 frames trickle in, a pass holds one frame and nothing waits. What the app sends through ASGI
 goes after the frames written before it.
+
+Why one module: one protocol state machine (handshake, frame parser, ASGI bridge, close
+handshake) over one connection's state.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Game rooms over sockets: the `/gameplay` namespace and the `/ws/gameplay` session."""
