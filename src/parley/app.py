@@ -21,6 +21,7 @@ from parley.api.routes import auth, broadcast, conversations, ops, otp, users
 from parley.config import Settings
 from parley.realtime.chat.namespace import ChatNamespace
 from parley.realtime.chat.websocket import ChatWebSocketSession
+from parley.realtime.dialects import WS_DIALECTS
 from parley.realtime.gameplay.namespace import GameplayNamespace
 from parley.realtime.gameplay.websocket import GameplayWebSocketSession
 from parley.realtime.wire.engineio import EngineServer
@@ -66,6 +67,7 @@ async def chat_websocket(runtime: Runtime, websocket: WebSocket) -> None:
         auth_timeout_secs=settings.ws_auth_timeout_secs,
         max_frame_bytes=settings.ws_max_frame_bytes,
         json_policy=JsonPolicy(settings.max_json_depth),
+        default_dialect=WS_DIALECTS[settings.ws_dialect],
     ).run()
 
 

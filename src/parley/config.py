@@ -17,7 +17,7 @@ import re
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, BeforeValidator, Field, model_validator
@@ -139,6 +139,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("AUTO_MIGRATE"),
         description="Apply migrations at start-up. Default: on for SQLite, off otherwise "
         "(run `parley migrate`).",
+    )
+    seed_default_users: Literal["auto"] | bool = Field(
+        "auto",
+        validation_alias=AliasChoices("SEED_DEFAULT_USERS"),
+        description="Create the customer-service seed's four users (agent1, agent2, customer1, "
+        "customer2 / password123) at start-up: `auto` does in development when the database "
+        "has no users yet; never in production.",
     )
     redis_url: str = Field(
         "",
@@ -289,6 +296,14 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("WS_AUTH_TIMEOUT_SECS"),
         description="A socket that has not authenticated by then is closed (code 4408).",
+    )
+    ws_dialect: Literal["envelope", "flat", "upper"] = Field(
+        "envelope",
+        validation_alias=AliasChoices("WS_DIALECT"),
+        description="What a `/ws` connection receives until its own frames show its dialect: "
+        "`envelope` (Parley's and the Realtime Chat App's `{type, data}`), `flat` (the GoChat "
+        "seed's bare message objects, for its listen-only clients), `upper` (the Realtime Chat "
+        "App's upper-case frames).",
     )
     ws_max_frame_bytes: int = Field(
         131_072,

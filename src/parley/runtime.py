@@ -22,6 +22,10 @@ from parley.db.database import Database
 from parley.db.migrate import upgrade_to_head
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.otp import OtpService
+from parley.domain.accounts.provisioning import (
+    count_users,
+    seed_default_users,
+)
 from parley.domain.accounts.users import UserService
 from parley.domain.cleanup import Cleanup, TakeLock, no_lock_needed
 from parley.domain.conversations.messages import MessageService
@@ -124,6 +128,7 @@ class Runtime:
                 auto_migrate = db.is_sqlite
             if auto_migrate:
                 await upgrade_to_head(db)
+            await _seed_if_wanted(settings, db, hasher)
             broker = await stack.enter_async_context(
                 create_broker(settings.redis_url, prefix=settings.redis_prefix)
             )
@@ -230,3 +235,16 @@ class Runtime:
                 live=live,
                 games=GameLive(auth, gameplay, hub),
             )
+
+
+async def _seed_if_wanted(settings: Settings, db: Database, hasher: PasswordHasher) -> None:
+    """The customer-service seed's server creates its default users itself; so does Parley in
+    development, on a database without users (`SEED_DEFAULT_USERS`), never in production."""
+    wanted = settings.seed_default_users
+    if settings.is_production or wanted is False:
+        return
+    if wanted == "auto" and await count_users(db) > 0:
+        return
+    created = await seed_default_users(db, hasher)
+    if created:
+        log.warning("seed.default_users_created", usernames=created)  # password: the README

@@ -30,13 +30,16 @@ class WsClient:
         path: str = "/ws",
         query: str = "",
         expect_auth: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> WsClient:
         url = base_url.replace("http://", "ws://") + path
         params = [p for p in (f"token={token}" if token else "", query) if p]
         if params:
             url += "?" + "&".join(params)
-        client = cls(await connect(url, open_timeout=RECEIVE_TIMEOUT_SECS))
-        if token and expect_auth:
+        client = cls(
+            await connect(url, open_timeout=RECEIVE_TIMEOUT_SECS, additional_headers=headers)
+        )
+        if (token or headers) and expect_auth:
             await client.expect("authenticated")
         return client
 

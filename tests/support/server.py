@@ -45,6 +45,8 @@ def parley_env(data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
         WS_AUTH_TIMEOUT_SECS="1",
         # Every test signs in from 127.0.0.1; the per-client limit has a test of its own.
         OTP_REQUESTS_PER_CLIENT="10000",
+        # Tests make their own users; the seed's default ones have a test of their own.
+        SEED_DEFAULT_USERS="false",
         **FAST_HASHING,
     )
     env.update(extra)

@@ -12,6 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.db.models import User
 
 
+async def count_users(tx: AsyncSession) -> int:
+    return int(await tx.scalar(select(func.count()).select_from(User)) or 0)
+
+
 async def find_user(tx: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await tx.get(User, user_id)
 

@@ -98,6 +98,11 @@ class PresenceService:
         self._pending_offline.pop(str(user_id), None)
         self._announce(user_id, username, online=False)
 
+    def announce(self, user_id: uuid.UUID, username: str | None, *, online: bool) -> None:
+        """A state set by hand (the customer-service seed's `PUT /api/users/status`), told to
+        subscribers and peers like any connect or disconnect."""
+        self._announce(user_id, username, online=online)
+
     def _announce(self, user_id: uuid.UUID, username: str | None, *, online: bool) -> None:
         """Write the user's new state and tell subscribers and peers, soon and in a batch:
         one transaction carries every change queued meanwhile (a burst of connects costs a

@@ -67,7 +67,7 @@ async def test_without_an_id_the_sender_gets_the_seed_style_echo(
             "data": {"chat_room_id": chat, "content": "hello", "mime_type": "text/plain"},
         }
     )
-    echoed = await alice_ws.expect("new_message")
+    echoed = await alice_ws.expect("NEW_MESSAGE")  # answered in the case it spoke
     received = await bob_ws.expect("new_message")
     assert echoed["data"]["id"] == received["data"]["id"]
     assert received["data"]["type"] == "text"

@@ -121,7 +121,9 @@ async def users(user: CurrentUser, runtime: RuntimeDep) -> list[dict[str, Any]]:
 
 @router.put("/users/status")
 async def set_online(body: OnlineStatus, user: CurrentUser, runtime: RuntimeDep) -> dict[str, Any]:
-    return user_shape(await runtime.users.set_online(user, body.is_online))
+    changed = await runtime.users.set_online(user, body.is_online)
+    runtime.presence.announce(user.user_id, user.username, online=body.is_online)
+    return user_shape(changed)
 
 
 @router.get("/chats")

@@ -40,6 +40,11 @@ async def create_user(db: Database, hasher: PasswordHasher, command: UserCreate)
     return UserPublic.model_validate(user)
 
 
+async def count_users(db: Database) -> int:
+    async with db.transaction() as tx:
+        return await user_queries.count_users(tx)
+
+
 async def seed_default_users(db: Database, hasher: PasswordHasher) -> list[str]:
     """Create the default users that do not exist yet; returns the usernames created."""
     created: list[str] = []

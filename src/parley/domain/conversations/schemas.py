@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import (
     AliasChoices,
@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from parley.domain.accounts.schemas import Lenient
@@ -111,14 +112,30 @@ class MessageSend(Lenient):
     client_msg_id: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         None, validation_alias=AliasChoices("client_msg_id", "clientMsgId")
     )
+    mime_type: Annotated[str, StringConstraints(max_length=255)] | None = Field(
+        None, validation_alias=AliasChoices("mime_type", "mimeType"), exclude=True
+    )
+    """The Realtime Chat App seed's `mime_type`: kept in the payload, and its message type."""
 
     @field_validator("type", mode="before")
     @classmethod
     def _mime_type_means_text(cls, value: Any) -> Any:
         # The Realtime Chat App seed sends a MIME type ("text/plain") where others send "text".
         if isinstance(value, str) and "/" in value:
-            return {"image": "image", "text": "text"}.get(value.split("/")[0], "file")
+            return _type_of_mime(value)
         return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _keep_mime_type(self) -> Self:
+        if self.mime_type is not None:
+            if "type" not in self.model_fields_set:
+                self.type = MessageType(_type_of_mime(self.mime_type))
+            self.payload = {**(self.payload or {}), "mime_type": self.mime_type}
+        return self
+
+
+def _type_of_mime(mime_type: str) -> str:
+    return {"image": "image", "text": "text"}.get(mime_type.split("/")[0].lower(), "file")
 
 
 class BroadcastSend(MessageSend):

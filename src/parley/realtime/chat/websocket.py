@@ -17,7 +17,6 @@ from parley.domain.accounts.principal import Principal
 from parley.realtime.chat.commands import Commands
 from parley.realtime.chat.live import LiveService
 from parley.realtime.connection import Connection
-from parley.realtime.dialects import dump
 from parley.realtime.transports.websocket import Handler, Reply, WebSocketSession, ping, renew
 from parley.wirejson import JsonPolicy
 
@@ -35,6 +34,7 @@ class ChatWebSocketSession(WebSocketSession):
         auth_timeout_secs: float,
         max_frame_bytes: int,
         json_policy: JsonPolicy,
+        default_dialect: str,
     ) -> None:
         super().__init__(
             websocket,
@@ -44,6 +44,7 @@ class ChatWebSocketSession(WebSocketSession):
             auth_timeout_secs=auth_timeout_secs,
             max_frame_bytes=max_frame_bytes,
             json_policy=json_policy,
+            default_dialect=default_dialect,
         )
         self.live = live
         self.commands = Commands(live)
@@ -57,7 +58,7 @@ class ChatWebSocketSession(WebSocketSession):
         self.authenticated(principal)
         if since:
             report = await self.commands.sync(connection, {"since": since})
-            connection.push(dump({"type": "synced", "data": report}))
+            self.send_frame("synced", report)
 
     async def closed(self) -> None:
         await self.live.close(self.connection)

@@ -14,25 +14,30 @@ or the token expires unrenewed, the client gets an `error` frame and the close c
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 import structlog
 from pydantic import ValidationError
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
 from parley.errors import MalformedRequest, ParleyError, Unauthenticated
-from parley.realtime.connection import Connection, OutboundEvent, framed
-from parley.realtime.dialects import FLAT, WS_ENVELOPE, dump, encode_ws_event
+from parley.realtime.connection import Connection
+from parley.realtime.dialects import (
+    CS,
+    FLAT,
+    UPPER,
+    WS_DIALECTS,
+    WS_ENVELOPE,
+    dump,
+    realtime_chat_app,
+)
 from parley.realtime.protocol import BAD_FRAME, UNKNOWN_TYPE, CloseCode
 from parley.realtime.signin import AuthCommand, renewal, validation_details
-from parley.realtime.wire.outbox import Outbox
-from parley.realtime.wire.rawframes import RawWriter, raw_websocket
+from parley.realtime.transports.websocket_connection import WebSocketConnection
 from parley.wirejson import JsonPolicy, JsonRefused, deliverable
 
 log = structlog.get_logger(__name__)
@@ -49,75 +54,6 @@ class SignIn(Protocol):
     def auth(self) -> AuthService: ...
 
     async def renew(self, connection: Connection, token: str) -> Principal: ...
-
-
-class WebSocketConnection(Connection):
-    def __init__(self, websocket: WebSocket, *, outbox_limit: int, outbox_limit_bytes: int) -> None:
-        super().__init__(f"ws-{uuid.uuid4().hex[:16]}")
-        self.websocket = websocket
-        self.dialect = WS_ENVELOPE
-        self.outbox = Outbox(outbox_limit, self._too_slow, limit_bytes=outbox_limit_bytes)
-        raw = raw_websocket(websocket.scope)
-        self.raw_socket = raw
-        self.raw: RawWriter | None = None
-        self._raw_limit = outbox_limit_bytes
-
-    async def start(self) -> None:
-        """After accept: write straight to the transport when the server allows it, else
-        through a writer task over ASGI."""
-        if self.raw_socket is not None:
-            await self.raw_socket.raw_ready()
-            self.raw = RawWriter(
-                self.raw_socket, limit_bytes=self._raw_limit, on_overflow=self._too_slow
-            )
-        else:
-            self.outbox.start_writer(self.write, f"writer-{self.id}")
-
-    def encode(self, event: OutboundEvent) -> str | None:
-        dialect = self.dialect
-        return event.encoded(dialect, lambda e: encode_ws_event(e, dialect))  # type: ignore[no-any-return]
-
-    def send_event(self, event: OutboundEvent) -> None:
-        if self.raw is None:
-            super().send_event(event)
-            return
-        dialect = self.dialect
-        frame = framed(event, dialect, lambda e: encode_ws_event(e, dialect))
-        if frame is not None:
-            self.raw.write(frame)
-
-    def push(self, frame: Any) -> None:
-        if self.raw is not None:
-            self.raw.write_text(frame)
-        else:
-            self.outbox.push(frame)
-
-    async def write(self, frame: str) -> None:
-        await self.websocket.send_text(frame)
-
-    async def close(self, code: CloseCode, reason: str) -> None:
-        if self.websocket.application_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError):  # the client is already gone
-                await self.websocket.close(int(code), reason)
-
-    async def flush_and_close(self, code: CloseCode, reason: str) -> None:
-        """Write what is queued (an error explaining why, typically), then close."""
-        if self.raw is not None:
-            # The close goes out after the raw frames written before it.
-            await self.close(code, reason)
-            return
-        await self.outbox.stop_writer()
-        for frame in self.outbox.take_all():
-            await self.write(frame)
-        await self.close(code, reason)
-
-    async def end(self, code: str, message: str) -> None:
-        self.push(dump({"type": "error", "code": code, "message": message}))
-        await self.flush_and_close(CloseCode.UNAUTHENTICATED, code)
-
-    async def _too_slow(self) -> None:
-        await self.outbox.stop_writer()
-        await self.close(CloseCode.TOO_SLOW, "too slow: outbox overflow")
 
 
 class WebSocketSession(ABC):
@@ -137,13 +73,13 @@ class WebSocketSession(ABC):
         auth_timeout_secs: float,
         max_frame_bytes: int,
         json_policy: JsonPolicy,
+        default_dialect: str = WS_ENVELOPE,
     ) -> None:
         self.connection = WebSocketConnection(
             websocket, outbox_limit=outbox_limit, outbox_limit_bytes=outbox_limit_bytes
         )
         self.websocket = websocket
-        if websocket.query_params.get("dialect") == "flat":
-            self.connection.dialect = FLAT
+        self.connection.dialect = _dialect_of(websocket, default_dialect)
         self.signin = signin
         self._auth_timeout = auth_timeout_secs
         self._max_frame = max_frame_bytes
@@ -189,7 +125,7 @@ class WebSocketSession(ABC):
             "connection_id": self.connection.id,
             **extra,
         }
-        self.connection.push(dump({"type": "authenticated", "data": data}))
+        self.send_frame("authenticated", data)
 
     @abstractmethod
     async def closed(self) -> None:
@@ -271,11 +207,16 @@ class WebSocketSession(ABC):
     def _kind_of(self, frame: dict[str, Any]) -> tuple[str, Any]:
         """The frame's command (lower case) and request id."""
         raw_type = frame.get("type")
+        connection = self.connection
         if raw_type is None and ("conversation_id" in frame or "content" in frame):
             # The GoChat seed's bare send frame; its clients read bare message objects too.
-            self.connection.dialect = FLAT
+            if connection.dialect != CS:
+                connection.dialect = FLAT
             return "send_message", None
-        return str(raw_type or "").lower(), frame.get("id")
+        kind = str(raw_type or "")
+        if connection.dialect != CS and realtime_chat_app.is_upper(kind):
+            connection.dialect = UPPER  # the Realtime Chat App seed's: answered in kind
+        return kind.lower(), frame.get("id")
 
     async def _dispatch(self, kind: str, request_id: Any, frame: dict[str, Any]) -> None:
         handler = self.handlers.get(kind)
@@ -296,20 +237,29 @@ class WebSocketSession(ABC):
             self._send_error(request_id, internal.code, internal.message)
             return
         if request_id is not None:
-            self.connection.push(dump({"type": "ack", "id": request_id, "data": result}))
+            self.connection.push(
+                dump({"type": self._cased("ack"), "id": request_id, "data": result})
+            )
         else:
             for reply_type, data in replies:
-                self.connection.push(dump({"type": reply_type, "data": data}))
+                self.send_frame(reply_type, data)
 
     def _send_error(
         self, request_id: Any, code: str, message: str, details: dict[str, Any] | None = None
     ) -> None:
-        error: dict[str, Any] = {"type": "error", "code": code, "message": message}
+        error: dict[str, Any] = {"type": self._cased("error"), "code": code, "message": message}
         if request_id is not None:
             error["id"] = request_id
         if details:
             error["details"] = details
         self.connection.push(dump(error))
+
+    def send_frame(self, frame_type: str, data: Any) -> None:
+        """A server frame `{type, data}`, its type in the client's case."""
+        self.connection.push(dump({"type": self._cased(frame_type), "data": data}))
+
+    def _cased(self, frame_type: str) -> str:
+        return frame_type.upper() if self.connection.dialect == UPPER else frame_type
 
     def _send_validation_error(self, request_id: Any, exc: ValidationError) -> None:
         message, details = validation_details(exc)
@@ -346,6 +296,13 @@ def _refused_id(refused: JsonRefused) -> str | int | None:
     if not _valid_id(request_id):
         return None
     return request_id if deliverable(request_id) else None
+
+
+def _dialect_of(websocket: WebSocket, default: str) -> str:
+    """`/api/ws` is the customer-service seed's; elsewhere `?dialect=` or the setting."""
+    if websocket.scope.get("path", "").rstrip("/") == "/api/ws":
+        return CS
+    return WS_DIALECTS.get(websocket.query_params.get("dialect", ""), default)
 
 
 def _token_from_request(websocket: WebSocket) -> str | None:
