@@ -140,3 +140,29 @@ def test_a_bad_app_env_is_still_refused(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("ENV", "/root/.shrc")
     with pytest.raises(ValueError, match="development"):
         Settings()
+
+
+def test_the_gosocket_seeds_env_file_is_understood(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its `.env` as its README gives it (Cassandra's settings are ignored)."""
+    for name, value in {
+        "CASSANDRA_HOSTS": "localhost",
+        "REDIS_URL": "localhost:6379",
+        "REDIS_PASSWORD": "",
+        "REDIS_DB": "0",
+        "SERVER_PORT": "8088",
+        "JWT_SECRET": "your-super-secret-jwt-key-here",
+        "JWT_EXPIRY": "24h",
+        "APP_ENV": "development",
+        "APP_DEBUG": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.redis_url == "redis://localhost:6379/0"
+    assert settings.port == 8088
+    assert settings.access_token_ttl_secs == 24 * 3600
+    assert settings.log_level == "debug"  # APP_DEBUG=true
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")  # an explicit level wins, in any case
+    assert Settings(_env_file=None).log_level == "warning"  # type: ignore[call-arg]
+    monkeypatch.setenv("LOG_LEVEL", "loud")
+    with pytest.raises(ValueError, match="log_level|LOG_LEVEL"):
+        Settings(_env_file=None)  # type: ignore[call-arg]

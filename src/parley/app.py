@@ -38,7 +38,9 @@ def build_socketio(runtime: Runtime) -> EngineServer:
         auth_timeout_secs=settings.ws_auth_timeout_secs,
         trust_gateway_identity=settings.sio_trust_gateway_identity,
     )
-    gameplay = GameplayNamespace(runtime.games, auth_timeout_secs=settings.ws_auth_timeout_secs)
+    gameplay = GameplayNamespace(
+        runtime.games, runtime.otp, auth_timeout_secs=settings.ws_auth_timeout_secs
+    )
     return EngineServer(
         SocketIOServer([chat, gameplay], json_policy=JsonPolicy(settings.max_json_depth)),
         ping_interval_secs=settings.sio_ping_interval_secs,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import AliasChoices, BeforeValidator, Field, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from parley.errors import ConfigurationError
@@ -458,10 +458,16 @@ class Settings(BaseSettings):
         description="How often expired one-time codes and device sessions are deleted (one "
         "instance at a time).",
     )
-    log_level: str = Field(
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info",
         validation_alias=AliasChoices("LOG_LEVEL"),
-        description="debug, info, warning or error.",
+        description="debug, info, warning or error (any case).",
+    )
+    app_debug: bool = Field(
+        False,
+        validation_alias=AliasChoices("APP_DEBUG"),
+        description="The GOSOCKET seed's switch: `true` logs at `debug` unless `LOG_LEVEL` "
+        "says otherwise.",
     )
     log_format: LogFormat | None = Field(
         None,
@@ -558,6 +564,17 @@ class Settings(BaseSettings):
                 str(network.network_address) if network.num_addresses == 1 else str(network)
             )
         self.forwarded_allow_ips = normalised
+        return self
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level_any_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _debug_from_app_debug(self) -> Settings:
+        if self.app_debug and "log_level" not in self.model_fields_set:
+            self.log_level = "debug"
         return self
 
     @model_validator(mode="after")

@@ -22,9 +22,12 @@ class MemoryGameStore(GameStore):
         self._shared_bytes: dict[str, int] = {}
         """The shared state's size per room, counted on the first relay after a change."""
 
-    async def create(self, snapshot: RoomSnapshot) -> None:
+    async def create(self, snapshot: RoomSnapshot, *, if_absent: bool = False) -> bool:
+        if if_absent and snapshot.room.id in self._rooms:
+            return False
         self._rooms[snapshot.room.id] = snapshot
         self._shared_bytes.pop(snapshot.room.id, None)
+        return True
 
     async def load(self, room_id: str) -> RoomSnapshot | None:
         snapshot = self._rooms.get(room_id)

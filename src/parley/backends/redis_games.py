@@ -112,11 +112,20 @@ class RedisGameStore(GameStore):
     def _player_key(self, player_id: str) -> str:
         return self._keys + "u:" + player_id
 
-    async def create(self, snapshot: RoomSnapshot) -> None:
+    async def create(self, snapshot: RoomSnapshot, *, if_absent: bool = False) -> bool:
         room = snapshot.room
         async with self._redis.pipeline(transaction=True) as pipe:
+            if if_absent:
+                await pipe.watch(self._room_key(room.id))
+                if await pipe.exists(self._room_key(room.id)):
+                    return False
+                pipe.multi()  # type: ignore[no-untyped-call]
             self._write(pipe, room.id, None, RoomChange(room, snapshot.seq, snapshot.shared))
-            await pipe.execute()
+            try:
+                await pipe.execute()
+            except WatchError:  # made by someone else meanwhile
+                return False
+        return True
 
     async def load(self, room_id: str) -> RoomSnapshot | None:
         return _decode(cast(dict[str, str], await self._redis.hgetall(self._room_key(room_id))))

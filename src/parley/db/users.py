@@ -16,6 +16,11 @@ async def count_users(tx: AsyncSession) -> int:
     return int(await tx.scalar(select(func.count()).select_from(User)) or 0)
 
 
+async def find_by_external_id(tx: AsyncSession, external_id: str) -> User | None:
+    result = await tx.execute(select(User).where(User.external_id == external_id))
+    return result.scalar_one_or_none()
+
+
 async def find_user(tx: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await tx.get(User, user_id)
 

@@ -142,7 +142,8 @@ class GameStore(Resource, ABC):
     """
 
     @abstractmethod
-    async def create(self, snapshot: RoomSnapshot) -> None: ...
+    async def create(self, snapshot: RoomSnapshot, *, if_absent: bool = False) -> bool:
+        """Store a new room; with `if_absent`, only when no room has its id (False then)."""
 
     @abstractmethod
     async def load(self, room_id: str) -> RoomSnapshot | None: ...

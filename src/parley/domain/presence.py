@@ -197,23 +197,32 @@ class PresenceService:
     # -- viewing a conversation -------------------------------------------------------------
 
     async def enter(
-        self, principal: Principal, conversation_id: uuid.UUID, connection_id: str
+        self,
+        principal: Principal,
+        conversation_id: uuid.UUID,
+        connection_id: str,
+        *,
+        room: str | None = None,
     ) -> list[str]:
-        """Start viewing; tells the other viewers when the user arrives. Returns the viewers."""
-        room = str(conversation_id)
-        if await self._store.enter(room, str(principal.user_id), connection_id):
-            await self._uow.publisher.publish(
-                [self._viewer_event("viewer.joined", conversation_id, principal, connection_id)]
-            )
-        return await self._store.viewers(room)
+        """Start viewing; tells the other viewers when the user arrives. Returns the viewers.
+        `room`: an open room's name, which the events give as `room_id`."""
+        key = str(conversation_id)
+        if await self._store.enter(key, str(principal.user_id), connection_id):
+            event = self._viewer_event("viewer.joined", conversation_id, principal, connection_id)
+            await self._uow.publisher.publish([_in_room(event, room)])
+        return await self._store.viewers(key)
 
     async def leave(
-        self, principal: Principal, conversation_id: uuid.UUID, connection_id: str
+        self,
+        principal: Principal,
+        conversation_id: uuid.UUID,
+        connection_id: str,
+        *,
+        room: str | None = None,
     ) -> None:
         if await self._store.leave(str(conversation_id), str(principal.user_id), connection_id):
-            await self._uow.publisher.publish(
-                [self._viewer_event("viewer.left", conversation_id, principal, connection_id)]
-            )
+            event = self._viewer_event("viewer.left", conversation_id, principal, connection_id)
+            await self._uow.publisher.publish([_in_room(event, room)])
 
     async def viewers(self, conversation_id: uuid.UUID) -> list[str]:
         return await self._store.viewers(str(conversation_id))
@@ -309,3 +318,10 @@ class PresenceService:
             await asyncio.gather(self._announcer, return_exceptions=True)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _in_room(event: Event, room: str | None) -> Event:
+    """The event with `room_id` the open room's name, as its clients know the room."""
+    if room is not None:
+        event.data["room_id"] = room
+    return event

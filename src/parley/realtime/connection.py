@@ -49,6 +49,8 @@ class Connection(ABC):
         self.principal: Principal | None = None
         self.viewing: set[str] = set()
         """Conversation ids this connection joined (actively views)."""
+        self.room_names: dict[str, str] | None = None
+        """The names of the open rooms among them (by conversation id), for the events."""
         self.member_of: set[str] = set()
         """Conversation channels whose messages this connection receives (hub bookkeeping)."""
         self.watching: set[str] = set()

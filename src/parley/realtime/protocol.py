@@ -7,6 +7,7 @@ Close codes (WebSocket close frame, and the reason given to Socket.IO clients):
 | 1000 | normal closure |
 | 1002 | protocol error (Engine.IO: a packet of no known type) |
 | 1011 | the server failed |
+| 1013 | try again later: the sign-in could not be checked (the database is busy or down) |
 | 4401 | no valid credentials (bad, expired or revoked token) |
 | 4408 | did not authenticate in time (Socket.IO: or connect to a namespace) |
 | 4413 | a frame larger than the limit |
@@ -22,6 +23,7 @@ class CloseCode(IntEnum):
     NORMAL = 1000
     PROTOCOL_ERROR = 1002
     SERVER_ERROR = 1011
+    TRY_AGAIN_LATER = 1013
     UNAUTHENTICATED = 4401
     AUTH_TIMEOUT = 4408
     FRAME_TOO_LARGE = 4413

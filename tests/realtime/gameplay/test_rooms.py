@@ -194,7 +194,7 @@ async def test_plain_websocket_speaks_the_same_commands(
     assert relayed["data"]["action_type"] == "shoot"
     assert relayed["data"]["seq"] == sent["seq"] + 1
 
-    refused = await on_ws.command("join_room", {"room_id": "nope"})
+    refused = await on_ws.command("join_room", {"room_id": uuid.uuid4().hex})
     assert (refused["type"], refused["code"]) == ("error", "room_not_found")
     listed = await on_ws.ack("list_rooms", {"game": "relay"})
     assert isinstance(listed["rooms"], list)

@@ -87,7 +87,13 @@ class AuthService:
         return AuthResult(user=UserPublic.model_validate(user), tokens=tokens)
 
     async def open_session(
-        self, tx: AsyncSession, user: User, device: DeviceContext, client: ClientInfo
+        self,
+        tx: AsyncSession,
+        user: User,
+        device: DeviceContext,
+        client: ClientInfo,
+        *,
+        otp_session_hash: str | None = None,
     ) -> TokenPair:
         """Start a device session for `user` inside the caller's transaction."""
         session_id = uuid.uuid4()
@@ -102,6 +108,7 @@ class AuthService:
             ip_address=client.ip_address,
             refresh_jti=refresh.jti,
             expires_at=refresh.expires_at,
+            otp_session_hash=otp_session_hash,
         )
         return self._pair(user, session_id, refresh.token)
 
@@ -152,13 +159,15 @@ class AuthService:
             expires_at=claims.expires_at,
         )
 
-    async def trusted_principal(self, user_id: uuid.UUID) -> Principal:
+    async def trusted_principal(self, user_id: str, username: str | None = None) -> Principal:
         """A principal for an identity a trusted gateway vouches for (no token, no session).
 
-        Only for deployments that switch it on; see SIO_TRUST_GATEWAY_IDENTITY.
+        `user_id` is a Parley user's id, or the gateway's own id for the user (`user-123`):
+        an account linked to it is made on first sight (a customer named `username`) and
+        found again after. Only for deployments that switch it on; see
+        SIO_TRUST_GATEWAY_IDENTITY.
         """
-        async with self._db.transaction() as tx:
-            user = await user_queries.find_user(tx, user_id)
+        user = await self._gateway_user(user_id, username)
         if user is None:
             raise InvalidToken("No user with that id.")
         if user.status != AccountStatus.ACTIVE:
@@ -170,6 +179,50 @@ class AuthService:
             username=user.username,
             name=user.name,
         )
+
+    async def _gateway_user(self, user_id: str, username: str | None) -> User | None:
+        parley_id = _as_uuid(user_id)
+        async with self._db.transaction() as tx:
+            if parley_id is not None and (user := await user_queries.find_user(tx, parley_id)):
+                return user
+            user = await user_queries.find_by_external_id(tx, user_id)
+            if user is not None:
+                return user
+        try:
+            async with self._db.transaction() as tx:
+                return await user_queries.add_user(
+                    tx, external_id=user_id, name=(username or user_id)[:100]
+                )
+        except IntegrityError:  # another instance linked it at the same moment
+            async with self._db.transaction() as tx:
+                return await user_queries.find_by_external_id(tx, user_id)
+
+    async def session_principal(self, session_id: uuid.UUID) -> Principal:
+        """The principal of a live device session, without a token (a credential that names
+        the session, as the phone sign-in's session token does)."""
+        found = await session_queries.session_status(self._db, session_id)
+        if found is None:
+            raise InvalidToken()
+        if found.revoked_at is not None or found.expires_at <= utcnow():
+            raise SessionRevoked()
+        if found.status != AccountStatus.ACTIVE:
+            raise AccountDisabled()
+        return Principal(
+            user_id=found.user_id,
+            session_id=session_id,
+            role=Role(found.role),
+            username=found.username,
+            name=found.name,
+        )
+
+    async def user_id_of(self, ref: str) -> uuid.UUID | None:
+        """A user's id from a Parley id or a gateway's external id (None: nobody)."""
+        parley_id = _as_uuid(ref)
+        if parley_id is not None:
+            return parley_id
+        async with self._db.transaction() as tx:
+            user = await user_queries.find_by_external_id(tx, ref)
+        return user.id if user is not None else None
 
     async def record_device_info(self, principal: Principal, info: dict[str, Any]) -> None:
         """What the client says about its device, kept on its device session."""
@@ -237,3 +290,10 @@ class AuthService:
             refresh_token=refresh_token,
             expires_in=int(self._tokens.access_ttl.total_seconds()),
         )
+
+
+def _as_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

@@ -27,11 +27,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.database import Database
-from parley.db.models import OneTimeCode, User
+from parley.db.models import DeviceSession, OneTimeCode, User
 from parley.db.types import utcnow
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.creation import conflict_for
-from parley.domain.accounts.principal import ClientInfo
+from parley.domain.accounts.principal import ClientInfo, Principal
 from parley.domain.accounts.schemas import AuthResult, DeviceContext, OtpProfile, UserPublic
 from parley.domain.ports import RateLimit, SmsSender
 from parley.domain.roles import AccountStatus
@@ -224,11 +224,28 @@ class OtpService:
                     raise AccountDisabled()
                 challenge.user_id = user.id
                 device = DeviceContext(device_id=challenge.device_id, fcm_token=challenge.fcm_token)
-                tokens = await self._auth.open_session(tx, user, device, client)
+                tokens = await self._auth.open_session(
+                    tx, user, device, client, otp_session_hash=challenge.session_token_hash
+                )
                 public = UserPublic.model_validate(user)
         if wrong is not None:  # the attempt was counted (committed) before saying no
             raise wrong
         return OtpSignIn(AuthResult(user=public, tokens=tokens), is_new)
+
+    async def principal_for(self, session_token: str) -> Principal:
+        """Who a verified phone sign-in's `session_token` signed in, while the device session
+        it opened lives (the GOSOCKET seed's clients send it with `player_action`)."""
+        async with self._db.transaction() as tx:
+            session_id = await tx.scalar(
+                select(DeviceSession.id).where(
+                    DeviceSession.otp_session_hash == self._hash(session_token)
+                )
+            )
+        if session_id is None:
+            raise Unauthenticated(
+                "That session_token signed nobody in; verify_otp first.", code="invalid_token"
+            )
+        return await self._auth.session_principal(session_id)
 
     async def set_profile(self, profile: OtpProfile) -> UserPublic:
         """After verifying: name, state, email and language of the phone's account."""

@@ -38,7 +38,12 @@ from parley.domain.conversations.schemas import (
     ReadMark,
     ReadReceipt,
 )
-from parley.domain.conversations.views import message_public, sender_from_principal, sender_of
+from parley.domain.conversations.views import (
+    message_public,
+    room_of,
+    sender_from_principal,
+    sender_of,
+)
 from parley.domain.events import Event, conversation_channel
 from parley.domain.ids import uuid7
 from parley.domain.roles import Role
@@ -191,6 +196,7 @@ class MessageService:
         """
         outcomes: list[SendOutcome] = []
         accepted: list[tuple[int, PendingSend, uuid.UUID]] = []
+        rooms: dict[uuid.UUID, str | None] = {}
         async with self._uow() as work:
             # Each conversation is looked up once per batch, and every membership the batch
             # needs in one query: the checks below then mostly hit the session's identity map.
@@ -223,7 +229,9 @@ class MessageService:
                         )
                         if existing is not None:
                             sender = sender_from_principal(item.principal)
-                            outcomes.append((message_public(existing, sender), False))
+                            outcomes.append(
+                                (message_public(existing, sender, room_of(conversation)), False)
+                            )
                             continue
                     require_open(conversation)
                 except ParleyError as exc:
@@ -231,6 +239,7 @@ class MessageService:
                     continue
                 outcomes.append(None)
                 accepted.append((index, item, conversation.id))
+                rooms[conversation.id] = room_of(conversation)
             if not accepted:
                 return outcomes
             now = utcnow()
@@ -253,7 +262,11 @@ class MessageService:
             await message_queries.add_messages(work.tx, rows)
             await queries.advance_reads(work.tx, [(c, u, seq) for (c, u), seq in read_to.items()])
             for (index, item, _), row in zip(accepted, rows, strict=True):
-                public = message_public(Message(**row), sender_from_principal(item.principal))
+                public = message_public(
+                    Message(**row),
+                    sender_from_principal(item.principal),
+                    rooms[row["conversation_id"]],
+                )
                 outcomes[index] = (public, True)
                 _announce(work, "message.created", public, origin=item.origin)
         return outcomes
@@ -280,7 +293,7 @@ class MessageService:
                 sender_id=None,
                 sender_name=command.username or command.user_id or "System",
             )
-            public = message_public(message, None)
+            public = message_public(message, None, room_of(conversation))
             _announce(work, "message.created", public)
         return public
 
@@ -296,7 +309,8 @@ class MessageService:
             message.content = command.content
             message.edited_at = utcnow()
             await work.tx.flush()
-            public = message_public(message, sender_from_principal(principal))
+            room = await self._room_of(work.tx, message)
+            public = message_public(message, sender_from_principal(principal), room)
             _announce(work, "message.updated", public)
         return public
 
@@ -307,7 +321,7 @@ class MessageService:
             if message.deleted_at is None:
                 message.deleted_at = utcnow()
                 await work.tx.flush()
-            public = message_public(message, None)
+            public = message_public(message, None, await self._room_of(work.tx, message))
             _announce(work, "message.deleted", public)
         return public
 
@@ -324,7 +338,8 @@ class MessageService:
             )
         has_more = len(rows) > limit
         rows = rows[:limit]
-        messages = [message_public(m, sender_of(u)) for m, u in rows]
+        room = room_of(conversation)
+        messages = [message_public(m, sender_of(u), room) for m, u in rows]
         next_cursor = encode_cursor(messages[-1].seq) if has_more and messages else None
         return MessagePage(messages=messages, next_cursor=next_cursor, has_more=has_more)
 
@@ -343,7 +358,8 @@ class MessageService:
                 work.tx, conversation.id, after_seq=max(0, min(after_seq, MAX_SEQ)), limit=limit + 1
             )
         has_more = len(rows) > limit
-        messages = [message_public(m, sender_of(u)) for m, u in rows[:limit]]
+        room = room_of(conversation)
+        messages = [message_public(m, sender_of(u), room) for m, u in rows[:limit]]
         return MessagePage(messages=messages, next_cursor=None, has_more=has_more)
 
     async def mark_read(
@@ -415,6 +431,11 @@ class MessageService:
             client_msg_id=command.client_msg_id,
             created_at=now,
         )
+
+    @staticmethod
+    async def _room_of(tx: Any, message: Message) -> str | None:
+        conversation = await tx.get(Conversation, message.conversation_id)  # identity map
+        return room_of(conversation) if conversation is not None else None
 
     async def _own_message(
         self, tx: Any, message_id: uuid.UUID, principal: Principal, *, allow_admin: bool

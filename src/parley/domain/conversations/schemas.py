@@ -187,6 +187,9 @@ class MessagePublic(BaseModel):
     deleted_at: datetime | None
     sent_at: int
     """Milliseconds since the epoch (the GoChat seed's field)."""
+    room_id: str
+    """How the WebSocket Chat Server seed's clients name the conversation: an open room's
+    name, any other conversation's id."""
 
 
 class MessagePage(BaseModel):

@@ -32,6 +32,7 @@ from parley.domain.conversations.views import (
     conversation_public,
     member_public,
     message_public,
+    room_of,
     sender_of,
 )
 from parley.domain.events import Audience, Event, conversation_channel, user_channel
@@ -203,7 +204,9 @@ class ConversationService:
         result = []
         for conversation, member in rows:
             head = heads.get(conversation.id)
-            last = message_public(head[0], sender_of(head[1])) if head else None
+            last = (
+                message_public(head[0], sender_of(head[1]), room_of(conversation)) if head else None
+            )
             result.append(
                 conversation_public(
                     conversation,
@@ -222,6 +225,14 @@ class ConversationService:
         async with self._uow() as work:
             conversation, _ = await access.load(work.tx, ref, principal)
             return conversation.id
+
+    async def resolve_room(
+        self, principal: Principal, ref: str | uuid.UUID
+    ) -> tuple[uuid.UUID, str | None]:
+        """`resolve`, and the open room's name when the conversation is one (`room_of`)."""
+        async with self._uow() as work:
+            conversation, _ = await access.load(work.tx, ref, principal)
+            return conversation.id, room_of(conversation)
 
     async def get(self, principal: Principal, ref: str | uuid.UUID) -> ConversationPublic:
         async with self._uow() as work:
@@ -417,6 +428,8 @@ class ConversationService:
         return conversation_public(
             conversation,
             members=members,
-            last_message=message_public(head[0], sender_of(head[1])) if head else None,
+            last_message=(
+                message_public(head[0], sender_of(head[1]), room_of(conversation)) if head else None
+            ),
             read_seq=mine.last_read_seq if mine else None,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from parley.db.models import Conversation, ConversationMember, Message, User
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations.schemas import (
+    ConversationKind,
     ConversationPublic,
     MemberPublic,
     MemberRole,
@@ -28,7 +29,17 @@ def sender_from_principal(principal: Principal) -> SenderPublic:
     )
 
 
-def message_public(message: Message, sender: SenderPublic | None) -> MessagePublic:
+def room_of(conversation: Conversation) -> str | None:
+    """An open room's name, by which its clients know it (None for other conversations)."""
+    if conversation.kind == ConversationKind.ROOM and conversation.name:
+        return str(conversation.name)
+    return None
+
+
+def message_public(
+    message: Message, sender: SenderPublic | None, room: str | None = None
+) -> MessagePublic:
+    """`room`: the open room's name (`room_of`), when the message is in one."""
     deleted = message.deleted_at is not None
     return MessagePublic(
         id=message.id,
@@ -49,6 +60,7 @@ def message_public(message: Message, sender: SenderPublic | None) -> MessagePubl
         edited_at=message.edited_at,
         deleted_at=message.deleted_at,
         sent_at=int(message.created_at.timestamp() * 1000),
+        room_id=room or str(message.conversation_id),
     )
 
 

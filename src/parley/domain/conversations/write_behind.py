@@ -28,7 +28,7 @@ from parley.domain.conversations.messages import (
     require_open,
 )
 from parley.domain.conversations.schemas import MessagePublic, MessageSend
-from parley.domain.conversations.views import message_public, sender_from_principal
+from parley.domain.conversations.views import message_public, room_of, sender_from_principal
 from parley.domain.events import Event, conversation_channel
 from parley.domain.ports import MessageLog
 from parley.domain.unit_of_work import UnitOfWork
@@ -57,11 +57,12 @@ class WriteBehindSender:
                     work.tx, conversation.id, principal.user_id, command.client_msg_id
                 )
                 if stored is not None:
-                    return message_public(stored, sender), False
+                    return message_public(stored, sender, room_of(conversation)), False
             stored_last_seq = conversation.last_seq
+            room = room_of(conversation)
         seq = await self._log.next_seq(str(conversation.id), stored_last_seq)
         row = message_row(PendingSend(principal, command, origin), conversation.id, seq, utcnow())
-        public = message_public(Message(**row), sender)
+        public = message_public(Message(**row), sender, room)
         dedup_key = None
         if command.client_msg_id:
             dedup_key = f"{conversation.id}:{principal.user_id}:{command.client_msg_id}"

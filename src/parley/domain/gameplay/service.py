@@ -11,6 +11,7 @@ machine whose steps share the same store calls and ordering.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +50,10 @@ def room_event(room_id: str, name: str, data: dict[str, Any], origin: str | None
     )
 
 
+SERVER_ROOM_ID = re.compile(r"[0-9a-f]{32}")
+"""The form of the ids `create_room` gives (uuid7, hex)."""
+
+
 class GameplayService:
     def __init__(
         self,
@@ -74,7 +79,12 @@ class GameplayService:
     # -- rooms ------------------------------------------------------------------------------------
 
     async def create_room(
-        self, player: Principal, command: CreateRoom, *, room_id: str | None = None
+        self,
+        player: Principal,
+        command: CreateRoom,
+        *,
+        room_id: str | None = None,
+        if_absent: bool = False,
     ) -> RoomSnapshot:
         """A new room with its creator seated. A connection that must hear the room from its
         first event chooses the id (and follows it) beforehand."""
@@ -105,9 +115,32 @@ class GameplayService:
             "state_too_large",
         )
         snapshot = RoomSnapshot(room, 0, outcome.shared, {})
-        await self._store.create(snapshot)
+        if not await self._store.create(snapshot, if_absent=if_absent):
+            raise Conflict("A room with that id exists.", code="room_exists")
         self._game_of[room_id] = game
         return snapshot
+
+    async def join_by_name(
+        self, player: Principal, room_id: str, origin: str | None
+    ) -> RoomSnapshot:
+        """`join`, opening the room when none has that id: players name rooms (`lobby`) as
+        chat clients name open rooms; a room opened so is a relay room of that name. An id of
+        the server's own form (32 hex digits, as `create_room` makes) is never opened so: it
+        names a room that is gone, or was never made (`room_not_found`)."""
+        for _ in range(2):  # opened by another player meanwhile: join theirs
+            try:
+                return await self.join(player, room_id, origin)
+            except NotFound:
+                if SERVER_ROOM_ID.fullmatch(room_id):
+                    raise
+            try:
+                return await self.create_room(
+                    player, CreateRoom(name=room_id), room_id=room_id, if_absent=True
+                )
+            except Conflict as exc:
+                if exc.code != "room_exists":
+                    raise
+        return await self.join(player, room_id, origin)
 
     async def join(self, player: Principal, room_id: str, origin: str | None) -> RoomSnapshot:
         """Take a seat (or, already seated, come back with another connection)."""

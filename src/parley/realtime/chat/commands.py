@@ -48,9 +48,12 @@ class DeleteCommand(Lenient):
 
 
 class WatchCommand(Lenient):
-    target_user_id: uuid.UUID = Field(
-        validation_alias=AliasChoices("target_user_id", "user_id", "userId")
+    target_user_id: str = Field(
+        min_length=1,
+        max_length=128,
+        validation_alias=AliasChoices("target_user_id", "user_id", "userId"),
     )
+    """A user's id, or the id a trusted gateway knows them by."""
 
 
 class Commands:
@@ -75,15 +78,31 @@ class Commands:
         conversation_id = str(joined.conversation.id)
         return {
             "conversation_id": conversation_id,
-            "room_id": conversation_id,
+            "room_id": joined.room_id,
             "conversation": joined.conversation.model_dump(mode="json", exclude={"members"}),
             "users": joined.viewers,
         }
 
     async def leave(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        """Stop viewing a conversation (`/ws`: the Realtime Chat App's "active view")."""
+        return await self._leave(connection, data, end_membership=False)
+
+    async def leave_room(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        """Stop viewing, and leave an open room (Socket.IO: the WebSocket Chat Server's)."""
+        return await self._leave(connection, data, end_membership=True)
+
+    async def _leave(
+        self, connection: Connection, data: dict[str, Any], *, end_membership: bool
+    ) -> dict[str, Any]:
         command = ConversationCommand.model_validate(data)
-        conversation_id = str(await self.live.leave(connection, command.conversation))
-        return {"conversation_id": conversation_id, "room_id": conversation_id}
+        left = await self.live.leave(
+            connection, command.conversation, end_membership=end_membership
+        )
+        return {
+            "conversation_id": str(left.conversation_id),
+            "room_id": left.room_id,
+            "left_room": left.room is not None and end_membership,
+        }
 
     async def typing(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         command = TypingCommand.model_validate(data)
@@ -120,4 +139,4 @@ class Commands:
     async def unwatch(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         command = WatchCommand.model_validate(data)
         await self.live.unwatch(connection, command.target_user_id)
-        return {"target_user_id": str(command.target_user_id)}
+        return {"target_user_id": command.target_user_id}

@@ -7,6 +7,7 @@ hub. Nothing here knows about frame formats.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations.messages import MAX_CATCH_UP, MessageService
 from parley.domain.conversations.schemas import (
+    ConversationKind,
     ConversationPublic,
     MessageEdit,
     MessagePublic,
@@ -37,6 +39,25 @@ class Joined:
     conversation: ConversationPublic
     viewers: list[str]
     """User ids viewing the conversation now, the joiner included."""
+
+    @property
+    def room_id(self) -> str:
+        """How the room's clients name it: an open room's name, else the conversation id."""
+        conversation = self.conversation
+        if conversation.kind is ConversationKind.ROOM and conversation.name:
+            return conversation.name
+        return str(conversation.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Left:
+    conversation_id: uuid.UUID
+    room: str | None
+    """The open room's name, when it was one (its membership ended)."""
+
+    @property
+    def room_id(self) -> str:
+        return self.room or str(self.conversation_id)
 
 
 class LiveService:
@@ -75,8 +96,14 @@ class LiveService:
         principal = connection.principal
         if principal is None:
             return
+        rooms = connection.room_names or {}
         for conversation_id in list(connection.viewing):
-            await self._presence.leave(principal, uuid.UUID(conversation_id), connection.id)
+            await self._presence.leave(
+                principal,
+                uuid.UUID(conversation_id),
+                connection.id,
+                room=rooms.get(conversation_id),
+            )
         connection.viewing.clear()
         await self._hub.detach(connection)
         await self._presence.disconnected(principal, connection.id)
@@ -163,16 +190,33 @@ class LiveService:
             # one must receive from the moment its join is acknowledged, whatever the broker.
             await self._hub.follow(connection, conversation_id)
             connection.viewing.add(conversation_id)
-        viewers = await self._presence.enter(principal, conversation.id, connection.id)
+        joined = Joined(conversation, [])
+        room = joined.room_id if joined.room_id != conversation_id else None
+        if room is not None:
+            if connection.room_names is None:
+                connection.room_names = {}
+            connection.room_names[conversation_id] = room
+        viewers = await self._presence.enter(principal, conversation.id, connection.id, room=room)
         return Joined(conversation, viewers)
 
-    async def leave(self, connection: Connection, ref: str) -> uuid.UUID:
+    async def leave(self, connection: Connection, ref: str, *, end_membership: bool) -> Left:
+        """Stop viewing; `end_membership` (the WebSocket Chat Server seed's `leave`) also ends
+        the membership of an open room, so that none of its messages arrive any more."""
         principal = principal_of(connection)
-        conversation_id = await self._conversations.resolve(principal, ref)
-        if str(conversation_id) in connection.viewing:
-            connection.viewing.discard(str(conversation_id))
-            await self._presence.leave(principal, conversation_id, connection.id)
-        return conversation_id
+        conversation_id, room = await self._conversations.resolve_room(principal, ref)
+        key = str(conversation_id)
+        if key in connection.viewing:
+            connection.viewing.discard(key)
+            if connection.room_names:
+                connection.room_names.pop(key, None)
+            await self._presence.leave(principal, conversation_id, connection.id, room=room)
+        if room is not None and end_membership:
+            with contextlib.suppress(NotFound):  # not a member (any more): nothing to end
+                await self._conversations.remove_member(
+                    principal, conversation_id, principal.user_id
+                )
+            self._hub.leave_locally(str(principal.user_id), key)  # now, whatever the broker
+        return Left(conversation_id, room)
 
     @property
     def sends_may_overlap(self) -> bool:
@@ -212,13 +256,17 @@ class LiveService:
             principal_of(connection), ref, mark, origin=connection.id
         )
 
-    async def watch(self, connection: Connection, user_id: uuid.UUID) -> UserStatus:
+    async def watch(self, connection: Connection, ref: str) -> UserStatus:
+        """`ref`: a user id, or the id a trusted gateway knows the user by."""
         principal_of(connection)
-        status = await self._presence.status_of(user_id)
-        if status is None:
+        user_id = await self.auth.user_id_of(ref)
+        status = await self._presence.status_of(user_id) if user_id is not None else None
+        if user_id is None or status is None:
             raise NotFound("No user with that id.", code="user_not_found")
         await self._hub.watch(connection, str(user_id))
         return status
 
-    async def unwatch(self, connection: Connection, user_id: uuid.UUID) -> None:
-        await self._hub.unwatch(connection, str(user_id))
+    async def unwatch(self, connection: Connection, ref: str) -> None:
+        user_id = await self.auth.user_id_of(ref)
+        if user_id is not None:
+            await self._hub.unwatch(connection, str(user_id))

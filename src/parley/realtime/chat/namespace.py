@@ -11,7 +11,6 @@ Sign-in and errors: see `transports.socketio`.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,7 +29,11 @@ from parley.realtime.transports.socketio import AuthenticatedNamespace, Handler,
 class GatewayIdentity(Lenient):
     """The seed's `authenticate {user_id, username}`, honoured only behind a trusted gateway."""
 
-    user_id: uuid.UUID = Field(validation_alias=AliasChoices("user_id", "userId"))
+    user_id: str = Field(
+        min_length=1, max_length=128, validation_alias=AliasChoices("user_id", "userId")
+    )
+    """A Parley user id, or the gateway's own (`user-123`): linked to an account on first sight."""
+    username: str | None = Field(None, max_length=100)
 
 
 class ChatNamespace(AuthenticatedNamespace):
@@ -71,7 +74,7 @@ class ChatNamespace(AuthenticatedNamespace):
         await phone_events.store_pending_device_info(self, socket)
         greeting = {
             "user_id": str(principal.user_id),
-            "username": principal.username,
+            "username": principal.username or principal.name or None,
             "socket_id": socket.id,
         }
         socket.emit("authenticated", greeting)
@@ -93,7 +96,7 @@ class ChatNamespace(AuthenticatedNamespace):
         token = data.get("token") or data.get("access_token")
         if socket.principal is None and not token and self._trust_gateway:
             identity = GatewayIdentity.model_validate(data)
-            principal = await self.live.auth.trusted_principal(identity.user_id)
+            principal = await self.live.auth.trusted_principal(identity.user_id, identity.username)
             return await self.sign_in(socket, principal, data.get("since"))
         return await super().authenticate(socket, data, ack)
 
@@ -131,8 +134,8 @@ EVENTS: dict[str, Handler] = {
     "authenticate": ChatNamespace.authenticate,
     "join": ChatNamespace.join,
     "join_room": ChatNamespace.join,
-    "leave": _command(Commands.leave),
-    "leave_room": _command(Commands.leave),
+    "leave": _command(Commands.leave_room),
+    "leave_room": _command(Commands.leave_room),
     "message": ChatNamespace.message,
     "send_message": ChatNamespace.message,
     "typing": _command(Commands.typing),

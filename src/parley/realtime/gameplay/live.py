@@ -87,7 +87,7 @@ class GameLive:
         if room_id in connection.games:
             return (await self.games.snapshot(room_id)).room.public()
         snapshot = await self._enter(
-            connection, room_id, lambda: self.games.join(principal, room_id, connection.id)
+            connection, room_id, lambda: self.games.join_by_name(principal, room_id, connection.id)
         )
         return snapshot.room.public()
 

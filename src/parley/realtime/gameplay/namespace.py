@@ -11,26 +11,34 @@ Server events: `room_state` (the snapshot, first on joining and on reconnecting)
 `player_joined`, `player_left`, `player_disconnected`, `player_reconnected`, `player_action`
 (from the others, with `room_id`, `player_id`, `sender`, `server_timestamp`, `seq`),
 `game_over {result, winner}`, `authenticated {user_id, rooms}`, `error`.
-Sign-in and errors: see `transports.socketio`.
+Sign-in and errors: see `transports.socketio` (a sign-in on `/` over the same Engine.IO
+connection counts here too). A `player_action` on a socket not signed in signs it in with
+its `session_token`, the GOSOCKET seed's credential (from `login`, once `verify_otp` passed).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from parley.clock import now_iso
+from parley.domain.accounts.otp import OtpService
 from parley.domain.accounts.principal import Principal
+from parley.domain.accounts.schemas import Lenient
+from parley.errors import Unauthenticated
 from parley.realtime.gameplay.live import GAME_COMMANDS, GameCommand, GameLive
 from parley.realtime.transports.socketio import AuthenticatedNamespace, Handler, SocketIOConnection
 
 
 class GameplayNamespace(AuthenticatedNamespace):
     name = "/gameplay"
-    pre_auth_events = frozenset({"authenticate", "heartbeat"})
+    pre_auth_events = frozenset({"authenticate", "heartbeat", "player_action"})
 
-    def __init__(self, games: GameLive, *, auth_timeout_secs: float) -> None:
+    def __init__(self, games: GameLive, otp: OtpService, *, auth_timeout_secs: float) -> None:
         super().__init__(games.auth, auth_timeout_secs=auth_timeout_secs)
         self.games = games
+        self.otp = otp
         self.events = EVENTS
 
     async def signed_in(self, socket: SocketIOConnection, since: Any) -> dict[str, Any]:
@@ -67,6 +75,30 @@ def _answered(run: GameCommand, reply: str | None) -> Handler:
     return handler
 
 
+class SessionToken(Lenient):
+    session_token: str = Field(min_length=1, max_length=512)
+
+
+def _signing_in(handler: Handler) -> Handler:
+    """`player_action` before any sign-in: its `session_token` is the credential."""
+
+    async def signing_in(
+        namespace: GameplayNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
+    ) -> Any:
+        if socket.principal is None:
+            if not data.get("session_token"):
+                raise Unauthenticated(
+                    "Authenticate first: emit 'authenticate' {token}, or send the "
+                    "session_token of a verified phone sign-in.",
+                    code="not_authenticated",
+                )
+            token = SessionToken.model_validate(data).session_token
+            await namespace.sign_in(socket, await namespace.otp.principal_for(token))
+        return await handler(namespace, socket, data, ack)
+
+    return signing_in
+
+
 async def _heartbeat(
     namespace: GameplayNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
 ) -> Any:
@@ -82,6 +114,7 @@ async def _heartbeat(
 
 EVENTS: dict[str, Handler] = {
     **{name: _answered(run, reply) for name, (run, reply) in GAME_COMMANDS.items()},
+    "player_action": _signing_in(_answered(*GAME_COMMANDS["player_action"])),
     "authenticate": GameplayNamespace.authenticate,
     "heartbeat": _heartbeat,
 }

@@ -32,6 +32,7 @@ from parley.realtime.signin import SyncCommand, renewal, validation_details
 from parley.realtime.wire.engineio import EngineSession
 from parley.realtime.wire.socketio import (
     DISCONNECT,
+    SOCKETS,
     ConnectRefused,
     Namespace,
     Socket,
@@ -133,6 +134,9 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
 
     async def on_connect(self, socket: SocketIOConnection, auth: Any) -> dict[str, Any] | None:
         token = token_from(auth, socket)
+        if token is None and (shared := _signed_in_sibling(socket)) is not None:
+            self._pending[socket.id] = (shared, None)  # see `_share_sign_in`
+            return None
         if token is None:
             loop = asyncio.get_running_loop()
             socket.auth_deadline = loop.call_later(self._auth_timeout, self._expire, socket)
@@ -170,7 +174,9 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
             socket.auth_deadline.cancel()
             socket.auth_deadline = None
         socket.principal = principal
-        return await self.signed_in(socket, since)
+        greeting = await self.signed_in(socket, since)
+        await _share_sign_in(socket, principal)
+        return greeting
 
     async def authenticate(
         self, socket: SocketIOConnection, data: dict[str, Any], ack: bool
@@ -237,3 +243,24 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
             socket.auth_timer_task = asyncio.ensure_future(
                 socket.close(CloseCode.AUTH_TIMEOUT, "authentication timeout")
             )
+
+
+def _siblings(socket: SocketIOConnection) -> list[SocketIOConnection]:
+    """The client's sockets on its other namespaces, over the same Engine.IO connection."""
+    sockets: dict[str, SocketIOConnection] = socket.session.state.get(SOCKETS, {})
+    return [s for s in sockets.values() if s is not socket]
+
+
+def _signed_in_sibling(socket: SocketIOConnection) -> Principal | None:
+    return next((s.principal for s in _siblings(socket) if s.principal is not None), None)
+
+
+async def _share_sign_in(socket: SocketIOConnection, principal: Principal) -> None:
+    """The namespaces of one Engine.IO connection are one client (`io()` and
+    `io("/gameplay")` share it): a sign-in on one signs in those still waiting, and a
+    namespace connected later without credentials starts signed in. The GOSOCKET seed signs
+    in on `/` (`verify_otp`) and plays on `/gameplay`."""
+    for sibling in _siblings(socket):
+        namespace = socket.server.namespace(sibling.namespace)
+        if sibling.principal is None and isinstance(namespace, AuthenticatedNamespace):
+            await namespace.sign_in(sibling, principal)

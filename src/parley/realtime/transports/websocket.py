@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
-from parley.errors import MalformedRequest, ParleyError, Unauthenticated
+from parley.errors import MalformedRequest, ParleyError, ServiceUnavailable, Unauthenticated
 from parley.realtime.connection import Connection
 from parley.realtime.dialects import (
     CS,
@@ -103,7 +103,10 @@ class WebSocketSession(ABC):
                 principal = await self.signin.auth.authenticate(token)
             except ParleyError as exc:
                 self._send_error(None, exc.code, exc.message)
-                await self._flush_and_close(CloseCode.UNAUTHENTICATED, exc.code)
+                # A busy or unreachable database says nothing about the token: try again.
+                unchecked = isinstance(exc, ServiceUnavailable)
+                code = CloseCode.TRY_AGAIN_LATER if unchecked else CloseCode.UNAUTHENTICATED
+                await self._flush_and_close(code, exc.code)
                 return
             await self.opened(principal, since)
             await self._read_loop()

@@ -154,6 +154,9 @@ class SocketIOServer(EngineHandler):
         self._namespaces = {n.name: n for n in namespaces}
         self._json = json_policy
 
+    def namespace(self, name: str) -> Namespace[Any] | None:
+        return self._namespaces.get(name)
+
     async def on_open(self, session: EngineSession) -> None:
         session.state[SOCKETS] = {}
 
