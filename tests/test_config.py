@@ -164,5 +164,5 @@ def test_the_gosocket_seeds_env_file_is_understood(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("LOG_LEVEL", "WARNING")  # an explicit level wins, in any case
     assert Settings(_env_file=None).log_level == "warning"  # type: ignore[call-arg]
     monkeypatch.setenv("LOG_LEVEL", "loud")
-    with pytest.raises(ValueError, match="log_level|LOG_LEVEL"):
+    with pytest.raises(ValueError, match=r"log_level|LOG_LEVEL"):
         Settings(_env_file=None)  # type: ignore[call-arg]

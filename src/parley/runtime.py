@@ -34,6 +34,8 @@ from parley.domain.conversations.service import ConversationService
 from parley.domain.gameplay.service import GameplayService
 from parley.domain.ports import Broker, RateLimit, SmsSender
 from parley.domain.presence import PresenceService
+from parley.domain.social.blocks import BlockService
+from parley.domain.social.friends import FriendService
 from parley.domain.unit_of_work import EventPublisher, UnitOfWork
 from parley.realtime.chat.live import LiveService
 from parley.realtime.gameplay.live import GameLive
@@ -60,6 +62,8 @@ class Runtime:
     hub: Hub
     live: LiveService
     games: GameLive
+    friends: FriendService
+    blocks: BlockService
 
     @staticmethod
     async def _sms_sender(stack: AsyncExitStack, settings: Settings) -> SmsSender:
@@ -181,8 +185,12 @@ class Runtime:
                 messages.use_queue(send_queue)
                 send_queue.start()
                 stack.push_async_callback(send_queue.close)
+            blocks = BlockService(uow)
+            friends = FriendService(uow)
             live = LiveService(
                 auth=auth,
+                friends=friends,
+                blocks=blocks,
                 conversations=conversations,
                 messages=messages,
                 presence=presence,
@@ -234,6 +242,8 @@ class Runtime:
                 hub=hub,
                 live=live,
                 games=GameLive(auth, gameplay, hub),
+                friends=friends,
+                blocks=blocks,
             )
 
 

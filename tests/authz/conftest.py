@@ -113,6 +113,8 @@ class Scene:
     support: str
     group_message: str
     support_message: str
+    friend_request: str
+    """The owner's pending friend request to the member."""
 
 
 def build_scene(cast: Cast) -> Scene:
@@ -147,4 +149,15 @@ def build_scene(cast: Cast) -> Scene:
     )
     for conversation_id in (room, direct):
         send(conversation_id)
-    return Scene(group, room, room_name, direct, support, send(group), send(support))
+    asked = api.post("/api/v1/friends/requests", headers=owner, json={"user_id": cast.id("member")})
+    if asked.status_code == 200 and asked.json()["status"] == "friends":  # an earlier scene's
+        unfriended = api.delete(f"/api/v1/friends/{cast.id('member')}", headers=owner)
+        assert unfriended.status_code == 204, unfriended.text
+        asked = api.post(
+            "/api/v1/friends/requests", headers=owner, json={"user_id": cast.id("member")}
+        )
+    assert asked.status_code in (200, 201), asked.text
+    friend_request = str(asked.json()["request"]["id"])
+    return Scene(
+        group, room, room_name, direct, support, send(group), send(support), friend_request
+    )

@@ -256,6 +256,66 @@ RULES: list[Rule] = [
         PUBLIC,
     ),
     # -- users
+    # -- friends and blocks: anyone signed in, about themselves; a request is its
+    # recipient's to accept or reject and its sender's to cancel
+    Rule("GET", "/api/v1/friends", "", at("/api/v1/friends"), ANY_USER),
+    Rule("GET", "/api/v1/friends/requests", "", at("/api/v1/friends/requests"), ANY_USER),
+    Rule(
+        "POST",
+        "/api/v1/friends/requests",
+        "",
+        someone_new("/api/v1/friends/requests", lambda user: {"user_id": user}),
+        (401, 201, 201, 201, 201, 201, 201, 401),
+    ),
+    fresh_rule(
+        Rule(
+            "POST",
+            "/api/v1/friends/requests/{request_id}/accept",
+            "",
+            at("/api/v1/friends/requests/{friend_request}/accept"),
+            (401, 403, 200, 403, 403, 403, 403, 401),
+        )
+    ),
+    fresh_rule(
+        Rule(
+            "POST",
+            "/api/v1/friends/requests/{request_id}/reject",
+            "",
+            at("/api/v1/friends/requests/{friend_request}/reject"),
+            (401, 403, 204, 403, 403, 403, 403, 401),
+        )
+    ),
+    fresh_rule(
+        Rule(
+            "DELETE",
+            "/api/v1/friends/requests/{request_id}",
+            "",
+            at("/api/v1/friends/requests/{friend_request}"),
+            (401, 403, 403, 204, 403, 403, 403, 401),
+        )
+    ),
+    Rule(
+        "DELETE",
+        "/api/v1/friends/{friend_id}",
+        "not friends",
+        someone_new("/api/v1/friends/{user}", lambda user: None),
+        (401, 404, 404, 404, 404, 404, 404, 401),
+    ),
+    Rule("GET", "/api/v1/blocks", "", at("/api/v1/blocks"), ANY_USER),
+    Rule(
+        "POST",
+        "/api/v1/blocks",
+        "",
+        someone_new("/api/v1/blocks", lambda user: {"user_id": user}),
+        (401, 201, 201, 201, 201, 201, 201, 401),
+    ),
+    Rule(
+        "DELETE",
+        "/api/v1/blocks/{user_id}",
+        "",
+        someone_new("/api/v1/blocks/{user}", lambda user: None),
+        (401, 204, 204, 204, 204, 204, 204, 401),
+    ),
     Rule("GET", "/api/v1/users", "", at("/api/v1/users"), ANY_USER),
     Rule("GET", "/api/v1/users/me", "", at("/api/v1/users/me"), ANY_USER),
     Rule("PATCH", "/api/v1/users/me", "", at("/api/v1/users/me", {"name": "Renamed"}), ANY_USER),

@@ -136,8 +136,14 @@ CHAT_RULES: dict[str, list[Rule]] = {
             fresh=True,
         )
     ],
+    # Presence: for people who share a conversation with the owner (the member in the group,
+    # the agent in the support chat), friends and admins; not for anyone else.
     "subscribe_status": [
-        Rule("the owner", lambda c: {"target_user_id": c.cast.id("owner")}, SIGNED_IN)
+        Rule(
+            "the owner",
+            lambda c: {"target_user_id": c.cast.id("owner")},
+            (NA, "presence_not_shared", OK, OK, OK, "presence_not_shared", OK),
+        )
     ],
     "unsubscribe_status": [
         Rule("the owner", lambda c: {"target_user_id": c.cast.id("owner")}, SIGNED_IN)
@@ -166,6 +172,50 @@ CHAT_RULES: dict[str, list[Rule]] = {
     ],
     # Before sign-in too: kept for the device session the coming phone sign-in opens.
     "device_info": [Rule("", lambda c: {"device_id": "phone-1"}, EVERYONE)],
+    # Friends and blocks: as over REST (tests/authz/test_rest_matrix.py).
+    "friend_request": [
+        Rule("someone new", lambda c: {"user_id": c.cast.fresh_customer().id}, SIGNED_IN)
+    ],
+    "accept_friend_request": [
+        Rule(
+            "the owner's to the member",
+            lambda c: {"request_id": c.scene.friend_request},
+            (NA, "not_the_recipient", OK) + ("not_the_recipient",) * 4,
+            fresh=True,
+        )
+    ],
+    "reject_friend_request": [
+        Rule(
+            "the owner's to the member",
+            lambda c: {"request_id": c.scene.friend_request},
+            (NA, "not_the_recipient", OK) + ("not_the_recipient",) * 4,
+            fresh=True,
+        )
+    ],
+    "cancel_friend_request": [
+        Rule(
+            "the owner's to the member",
+            lambda c: {"request_id": c.scene.friend_request},
+            (NA, "not_the_sender", "not_the_sender", OK) + ("not_the_sender",) * 3,
+            fresh=True,
+        )
+    ],
+    "remove_friend": [
+        Rule(
+            "not a friend",
+            lambda c: {"user_id": c.cast.fresh_customer().id},
+            (NA,) + ("not_friends",) * 6,
+        )
+    ],
+    "list_friends": [Rule("", lambda c: {}, SIGNED_IN)],
+    "list_friend_requests": [Rule("", lambda c: {}, SIGNED_IN)],
+    "block_user": [
+        Rule("someone new", lambda c: {"user_id": c.cast.fresh_customer().id}, SIGNED_IN)
+    ],
+    "unblock_user": [
+        Rule("someone new", lambda c: {"user_id": c.cast.fresh_customer().id}, SIGNED_IN)
+    ],
+    "list_blocks": [Rule("", lambda c: {}, SIGNED_IN)],
 }
 
 GAME_RULES: dict[str, list[Rule]] = {

@@ -89,6 +89,16 @@ def chat_commands(world: World, token: str) -> dict[str, dict[str, Any]]:
         "verify_otp": {"mobile_no": "+14155550100", "session_token": "x", "otp": "123456"},
         "set_profile": {"mobile_no": "+14155550100", "session_token": "x", "full_name": "A"},
         "device_info": {"device_id": "d1"},
+        "friend_request": {"user_id": world.other.id},
+        "accept_friend_request": {"request_id": str(uuid.uuid4())},
+        "reject_friend_request": {"request_id": str(uuid.uuid4())},
+        "cancel_friend_request": {"request_id": str(uuid.uuid4())},
+        "remove_friend": {"user_id": world.other.id},
+        "list_friends": {},
+        "list_friend_requests": {"direction": "outgoing"},
+        "block_user": {"username": world.other.username},
+        "unblock_user": {"user_id": world.other.id},
+        "list_blocks": {},
     }
     aliases = {
         "message": "send_message",

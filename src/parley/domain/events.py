@@ -113,3 +113,16 @@ def account_disabled(user_id: uuid.UUID) -> Event:
 def role_changed(user_id: uuid.UUID, role: str) -> Event:
     """The user's live connections act with the new role from now on."""
     return Event(user_channel(user_id), ROLE_CHANGED, {"role": role}, Audience.USER)
+
+
+BLOCKS_CHANGED = "block.changed"
+"""Someone blocked or unblocked someone: on both users' channels, so that every instance's hub
+updates what their live connections hide (`{blocker, blocked, blocking}`); no client ever
+receives it (the blocked one is not told)."""
+HUB_EVENTS = ACCOUNT_EVENTS | {BLOCKS_CHANGED}
+"""Events for the hubs alone."""
+
+
+def blocks_changed(blocker: uuid.UUID, blocked: uuid.UUID, *, blocking: bool) -> list[Event]:
+    data = {"blocker": str(blocker), "blocked": str(blocked), "blocking": blocking}
+    return [Event(user_channel(u), BLOCKS_CHANGED, data, Audience.USER) for u in (blocker, blocked)]

@@ -20,6 +20,10 @@ from parley.realtime.protocol import CloseCode
 from parley.realtime.wire.rawframes import text_frame
 
 MESSAGE_CREATED = "message.created"
+PRESENCE_CHANGED = "presence.changed"
+BLOCKABLE = frozenset({MESSAGE_CREATED, "message.updated", "message.deleted"})
+"""Events about a message: hidden for whoever blocks its sender."""
+_NOBODY: set[str] = set()  # shared and never changed: most connections block nobody
 
 
 class OutboundEvent:
@@ -57,6 +61,10 @@ class Connection(ABC):
         """Presence channels this connection subscribed to."""
         self.games: set[str] = set()
         """Game rooms (ids) whose events this connection receives."""
+        self.blocks: set[str] = _NOBODY
+        """Users this connection's user blocks: their messages are not delivered to it."""
+        self.blocked_by: set[str] = _NOBODY
+        """Users who block this connection's user: their presence is not delivered to it."""
         self.held: dict[str, list[OutboundEvent]] | None = None
         """New messages held back per conversation while it catches up."""
         self.floor: dict[str, int] = {}
@@ -97,6 +105,8 @@ class Connection(ABC):
         """An event from the hub: held back or dropped as a duplicate during a catch-up."""
         if self.ended is not None:  # revoked: closing, and hears nothing more meanwhile
             return
+        if (self.blocks or self.blocked_by) and self._hidden(event.event):
+            return
         if self.held is not None or self.floor or self.live_from:
             stream = _stream_of(event.event)
             if self.held is not None and stream in self.held:
@@ -108,6 +118,15 @@ class Connection(ABC):
             if self.live_from and self.live_from.get(stream) == 0:
                 self.live_from[stream] = int(event.event.data["seq"])
         self.send_event(event)
+
+    def _hidden(self, event: Event) -> bool:
+        """A message from someone this user blocks, or the presence of someone who blocks
+        this user."""
+        if event.name in BLOCKABLE:
+            return str(event.data.get("sender_id")) in self.blocks
+        if event.name == PRESENCE_CHANGED:
+            return str(event.data.get("user_id")) in self.blocked_by
+        return False
 
     def send_event(self, event: OutboundEvent) -> None:
         frame = self.encode(event)

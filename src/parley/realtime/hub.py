@@ -24,7 +24,8 @@ import structlog
 
 from parley.domain.accounts.principal import Principal
 from parley.domain.events import (
-    ACCOUNT_EVENTS,
+    BLOCKS_CHANGED,
+    HUB_EVENTS,
     ROLE_CHANGED,
     SESSIONS_REVOKED,
     Audience,
@@ -213,9 +214,12 @@ class Hub:
         except (ValueError, KeyError):
             log.warning("hub.bad_event", channel=channel)
             return
-        if event.name in ACCOUNT_EVENTS:
+        if event.name in HUB_EVENTS:
             try:
-                self._account_changed(event)
+                if event.name == BLOCKS_CHANGED:
+                    self._blocks_changed(event)
+                else:
+                    self._account_changed(event)
             except (KeyError, TypeError, ValueError):  # another version's shape, say
                 log.warning("hub.bad_account_event", channel=channel, event_name=event.name)
             return
@@ -226,6 +230,21 @@ class Hub:
         self.deliver_local(event)
         if event.name == "conversation.deleted":
             self._forget_conversation(channel, event.data["conversation_id"])
+
+    def _blocks_changed(self, event: Event) -> None:
+        """What the user's connections hide changes at once (sets are replaced, not changed:
+        connections that block nobody share one empty set)."""
+        user_id = event.channel[2:]
+        blocker, blocked, blocking = (
+            str(event.data["blocker"]),
+            str(event.data["blocked"]),
+            bool(event.data["blocking"]),
+        )
+        for connection in self._users.get(user_id, ()):
+            if user_id == blocker:
+                connection.blocks = _with(connection.blocks, blocked, blocking)
+            elif user_id == blocked:
+                connection.blocked_by = _with(connection.blocked_by, blocker, blocking)
 
     def _account_changed(self, event: Event) -> None:
         user_id = event.channel[2:]
@@ -328,3 +347,7 @@ class Hub:
         self._expiry.close()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _with(ids: set[str], user_id: str, present: bool) -> set[str]:
+    return ids | {user_id} if present else ids - {user_id}

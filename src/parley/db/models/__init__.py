@@ -2,15 +2,20 @@
 
 from parley.db.models.accounts import DeviceSession, User
 from parley.db.models.base import Base
-from parley.db.models.conversations import Conversation, ConversationMember, Message
+from parley.db.models.conversations import Conversation, ConversationMember, Message, Reaction
 from parley.db.models.otps import OneTimeCode
+from parley.db.models.social import Block, FriendRequest, Friendship
 
 __all__ = [
     "Base",
+    "Block",
     "Conversation",
     "ConversationMember",
     "DeviceSession",
+    "FriendRequest",
+    "Friendship",
     "Message",
     "OneTimeCode",
+    "Reaction",
     "User",
 ]

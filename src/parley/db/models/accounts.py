@@ -32,6 +32,8 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(35))
     status: Mapped[str] = mapped_column(String(20), default=AccountStatus.ACTIVE.value)
     is_online: Mapped[bool] = mapped_column(Boolean, default=False)
+    dm_friends_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Direct messages from friends only (a privacy setting)."""
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -95,3 +95,20 @@ class Message(Base):
         UniqueConstraint("conversation_id", "sender_id", "client_msg_id"),
         Index(None, "sender_id"),
     )
+
+
+class Reaction(Base):
+    """One user's emoji on one message (each emoji once per user)."""
+
+    __tablename__ = "message_reactions"
+
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The emoji's UTF-8 bytes in hex: MariaDB's default collations weigh every character
+    # beyond U+FFFF alike (so 👍 would equal 🎉); hex compares as bytes everywhere.
+    emoji_hex: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    StrictBool,
     StringConstraints,
     model_validator,
 )
@@ -81,6 +82,8 @@ class ProfileUpdate(Lenient):
     language: Annotated[str, StringConstraints(max_length=35)] | None = Field(
         None, validation_alias=AliasChoices("language", "language_code")
     )
+    dm_friends_only: StrictBool | None = None
+    """Direct messages (and new direct chats) from friends only."""
 
 
 class RoleUpdate(Lenient):
@@ -107,6 +110,7 @@ class UserPublic(BaseModel):
     status: AccountStatus
     is_online: bool
     last_seen: datetime | None
+    dm_friends_only: bool = False
     created_at: datetime
     updated_at: datetime
 
@@ -135,6 +139,7 @@ _ROW_FIELDS = (
     "language",
     "status",
     "is_online",
+    "dm_friends_only",
     "created_at",
     "updated_at",
 )

@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 
 from parley.db import conversations as queries
 from parley.db import messages as message_queries
-from parley.db.models import Conversation, Message
+from parley.db import social as social_queries
+from parley.db.models import Conversation, Message, User
 from parley.db.types import utcnow
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations import access
@@ -47,6 +48,7 @@ from parley.domain.conversations.views import (
 from parley.domain.events import Event, conversation_channel
 from parley.domain.ids import uuid7
 from parley.domain.roles import Role
+from parley.domain.social.rules import require_direct_allowed
 from parley.domain.unit_of_work import UnitOfWork, Work
 from parley.errors import Forbidden, NotFound, ParleyError, PayloadTooLarge, ValidationFailed
 
@@ -105,6 +107,25 @@ def message_row(
         "edited_at": None,
         "deleted_at": None,
     }
+
+
+async def _hidden_senders(tx: Any, reader: Principal, conversation: Conversation) -> set[str]:
+    """Whose messages the reader does not see here: in groups and rooms, those they block
+    (a direct chat with someone blocked keeps its history)."""
+    if conversation.kind == ConversationKind.DIRECT:
+        return set()
+    blocks, _ = await social_queries.block_sets(tx, reader.user_id)
+    return blocks
+
+
+async def _require_direct_send(tx: Any, conversation: Conversation, sender: Principal) -> None:
+    """In a direct chat: not between a blocker and whom they block, not to someone who takes
+    direct messages from friends only unless friends."""
+    ids = (conversation.direct_key or "").split(":")
+    other_id = next((i for i in ids if i and i != str(sender.user_id)), None)
+    other = await tx.get(User, uuid.UUID(other_id)) if other_id else None
+    if other is not None:
+        await require_direct_allowed(tx, sender.user_id, other)
 
 
 def _announce(work: Work, name: str, message: MessagePublic, origin: str | None = None) -> None:
@@ -220,6 +241,8 @@ class MessageService:
                     if conversation is None:
                         raise access.not_found()
                     await access.require_access(work.tx, conversation, item.principal)
+                    if conversation.kind == ConversationKind.DIRECT:
+                        await _require_direct_send(work.tx, conversation, item.principal)
                     if item.command.client_msg_id:
                         existing = await message_queries.find_by_client_id(
                             work.tx,
@@ -336,11 +359,13 @@ class MessageService:
             rows = await message_queries.page_before(
                 work.tx, conversation.id, before_seq=before, limit=limit + 1
             )
+            hidden = await _hidden_senders(work.tx, principal, conversation)
         has_more = len(rows) > limit
         rows = rows[:limit]
         room = room_of(conversation)
         messages = [message_public(m, sender_of(u), room) for m, u in rows]
         next_cursor = encode_cursor(messages[-1].seq) if has_more and messages else None
+        messages = [m for m in messages if str(m.sender_id) not in hidden]
         return MessagePage(messages=messages, next_cursor=next_cursor, has_more=has_more)
 
     async def since(
@@ -357,9 +382,14 @@ class MessageService:
             rows = await message_queries.page_after(
                 work.tx, conversation.id, after_seq=max(0, min(after_seq, MAX_SEQ)), limit=limit + 1
             )
+            hidden = await _hidden_senders(work.tx, principal, conversation)
         has_more = len(rows) > limit
         room = room_of(conversation)
-        messages = [message_public(m, sender_of(u), room) for m, u in rows[:limit]]
+        messages = [
+            message_public(m, sender_of(u), room)
+            for m, u in rows[:limit]
+            if str(m.sender_id) not in hidden
+        ]
         return MessagePage(messages=messages, next_cursor=None, has_more=has_more)
 
     async def mark_read(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.db import conversations as queries
 from parley.db import messages as message_queries
 from parley.db import users as user_queries
-from parley.db.models import Conversation
+from parley.db.models import Conversation, User
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations import access
 from parley.domain.conversations.schemas import (
@@ -37,6 +37,7 @@ from parley.domain.conversations.views import (
 )
 from parley.domain.events import Audience, Event, conversation_channel, user_channel
 from parley.domain.roles import STAFF_ROLES, Role
+from parley.domain.social.rules import require_direct_allowed
 from parley.domain.unit_of_work import UnitOfWork, Work
 from parley.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
@@ -79,6 +80,9 @@ class ConversationService:
                 "A direct chat needs one other participant_id.", field="participant_id"
             )
         await self._require_users(work.tx, [other])
+        other_user = await work.tx.get(User, other)
+        assert other_user is not None  # just checked
+        await require_direct_allowed(work.tx, principal.user_id, other_user)
         low, high = sorted((str(principal.user_id), str(other)))
         existing = await queries.find_by_key(work.tx, direct_key=f"{low}:{high}")
         if existing is not None:

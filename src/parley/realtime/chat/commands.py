@@ -14,9 +14,10 @@ from parley.domain.conversations.schemas import (
     MessageSend,
     ReadMark,
 )
+from parley.domain.social.schemas import RequestRef, UserRef
 from parley.realtime.chat.live import LiveService
 from parley.realtime.connection import Connection
-from parley.realtime.signin import SyncCommand
+from parley.realtime.signin import SyncCommand, principal_of
 
 
 class ConversationCommand(Lenient):
@@ -54,6 +55,16 @@ class WatchCommand(Lenient):
         validation_alias=AliasChoices("target_user_id", "user_id", "userId"),
     )
     """A user's id, or the id a trusted gateway knows them by."""
+
+
+class UserIdCommand(Lenient):
+    user_id: uuid.UUID = Field(
+        validation_alias=AliasChoices("user_id", "userId", "friend_id", "target_user_id")
+    )
+
+
+class RequestList(Lenient):
+    direction: Literal["incoming", "outgoing"] = "incoming"
 
 
 class Commands:
@@ -140,3 +151,61 @@ class Commands:
         command = WatchCommand.model_validate(data)
         await self.live.unwatch(connection, command.target_user_id)
         return {"target_user_id": command.target_user_id}
+
+    # -- friends and blocks ---------------------------------------------------------------
+
+    async def friend_request(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        outcome = await self.live.friends.request(
+            principal_of(connection), UserRef.model_validate(data)
+        )
+        return outcome.model_dump(mode="json")
+
+    async def accept_friend_request(
+        self, connection: Connection, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        request_id = RequestRef.model_validate(data).request_id
+        friend = await self.live.friends.accept(principal_of(connection), request_id)
+        return friend.model_dump(mode="json")
+
+    async def reject_friend_request(
+        self, connection: Connection, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        request_id = RequestRef.model_validate(data).request_id
+        await self.live.friends.reject(principal_of(connection), request_id)
+        return {"request_id": str(request_id), "rejected": True}
+
+    async def cancel_friend_request(
+        self, connection: Connection, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        request_id = RequestRef.model_validate(data).request_id
+        await self.live.friends.cancel(principal_of(connection), request_id)
+        return {"request_id": str(request_id), "cancelled": True}
+
+    async def remove_friend(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        friend_id = UserIdCommand.model_validate(data).user_id
+        await self.live.friends.unfriend(principal_of(connection), friend_id)
+        return {"user_id": str(friend_id), "removed": True}
+
+    async def list_friends(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        friends = await self.live.friends.friends(principal_of(connection))
+        return {"friends": [f.model_dump(mode="json") for f in friends]}
+
+    async def list_friend_requests(
+        self, connection: Connection, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        incoming = RequestList.model_validate(data).direction == "incoming"
+        found = await self.live.friends.requests(principal_of(connection), incoming=incoming)
+        return {"requests": [r.model_dump(mode="json") for r in found]}
+
+    async def block_user(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        block = await self.live.blocks.block(principal_of(connection), UserRef.model_validate(data))
+        return block.model_dump(mode="json")
+
+    async def unblock_user(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        user_id = UserIdCommand.model_validate(data).user_id
+        await self.live.blocks.unblock(principal_of(connection), user_id)
+        return {"user_id": str(user_id), "blocked": False}
+
+    async def list_blocks(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        blocks = await self.live.blocks.blocks(principal_of(connection))
+        return {"blocks": [b.model_dump(mode="json") for b in blocks]}

@@ -27,7 +27,9 @@ from parley.domain.conversations.schemas import (
 from parley.domain.conversations.service import ConversationService
 from parley.domain.events import Event, conversation_channel
 from parley.domain.presence import PresenceService, UserStatus
-from parley.errors import NotFound, ParleyError
+from parley.domain.social.blocks import BlockService
+from parley.domain.social.friends import FriendService
+from parley.errors import Forbidden, NotFound, ParleyError
 from parley.realtime.connection import MESSAGE_CREATED, Connection, OutboundEvent
 from parley.realtime.hub import Hub
 from parley.realtime.signin import principal_of, renew_access
@@ -65,6 +67,8 @@ class LiveService:
         self,
         *,
         auth: AuthService,
+        friends: FriendService,
+        blocks: BlockService,
         conversations: ConversationService,
         messages: MessageService,
         presence: PresenceService,
@@ -73,6 +77,8 @@ class LiveService:
         catch_up_budget_frames: int,
     ) -> None:
         self.auth = auth
+        self.friends = friends
+        self._blocks = blocks
         self._catch_up_budget = catch_up_budget_bytes
         self._catch_up_frames = catch_up_budget_frames
         """Bytes and messages one catch-up may queue at once: a reconnect must not overflow
@@ -85,6 +91,7 @@ class LiveService:
     async def open(self, connection: Connection, principal: Principal) -> None:
         """An authenticated connection starts receiving its conversations and counts online."""
         connection.principal = principal
+        connection.blocks, connection.blocked_by = await self._blocks.block_sets(principal.user_id)
         conversation_ids = self._hub.known_conversations(str(principal.user_id))
         if conversation_ids is None:
             found = await self._conversations.member_conversation_ids(principal.user_id)
@@ -258,11 +265,16 @@ class LiveService:
 
     async def watch(self, connection: Connection, ref: str) -> UserStatus:
         """`ref`: a user id, or the id a trusted gateway knows the user by."""
-        principal_of(connection)
+        principal = principal_of(connection)
         user_id = await self.auth.user_id_of(ref)
         status = await self._presence.status_of(user_id) if user_id is not None else None
         if user_id is None or status is None:
             raise NotFound("No user with that id.", code="user_not_found")
+        if not await self._blocks.may_see_presence(principal, user_id):
+            raise Forbidden(
+                "Presence is shared with friends and people you share a conversation with.",
+                code="presence_not_shared",
+            )
         await self._hub.watch(connection, str(user_id))
         return status
 
@@ -270,3 +282,9 @@ class LiveService:
         user_id = await self.auth.user_id_of(ref)
         if user_id is not None:
             await self._hub.unwatch(connection, str(user_id))
+
+    # -- friends and blocks (the same services as /api/v1/friends and /api/v1/blocks) --------
+
+    @property
+    def blocks(self) -> BlockService:
+        return self._blocks

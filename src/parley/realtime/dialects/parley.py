@@ -10,4 +10,9 @@ EVENT_NAMES = {
     "conversation.deleted": "conversation_deleted",
     "member.added": "conversation_joined",
     "member.removed": "member_removed",
+    "friend.requested": "friend_request",
+    "friend.accepted": "friend_request_accepted",
+    "friend.rejected": "friend_request_rejected",
+    "friend.cancelled": "friend_request_cancelled",
+    "friend.removed": "friend_removed",
 }

@@ -217,9 +217,14 @@ class WebSocketSession(ABC):
                 connection.dialect = FLAT
             return "send_message", None
         kind = str(raw_type or "")
-        if connection.dialect != CS and realtime_chat_app.is_upper(kind):
+        lowered = kind.lower()
+        if (
+            connection.dialect != CS
+            and lowered in self.handlers
+            and realtime_chat_app.is_upper(kind)
+        ):
             connection.dialect = UPPER  # the Realtime Chat App seed's: answered in kind
-        return kind.lower(), frame.get("id")
+        return lowered, frame.get("id")
 
     async def _dispatch(self, kind: str, request_id: Any, frame: dict[str, Any]) -> None:
         handler = self.handlers.get(kind)
@@ -240,9 +245,7 @@ class WebSocketSession(ABC):
             self._send_error(request_id, internal.code, internal.message)
             return
         if request_id is not None:
-            self.connection.push(
-                dump({"type": self._cased("ack"), "id": request_id, "data": result})
-            )
+            self.connection.push(dump({"type": "ack", "id": request_id, "data": result}))
         else:
             for reply_type, data in replies:
                 self.send_frame(reply_type, data)
@@ -250,7 +253,7 @@ class WebSocketSession(ABC):
     def _send_error(
         self, request_id: Any, code: str, message: str, details: dict[str, Any] | None = None
     ) -> None:
-        error: dict[str, Any] = {"type": self._cased("error"), "code": code, "message": message}
+        error: dict[str, Any] = {"type": "error", "code": code, "message": message}
         if request_id is not None:
             error["id"] = request_id
         if details:
@@ -258,7 +261,8 @@ class WebSocketSession(ABC):
         self.connection.push(dump(error))
 
     def send_frame(self, frame_type: str, data: Any) -> None:
-        """A server frame `{type, data}`, its type in the client's case."""
+        """A server frame `{type, data}`, its type in the client's case (`ack` and `error`,
+        Parley's own answers, keep theirs)."""
         self.connection.push(dump({"type": self._cased(frame_type), "data": data}))
 
     def _cased(self, frame_type: str) -> str:
