@@ -29,6 +29,7 @@ from parley.domain.accounts.provisioning import (
 from parley.domain.accounts.users import UserService
 from parley.domain.cleanup import Cleanup, TakeLock, no_lock_needed
 from parley.domain.conversations.messages import MessageService
+from parley.domain.conversations.reactions import ReactionService
 from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
 from parley.domain.gameplay.service import GameplayService
@@ -64,6 +65,7 @@ class Runtime:
     games: GameLive
     friends: FriendService
     blocks: BlockService
+    reactions: ReactionService
 
     @staticmethod
     async def _sms_sender(stack: AsyncExitStack, settings: Settings) -> SmsSender:
@@ -187,9 +189,11 @@ class Runtime:
                 stack.push_async_callback(send_queue.close)
             blocks = BlockService(uow)
             friends = FriendService(uow)
+            reactions = ReactionService(uow)
             live = LiveService(
                 auth=auth,
                 friends=friends,
+                reactions=reactions,
                 blocks=blocks,
                 conversations=conversations,
                 messages=messages,
@@ -244,6 +248,7 @@ class Runtime:
                 games=GameLive(auth, gameplay, hub),
                 friends=friends,
                 blocks=blocks,
+                reactions=reactions,
             )
 
 

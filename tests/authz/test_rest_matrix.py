@@ -301,6 +301,21 @@ RULES: list[Rule] = [
         someone_new("/api/v1/friends/{user}", lambda user: None),
         (401, 404, 404, 404, 404, 404, 404, 401),
     ),
+    # -- reactions: the members of the message's conversation
+    Rule(
+        "PUT",
+        "/api/v1/messages/{message_id}/reactions/{emoji}",
+        "group",
+        at("/api/v1/messages/{group_message}/reactions/%F0%9F%91%8D"),
+        (401, 403, 200, 200, 403, 403, 403, 401),
+    ),
+    Rule(
+        "DELETE",
+        "/api/v1/messages/{message_id}/reactions/{emoji}",
+        "group",
+        at("/api/v1/messages/{group_message}/reactions/%F0%9F%91%8D"),
+        (401, 403, 200, 200, 403, 403, 403, 401),
+    ),
     Rule("GET", "/api/v1/blocks", "", at("/api/v1/blocks"), ANY_USER),
     Rule(
         "POST",

@@ -62,6 +62,8 @@ ALIASES = {
     "mark_read": "read",
     "heartbeat": "ping",
     "authenticate": "auth",
+    "add_reaction": "react",
+    "remove_reaction": "unreact",
 }
 GAME_ALIASES = {"join": "join_room", "leave": "leave_room", "heartbeat": "ping"}
 GAME_ALIASES["authenticate"] = "auth"
@@ -216,6 +218,12 @@ CHAT_RULES: dict[str, list[Rule]] = {
         Rule("someone new", lambda c: {"user_id": c.cast.fresh_customer().id}, SIGNED_IN)
     ],
     "list_blocks": [Rule("", lambda c: {}, SIGNED_IN)],
+    "react": [
+        Rule("group", lambda c: {"message_id": c.scene.group_message, "emoji": "👍"}, MEMBERS)
+    ],
+    "unreact": [
+        Rule("group", lambda c: {"message_id": c.scene.group_message, "emoji": "👍"}, MEMBERS)
+    ],
 }
 
 GAME_RULES: dict[str, list[Rule]] = {

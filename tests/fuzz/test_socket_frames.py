@@ -99,6 +99,8 @@ def chat_commands(world: World, token: str) -> dict[str, dict[str, Any]]:
         "block_user": {"username": world.other.username},
         "unblock_user": {"user_id": world.other.id},
         "list_blocks": {},
+        "react": {"message_id": world.message_id, "emoji": "👍"},
+        "unreact": {"message_id": world.message_id, "emoji": "👍"},
     }
     aliases = {
         "message": "send_message",
@@ -111,6 +113,8 @@ def chat_commands(world: World, token: str) -> dict[str, dict[str, Any]]:
         "mark_read": "read_receipt",
         "heartbeat": "ping",
         "authenticate": "auth",
+        "add_reaction": "react",
+        "remove_reaction": "unreact",
     }
     return {**valid, **{alias: valid[name] for alias, name in aliases.items()}}
 

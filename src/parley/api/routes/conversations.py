@@ -6,7 +6,8 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
 from parley.api.deps import CurrentUser, RuntimeDep
 from parley.domain.conversations.messages import MAX_PAGE, MAX_SEQ
@@ -21,6 +22,8 @@ from parley.domain.conversations.schemas import (
     MessagePage,
     MessagePublic,
     MessageSend,
+    ReactionChange,
+    ReactionCommand,
     ReadMark,
     ReadReceipt,
 )
@@ -159,3 +162,28 @@ async def delete_message(
 ) -> MessagePublic:
     """Soft delete: the message stays in history, without its content."""
     return await runtime.messages.delete(user, message_id)
+
+
+@router.put("/messages/{message_id}/reactions/{emoji}")
+async def add_reaction(
+    message_id: uuid.UUID, emoji: str, user: CurrentUser, runtime: RuntimeDep
+) -> ReactionChange:
+    """Add an emoji to a message (URL-encoded in the path; idempotent). Members only; every
+    member's connections hear `reaction_added {message_id, emoji, user_id, count}`."""
+    return await runtime.reactions.add(user, _reaction(message_id, emoji))
+
+
+@router.delete("/messages/{message_id}/reactions/{emoji}")
+async def remove_reaction(
+    message_id: uuid.UUID, emoji: str, user: CurrentUser, runtime: RuntimeDep
+) -> ReactionChange:
+    """Take your emoji off a message (idempotent); members hear `reaction_removed`."""
+    return await runtime.reactions.remove(user, _reaction(message_id, emoji))
+
+
+def _reaction(message_id: uuid.UUID, emoji: str) -> ReactionCommand:
+    data = {"message_id": message_id, "emoji": emoji}
+    try:
+        return ReactionCommand.model_validate(data)
+    except ValidationError as exc:  # the emoji, as the path carried it
+        raise RequestValidationError(exc.errors(), body=data) from exc

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from parley.db import conversations as queries
 from parley.db import messages as message_queries
+from parley.db import reactions as reaction_queries
 from parley.db import social as social_queries
 from parley.db.models import Conversation, Message, User
 from parley.db.types import utcnow
@@ -36,6 +37,7 @@ from parley.domain.conversations.schemas import (
     MessagePage,
     MessagePublic,
     MessageSend,
+    ReactionCount,
     ReadMark,
     ReadReceipt,
 )
@@ -107,6 +109,15 @@ def message_row(
         "edited_at": None,
         "deleted_at": None,
     }
+
+
+def _add_reactions(
+    messages: list[MessagePublic], found: dict[uuid.UUID, list[tuple[str, int, bool]]]
+) -> None:
+    for message in messages:
+        message.reactions = [
+            ReactionCount(emoji=e, count=n, mine=mine) for e, n, mine in found.get(message.id, [])
+        ]
 
 
 async def _hidden_senders(tx: Any, reader: Principal, conversation: Conversation) -> set[str]:
@@ -360,12 +371,16 @@ class MessageService:
                 work.tx, conversation.id, before_seq=before, limit=limit + 1
             )
             hidden = await _hidden_senders(work.tx, principal, conversation)
+            reactions = await reaction_queries.summary(
+                work.tx, [m.id for m, _ in rows[:limit]], principal.user_id
+            )
         has_more = len(rows) > limit
         rows = rows[:limit]
         room = room_of(conversation)
         messages = [message_public(m, sender_of(u), room) for m, u in rows]
         next_cursor = encode_cursor(messages[-1].seq) if has_more and messages else None
         messages = [m for m in messages if str(m.sender_id) not in hidden]
+        _add_reactions(messages, reactions)
         return MessagePage(messages=messages, next_cursor=next_cursor, has_more=has_more)
 
     async def since(
@@ -383,6 +398,9 @@ class MessageService:
                 work.tx, conversation.id, after_seq=max(0, min(after_seq, MAX_SEQ)), limit=limit + 1
             )
             hidden = await _hidden_senders(work.tx, principal, conversation)
+            reactions = await reaction_queries.summary(
+                work.tx, [m.id for m, _ in rows[:limit]], principal.user_id
+            )
         has_more = len(rows) > limit
         room = room_of(conversation)
         messages = [
@@ -390,6 +408,7 @@ class MessageService:
             for m, u in rows[:limit]
             if str(m.sender_id) not in hidden
         ]
+        _add_reactions(messages, reactions)
         return MessagePage(messages=messages, next_cursor=None, has_more=has_more)
 
     async def mark_read(

@@ -7,12 +7,14 @@ fields are ignored rather than refused for the same reason.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
@@ -166,6 +168,44 @@ class SenderPublic(BaseModel):
     role: str
 
 
+class ReactionCount(BaseModel):
+    emoji: str
+    count: int
+    mine: bool = False
+    """Whether the reader added it (in events, which go to everyone: false)."""
+
+
+def _valid_emoji(value: str) -> str:
+    if not value or len(value) > MAX_EMOJI_CHARS or len(value.encode()) > MAX_EMOJI_BYTES:
+        raise ValueError(
+            f"a reaction is 1 to {MAX_EMOJI_CHARS} characters ({MAX_EMOJI_BYTES} bytes)"
+        )
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise ValueError("a reaction holds no spaces or control characters")
+    return value
+
+
+MAX_EMOJI_CHARS = 16
+MAX_EMOJI_BYTES = 32
+Emoji = Annotated[str, AfterValidator(_valid_emoji)]
+
+
+class ReactionCommand(Lenient):
+    message_id: uuid.UUID = Field(validation_alias=AliasChoices("message_id", "messageId", "id"))
+    emoji: Emoji = Field(validation_alias=AliasChoices("emoji", "reaction"))
+
+
+class ReactionChange(BaseModel):
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    emoji: str
+    user_id: uuid.UUID
+    count: int
+    """How many have that emoji on the message now."""
+    mine: bool
+    """For the one who changed it: whether they have it now."""
+
+
 class MessagePublic(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -190,6 +230,7 @@ class MessagePublic(BaseModel):
     room_id: str
     """How the WebSocket Chat Server seed's clients name the conversation: an open room's
     name, any other conversation's id."""
+    reactions: list[ReactionCount] = Field(default_factory=list)
 
 
 class MessagePage(BaseModel):

@@ -12,6 +12,7 @@ from parley.domain.conversations.schemas import (
     CONVERSATION_REF,
     ConversationRef,
     MessageSend,
+    ReactionCommand,
     ReadMark,
 )
 from parley.domain.social.schemas import RequestRef, UserRef
@@ -209,3 +210,15 @@ class Commands:
     async def list_blocks(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         blocks = await self.live.blocks.blocks(principal_of(connection))
         return {"blocks": [b.model_dump(mode="json") for b in blocks]}
+
+    # -- reactions --------------------------------------------------------------------------
+
+    async def react(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = ReactionCommand.model_validate(data)
+        change = await self.live.reactions.add(principal_of(connection), command)
+        return change.model_dump(mode="json")
+
+    async def unreact(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = ReactionCommand.model_validate(data)
+        change = await self.live.reactions.remove(principal_of(connection), command)
+        return change.model_dump(mode="json")

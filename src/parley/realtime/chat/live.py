@@ -15,6 +15,7 @@ from typing import Any
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations.messages import MAX_CATCH_UP, MessageService
+from parley.domain.conversations.reactions import ReactionService
 from parley.domain.conversations.schemas import (
     ConversationKind,
     ConversationPublic,
@@ -68,6 +69,7 @@ class LiveService:
         *,
         auth: AuthService,
         friends: FriendService,
+        reactions: ReactionService,
         blocks: BlockService,
         conversations: ConversationService,
         messages: MessageService,
@@ -78,6 +80,7 @@ class LiveService:
     ) -> None:
         self.auth = auth
         self.friends = friends
+        self.reactions = reactions
         self._blocks = blocks
         self._catch_up_budget = catch_up_budget_bytes
         self._catch_up_frames = catch_up_budget_frames

@@ -161,4 +161,8 @@ EVENTS: dict[str, Handler] = {
     "block_user": _command(Commands.block_user),
     "unblock_user": _command(Commands.unblock_user),
     "list_blocks": _command(Commands.list_blocks),
+    "react": _command(Commands.react),
+    "add_reaction": _command(Commands.react),
+    "unreact": _command(Commands.unreact),
+    "remove_reaction": _command(Commands.unreact),
 }

@@ -15,4 +15,6 @@ EVENT_NAMES = {
     "friend.rejected": "friend_request_rejected",
     "friend.cancelled": "friend_request_cancelled",
     "friend.removed": "friend_removed",
+    "reaction.added": "reaction_added",
+    "reaction.removed": "reaction_removed",
 }
