@@ -30,6 +30,7 @@ from parley.domain.accounts.users import UserService
 from parley.domain.cleanup import Cleanup, TakeLock, no_lock_needed
 from parley.domain.conversations.messages import MessageService
 from parley.domain.conversations.reactions import ReactionService
+from parley.domain.conversations.rooms import RoomService
 from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
 from parley.domain.gameplay.service import GameplayService
@@ -66,6 +67,7 @@ class Runtime:
     friends: FriendService
     blocks: BlockService
     reactions: ReactionService
+    rooms: RoomService
 
     @staticmethod
     async def _sms_sender(stack: AsyncExitStack, settings: Settings) -> SmsSender:
@@ -249,6 +251,7 @@ class Runtime:
                 friends=friends,
                 blocks=blocks,
                 reactions=reactions,
+                rooms=RoomService(uow),
             )
 
 

@@ -115,6 +115,8 @@ class Scene:
     support_message: str
     friend_request: str
     """The owner's pending friend request to the member."""
+    private_room: str
+    """A private room of the owner's, the member invited."""
 
 
 def build_scene(cast: Cast) -> Scene:
@@ -158,6 +160,21 @@ def build_scene(cast: Cast) -> Scene:
         )
     assert asked.status_code in (200, 201), asked.text
     friend_request = str(asked.json()["request"]["id"])
+    private_room = create(
+        owner, {"kind": "room", "name": f"private-{uuid.uuid4().hex[:10]}", "private": True}
+    )
+    invited = api.post(
+        f"/api/v1/rooms/{private_room}/invite", headers=owner, json={"user_id": cast.id("member")}
+    )
+    assert invited.status_code == 200, invited.text
     return Scene(
-        group, room, room_name, direct, support, send(group), send(support), friend_request
+        group,
+        room,
+        room_name,
+        direct,
+        support,
+        send(group),
+        send(support),
+        friend_request,
+        private_room,
     )

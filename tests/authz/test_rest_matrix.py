@@ -173,6 +173,7 @@ def fresh_rule(rule: Rule) -> Rule:
 PUBLIC = (200,) * 8
 ANY_USER = (401, 200, 200, 200, 200, 200, 200, 401)
 ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 200, 401)
+CREATED_BY_ANY = (401, 201, 201, 201, 201, 201, 201, 401)
 MEMBERS = (401, 403, 200, 200, 403, 403, 403, 401)  # group, room, direct chat
 SUPPORT = (401, 403, 403, 200, 200, 200, 200, 401)  # its customer, its agent, supervisors
 
@@ -315,6 +316,52 @@ RULES: list[Rule] = [
         "group",
         at("/api/v1/messages/{group_message}/reactions/%F0%9F%91%8D"),
         (401, 403, 200, 200, 403, 403, 403, 401),
+    ),
+    # -- rooms: the directory and public rooms for anyone signed in; a private room for its
+    # members; changes for its owner (and the room's admins)
+    Rule("GET", "/api/v1/rooms", "", at("/api/v1/rooms"), ANY_USER),
+    Rule("POST", "/api/v1/rooms", "", body_of(unique_room, "/api/v1/rooms"), CREATED_BY_ANY),
+    Rule("GET", "/api/v1/rooms/{ref}", "public", at("/api/v1/rooms/{room_name}"), ANY_USER),
+    Rule("GET", "/api/v1/rooms/{ref}", "private", at("/api/v1/rooms/{private_room}"), MEMBERS),
+    Rule("POST", "/api/v1/rooms/{ref}/join", "public", at("/api/v1/rooms/{room}/join"), ANY_USER),
+    Rule(
+        "POST",
+        "/api/v1/rooms/{ref}/join",
+        "private",
+        at("/api/v1/rooms/{private_room}/join"),
+        MEMBERS,
+    ),
+    fresh_rule(
+        Rule(
+            "POST",
+            "/api/v1/rooms/{ref}/leave",
+            "",
+            at("/api/v1/rooms/{room}/leave"),
+            (401, 403, 204, 204, 403, 403, 403, 401),
+        )
+    ),
+    Rule(
+        "POST",
+        "/api/v1/rooms/{ref}/invite",
+        "",
+        someone_new("/api/v1/rooms/{room}/invite", lambda user: {"user_id": user}),
+        (401, 403, 403, 200, 403, 403, 403, 401),
+    ),
+    Rule(
+        "PATCH",
+        "/api/v1/rooms/{ref}",
+        "",
+        at("/api/v1/rooms/{room}", {"topic": "new topic"}),
+        (401, 403, 403, 200, 403, 403, 403, 401),
+    ),
+    fresh_rule(
+        Rule(
+            "DELETE",
+            "/api/v1/rooms/{ref}",
+            "",
+            at("/api/v1/rooms/{room}"),
+            (401, 403, 403, 204, 403, 403, 403, 401),
+        )
     ),
     Rule("GET", "/api/v1/blocks", "", at("/api/v1/blocks"), ANY_USER),
     Rule(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import migrate
-from tests.support.accounts import register
+from tests.support.accounts import befriend, register
 from tests.support.clients import WsClient
 from tests.support.redis_server import OwnRedis, own_redis
 from tests.support.server import API_KEY, ServerProcess, start_server
@@ -115,6 +115,7 @@ async def test_presence_and_new_members_cross_instances(
     cluster: Cluster, api_a: httpx.Client, api_b: httpx.Client, opened: list[WsClient]
 ) -> None:
     owner, newcomer = register(api_a), register(api_b)
+    befriend(api_a, owner, newcomer)
     watcher = await open_ws(cluster.a, opened, owner.access_token)
     await watcher.ack("subscribe_status", {"target_user_id": newcomer.id})
     on_b = await open_ws(cluster.b, opened, newcomer.access_token)
@@ -218,6 +219,7 @@ async def test_presence_and_viewers_span_instances(
     cluster: Cluster, api_a: httpx.Client, opened: list[WsClient]
 ) -> None:
     watcher, bob = register(api_a), register(api_a)
+    befriend(api_a, watcher, bob)
     watching = await open_ws(cluster.a, opened, watcher.access_token)
     await watching.ack("subscribe_status", {"target_user_id": bob.id})
     bob_on_a = await WsClient.open(cluster.a.base_url, bob.access_token)
@@ -265,6 +267,7 @@ async def test_users_of_a_killed_instance_go_offline(
     survivor, doomed = killable
     with httpx.Client(base_url=survivor.base_url, timeout=15) as api:
         watcher, victim = register(api), register(api)
+        befriend(api, watcher, victim)
     watching = await open_ws(survivor, opened, watcher.access_token)
     await watching.ack("subscribe_status", {"target_user_id": victim.id})
     await open_ws(doomed, opened, victim.access_token)

@@ -103,3 +103,12 @@ def create_admin(api: httpx.Client, server: ServerProcess) -> Account:
     )
     assert result.returncode == 0, result.stderr
     return login(api, username)
+
+
+def befriend(api: httpx.Client, a: Account, b: Account) -> None:
+    """Make them friends (crossing requests), so that each may watch the other's presence."""
+    for asker, asked in ((a, b), (b, a)):
+        response = api.post(
+            "/api/v1/friends/requests", headers=asker.headers, json={"user_id": asked.id}
+        )
+        assert response.status_code in (200, 201), response.text

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import (
     Block,
-    Conversation,
     ConversationMember,
     FriendRequest,
     Friendship,
@@ -140,16 +139,13 @@ async def block_sets(tx: AsyncSession, user_id: uuid.UUID) -> tuple[set[str], se
 
 
 async def share_a_conversation(tx: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> bool:
-    """Both are members of one direct, group or support conversation (open rooms are public:
-    sharing one says nothing)."""
+    """Both are members of one conversation, of any kind."""
     mine = select(ConversationMember.conversation_id).where(ConversationMember.user_id == a)
     found = await tx.scalar(
         select(ConversationMember.conversation_id)
-        .join(Conversation, Conversation.id == ConversationMember.conversation_id)
         .where(
             ConversationMember.user_id == b,
             ConversationMember.conversation_id.in_(mine),
-            Conversation.kind != "room",
         )
         .limit(1)
     )

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.accounts import Account, direct_chat, login, register
+from tests.support.accounts import Account, befriend, direct_chat, login, register
 from tests.support.clients import WsClient
 from tests.support.server import ServerProcess
 
@@ -135,6 +135,9 @@ async def test_presence_online_offline_and_last_seen(
     api: httpx.Client, server: ServerProcess, opened: list[WsClient]
 ) -> None:
     alice, bob = register(api), register(api)
+    # Friends may watch each other (people who share no conversation and are not friends may
+    # not); friends hear presence only by subscribing.
+    befriend(api, alice, bob)
     alice_ws = await ws(server, opened, alice)
     status = await alice_ws.ack("subscribe_status", {"target_user_id": bob.id})
     assert (status["type"], status["is_online"]) == ("user_offline", False)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     String,
@@ -42,6 +43,10 @@ class Conversation(Base):
         Uuid, ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     status: Mapped[str] = mapped_column(String(16), default="active")
+    topic: Mapped[str | None] = mapped_column(String(300))
+    """Rooms: what the room is about."""
+    is_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Rooms: not listed, and joined only by invitation (by a member's owner or admins)."""
     # The last sequence number handed out; each message takes the next one.
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_message_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

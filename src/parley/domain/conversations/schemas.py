@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
     model_validator,
@@ -63,6 +64,7 @@ CONVERSATION_REF = AliasChoices(
     "conversation_id", "room_id", "chat_room_id", "chatId", "chat_id", "room"
 )
 RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Topic = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 MAX_ATTACHMENTS = 10
 
 
@@ -78,6 +80,10 @@ class ConversationCreate(Lenient):
         None, validation_alias=AliasChoices("customer_id", "customerId")
     )
     agent_id: uuid.UUID | None = Field(None, validation_alias=AliasChoices("agent_id", "agentId"))
+    topic: Topic | None = None
+    """Rooms: what the room is about."""
+    private: StrictBool = Field(False, validation_alias=AliasChoices("private", "is_private"))
+    """Rooms: unlisted, joined by invitation only."""
 
     def resolved_kind(self) -> ConversationKind:
         if self.kind is not None:
@@ -92,6 +98,10 @@ class ConversationCreate(Lenient):
 class ConversationUpdate(Lenient):
     name: RoomName | None = None
     status: ConversationStatus | None = None
+    topic: Topic | None = None
+    """Rooms only; an empty string clears it."""
+    private: StrictBool | None = Field(None, validation_alias=AliasChoices("private", "is_private"))
+    """Rooms only."""
 
 
 class MemberAdd(Lenient):
@@ -257,13 +267,23 @@ class ConversationPublic(BaseModel):
     customer_id: uuid.UUID | None
     agent_id: uuid.UUID | None
     status: ConversationStatus
+    topic: str | None = None
+    private: bool = False
     last_seq: int
     last_message_at: datetime | None
     last_message: MessagePublic | None = None
     unread_count: int = 0
     members: list[MemberPublic] = Field(default_factory=list)
+    member_count: int | None = None
+    """In the room directory: how many members the room has."""
     created_at: datetime
     updated_at: datetime
+
+
+class RoomPage(BaseModel):
+    rooms: list[ConversationPublic]
+    next_cursor: str | None
+    has_more: bool
 
 
 class ReadReceipt(BaseModel):

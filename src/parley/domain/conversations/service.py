@@ -65,8 +65,12 @@ class ConversationService:
                     if not command.name:
                         raise ValidationFailed("A room needs a name.", field="name")
                     conversation = await self._open_room(work, principal, command.name)
+                    conversation.topic = command.topic or None
+                    conversation.is_private = command.private
                 else:
                     conversation = await self._open_support(work, principal, command)
+                if kind is not ConversationKind.ROOM and (command.topic or command.private):
+                    raise ValidationFailed("Only rooms have a topic or are private.", field="topic")
                 return await self._detail(work.tx, conversation, principal)
         except IntegrityError as exc:  # two clients created the same direct chat or room at once
             raise Conflict("That conversation was created at the same moment; retry.") from exc
@@ -181,6 +185,11 @@ class ConversationService:
             if member is None:
                 if conversation.kind != ConversationKind.ROOM:
                     await access.require_access(work.tx, conversation, principal)
+                elif conversation.is_private:
+                    raise Forbidden(
+                        "This room is private: its owner or admins invite its members.",
+                        code="private_room",
+                    )
                 else:
                     await self._enrol(work, conversation, principal.user_id, MemberRole.MEMBER)
                     added = True
@@ -230,6 +239,17 @@ class ConversationService:
             conversation, _ = await access.load(work.tx, ref, principal)
             return conversation.id
 
+    async def room(self, principal: Principal, ref: str) -> ConversationPublic:
+        """An open room with its members: a public one for anyone, a private one for its
+        members only."""
+        async with self._uow() as work:
+            room = await access.find_by_ref(work.tx, ref)
+            if room is None or room.kind != ConversationKind.ROOM:
+                raise access.not_found()
+            if room.is_private:
+                await access.require_access(work.tx, room, principal)
+            return await self._detail(work.tx, room, principal)
+
     async def resolve_room(
         self, principal: Principal, ref: str | uuid.UUID
     ) -> tuple[uuid.UUID, str | None]:
@@ -259,6 +279,14 @@ class ConversationService:
                     if other is not None and other.id != conversation.id:
                         raise _room_exists()
                     conversation.room_key = key
+            if update.topic is not None or update.private is not None:
+                if conversation.kind != ConversationKind.ROOM:
+                    raise ValidationFailed("Only rooms have a topic or are private.", field="topic")
+                self._require_manager(member, principal)
+                if update.topic is not None:
+                    conversation.topic = update.topic or None
+                if update.private is not None:
+                    conversation.is_private = update.private
             if update.status is not None:
                 if conversation.kind != ConversationKind.SUPPORT:
                     raise ValidationFailed("Only support chats have a status.", field="status")

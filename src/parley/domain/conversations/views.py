@@ -92,6 +92,8 @@ def conversation_public(
         customer_id=conversation.customer_id,
         agent_id=conversation.agent_id,
         status=conversation.status,
+        topic=conversation.topic,
+        private=bool(conversation.is_private),
         last_seq=conversation.last_seq,
         last_message_at=conversation.last_message_at,
         last_message=last_message,

@@ -31,8 +31,8 @@ async def require_direct_allowed(tx: AsyncSession, sender: uuid.UUID, other: Use
 async def may_see_presence(
     tx: AsyncSession, viewer: uuid.UUID, user: uuid.UUID, *, is_admin: bool = False
 ) -> bool:
-    """Presence is for friends and for people who share a conversation (an open room does
-    not count), never for someone the user blocked; admins see everyone's."""
+    """Presence is for friends and for people who share a conversation, never for someone
+    the user blocked; admins see everyone's."""
     if viewer == user or is_admin:
         return True
     if await queries.block_between(tx, viewer, user) is not None:
