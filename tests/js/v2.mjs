@@ -71,7 +71,7 @@ async function roundtrip([tokenA, tokenB, room, transports]) {
 
 async function authenticate([token]) {
   const socket = await connected(v2("/", {}));
-  const before = await ack(socket, "heartbeat", {});
+  const before = await ack(socket, "join", { room_id: "v2-before-sign-in" });
   const answer = await ack(socket, "authenticate", { token });
   const after = await ack(socket, "heartbeat", {});
   socket.close();

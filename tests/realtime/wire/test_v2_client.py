@@ -44,7 +44,7 @@ def test_a_v2_client_talks_with_a_v4_client_in_a_room(
         transports,
     )  # fmt: skip
     assert outcome["signedIn"]["user_id"] == alice.id  # the token came in the query
-    assert outcome["joined"]["room_id"] == room
+    assert outcome["joined"]["conversation"]["name"] == room
     assert outcome["stored"]["content"] == "from v2"
     assert outcome["receivedByBob"]["id"] == outcome["stored"]["id"]
     assert outcome["receivedByBob"]["sender"]["username"] == alice.username
@@ -67,9 +67,7 @@ def test_a_v2_client_plays_on_the_gameplay_namespace(
     v2_server: ServerProcess, accounts: tuple[Account, Account]
 ) -> None:
     alice, bob = accounts
-    outcome = run_js(
-        "v2.mjs", "gameplay", v2_server.base_url, alice.access_token, bob.access_token
-    )
+    outcome = run_js("v2.mjs", "gameplay", v2_server.base_url, alice.access_token, bob.access_token)
     assert outcome["signedIn"]["user_id"] == alice.id  # from `0/gameplay?token=…,`
     assert outcome["bobIn"]["user_id"] == bob.id
     room = outcome["room"]

@@ -32,6 +32,7 @@ from parley.realtime.signin import SyncCommand, renewal, validation_details
 from parley.realtime.wire.engineio import EngineSession
 from parley.realtime.wire.socketio import (
     DISCONNECT,
+    SOCKETS,
     ConnectRefused,
     Namespace,
     Socket,
@@ -95,6 +96,13 @@ def token_from(auth: Any, socket: SocketIOConnection) -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
+
+
+def implicit_root(socket: SocketIOConnection) -> bool:
+    """A Socket.IO v2 client's `/`, which it never asked for, beside a namespace it did ask
+    for: when `/` is not signed in, that namespace may well be (`/gameplay?token=…`)."""
+    sockets = socket.session.state.get(SOCKETS, {})
+    return socket.session.protocol == 3 and socket.namespace == "/" and len(sockets) > 1
 
 
 def check_since(since: Any) -> None:
@@ -234,6 +242,8 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
     def _expire(self, socket: SocketIOConnection) -> None:
         if socket.principal is None and not socket.session.closed:
             socket.emit("error", {"code": "auth_timeout", "message": "No authentication in time."})
-            socket.auth_timer_task = asyncio.ensure_future(
-                socket.close(CloseCode.AUTH_TIMEOUT, "authentication timeout")
-            )
+            if implicit_root(socket):  # its other namespaces carry on
+                ending = socket.server.disconnect(socket)
+            else:
+                ending = socket.close(CloseCode.AUTH_TIMEOUT, "authentication timeout")
+            socket.auth_timer_task = asyncio.ensure_future(ending)
