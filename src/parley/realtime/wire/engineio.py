@@ -356,10 +356,12 @@ class EngineServer:
 
     async def _open_polling(self, scope: Scope, send: Send) -> None:
         session = self._new_session(scope)
-        handshake = self._handshake(session, ["websocket"]).encode()
-        if session.protocol == 3:
-            handshake = engineio3.encode_payload([handshake.decode()], binary=False)[0]
-        await _http(send, 200, handshake, self._cors(scope), text=True)
+        handshake = self._handshake(session, ["websocket"])
+        if session.protocol == 3:  # a payload: `<length>:0{...}`
+            body = engineio3.encode_payload([handshake], binary=False)[0]
+        else:
+            body = handshake.encode()
+        await _http(send, 200, body, self._cors(scope), text=True)
         await self.handler.on_open(session)
 
     async def _poll(self, scope: Scope, send: Send, sid: str) -> None:

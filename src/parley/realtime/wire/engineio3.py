@@ -76,8 +76,8 @@ def decode_payload(body: bytes, *, binary: bool) -> list[str]:
 
 
 def _decode_text(text: str) -> list[str]:
-    utf16 = text.encode("utf-16-le", "surrogatepass")
-    if len(utf16) == 2 * len(text):  # nothing outside the BMP: one character, one code unit
+    utf16 = b"" if text.isascii() else text.encode("utf-16-le", "surrogatepass")
+    if len(utf16) in (0, 2 * len(text)):  # nothing outside the BMP: a character is a unit
         return _walk(lambda at: text.find(":", at), lambda start, end: text[start:end], len(text))
 
     def find_colon(at: int) -> int:
