@@ -98,6 +98,13 @@ def token_from(auth: Any, socket: SocketIOConnection) -> str | None:
     return None
 
 
+def implicit_root(socket: SocketIOConnection) -> bool:
+    """A Socket.IO v2 client's `/`, which it never asked for, beside a namespace it did ask
+    for: when `/` is not signed in, that namespace may well be (`/gameplay?token=…`)."""
+    sockets = socket.session.state.get(SOCKETS, {})
+    return socket.session.protocol == 3 and socket.namespace == "/" and len(sockets) > 1
+
+
 def check_since(since: Any) -> None:
     """Raise ValidationError unless `since` is absent or `{conversation id: seq}`."""
     if since is not None:
@@ -240,9 +247,11 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
     def _expire(self, socket: SocketIOConnection) -> None:
         if socket.principal is None and not socket.session.closed:
             socket.emit("error", {"code": "auth_timeout", "message": "No authentication in time."})
-            socket.auth_timer_task = asyncio.ensure_future(
-                socket.close(CloseCode.AUTH_TIMEOUT, "authentication timeout")
-            )
+            if implicit_root(socket):  # its other namespaces carry on
+                ending = socket.server.disconnect(socket)
+            else:
+                ending = socket.close(CloseCode.AUTH_TIMEOUT, "authentication timeout")
+            socket.auth_timer_task = asyncio.ensure_future(ending)
 
 
 def _siblings(socket: SocketIOConnection) -> list[SocketIOConnection]:

@@ -20,6 +20,9 @@ One sweeper task serves every session's timers, from deadline queues (see `_swee
 
 Binary packets are not supported (Parley's events are JSON).
 
+Engine.IO 3 (socket.io-client 1.x/2.x, `EIO=3`) is served too, chosen per session: what
+differs (the open packet, the client's pings, the polling payload) is in `engineio3`.
+
 Why one module: the handshake, both transports, the upgrade and the heartbeat all act on
 one session's state; apart, its invariants would be spread over several files.
 """
@@ -41,6 +44,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from parley.lifecycle import stop_task
 from parley.realtime.protocol import CloseCode
+from parley.realtime.wire import engineio3
 from parley.realtime.wire.outbox import Outbox
 from parley.realtime.wire.rawframes import RawWriter, raw_websocket
 
@@ -75,6 +79,12 @@ class EngineHandler(ABC):
 
 class EngineSession:
     """One Engine.IO client, on polling or WebSocket; its outbox holds encoded packets."""
+
+    protocol = 4
+    """Engine.IO 3 or 4, from `EIO=`. Set on the instance for v3 only (and `xhr2` with it),
+    so a v4 session carries nothing more."""
+    xhr2 = False
+    """v3: the client takes binary poll answers (it sent no `b64=1` at the handshake)."""
 
     def __init__(
         self,
@@ -177,6 +187,8 @@ class EngineServer:
         self._due_ping: deque[tuple[float, str]] = deque()
         self._due_pong: deque[tuple[float, str]] = deque()
         self._due_in_use: deque[tuple[float, str]] = deque()
+        self._client_pings = engineio3.ClientPings(ping_interval_secs + ping_timeout_secs)
+        """v3 sessions: the client pings; one that stops is closed (engineio3.ClientPings)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -202,6 +214,9 @@ class EngineServer:
         while True:
             now = time.monotonic()
             wake = min(queue[0][0] if queue else now + delay for queue, delay in queues)
+            v3_due = self._client_pings.next_deadline()
+            if v3_due is not None:
+                wake = min(wake, v3_due)
             await asyncio.sleep(max(0.0, wake - now))
             now = time.monotonic()
             due_ping, due_pong, due_in_use = self._due_ping, self._due_pong, self._due_in_use
@@ -221,6 +236,10 @@ class EngineServer:
                 session = self.sessions.get(due_in_use.popleft()[1])
                 if session is not None and not session.in_use:
                     self._close_soon(session, "connect timeout", CloseCode.AUTH_TIMEOUT)
+            for sid in self._client_pings.due(now):
+                session = self.sessions.get(sid)
+                if session is not None:
+                    self._close_soon(session, "ping timeout")
 
     def _close_soon(
         self, session: EngineSession, reason: str, code: CloseCode = CloseCode.NORMAL
@@ -240,6 +259,8 @@ class EngineServer:
         session.closed = True
         session.close_reason = reason
         self.sessions.pop(session.sid, None)
+        if session.protocol == 3:
+            self._client_pings.forget(session.sid)
         await session.outbox.stop_writer()
         session.outbox.close()
         if session._ws_send is not None:
@@ -256,12 +277,14 @@ class EngineServer:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = parse_qs(scope.get("query_string", b"").decode())
-        if query.get("EIO", [""])[0] != "4":
+        protocol = query.get("EIO", [""])[0]
+        if protocol not in ("4", engineio3.PROTOCOL):
             await self._refuse(
                 scope,
                 receive,
                 send,
-                "Only Engine.IO protocol 4 (EIO=4, Socket.IO clients 3.x and 4.x) is supported.",
+                "Engine.IO protocols 4 and 3 are supported (EIO=4: Socket.IO clients 3.x and "
+                "4.x; EIO=3: 1.x and 2.x).",
             )
             return
         sid = query.get("sid", [None])[0]
@@ -295,6 +318,9 @@ class EngineServer:
             await _http(send, 400, body, self._cors(scope))
 
     def _handshake(self, session: EngineSession, upgrades: list[str]) -> str:
+        if session.protocol == 3:
+            interval, timeout = int(self._ping_interval * 1000), int(self._ping_timeout * 1000)
+            return engineio3.handshake(session.sid, upgrades, interval, timeout)
         return (
             OPEN
             + orjson.dumps(
@@ -318,7 +344,11 @@ class EngineServer:
         )
         self.sessions[session.sid] = session
         now = time.monotonic()
-        self._due_ping.append((now + self._ping_interval, session.sid))
+        if session.query["EIO"] == engineio3.PROTOCOL:  # the client pings
+            session.protocol, session.xhr2 = 3, "b64" not in session.query
+            self._client_pings.watch(session.sid, now)
+        else:
+            self._due_ping.append((now + self._ping_interval, session.sid))
         self._due_in_use.append((now + self._connect_timeout, session.sid))
         return session
 
@@ -326,13 +356,12 @@ class EngineServer:
 
     async def _open_polling(self, scope: Scope, send: Send) -> None:
         session = self._new_session(scope)
-        await _http(
-            send,
-            200,
-            self._handshake(session, ["websocket"]).encode(),
-            self._cors(scope),
-            text=True,
-        )
+        handshake = self._handshake(session, ["websocket"])
+        if session.protocol == 3:  # a payload: `<length>:0{...}`
+            body = engineio3.encode_payload([handshake], binary=False)[0]
+        else:
+            body = handshake.encode()
+        await _http(send, 200, body, self._cors(scope), text=True)
         await self.handler.on_open(session)
 
     async def _poll(self, scope: Scope, send: Send, sid: str) -> None:
@@ -353,6 +382,11 @@ class EngineServer:
             if session.closed and not packets:
                 # The client's own close ends its poll with a NOOP; any other, with CLOSE.
                 packets = [NOOP if session.close_reason == CLIENT_CLOSE else CLOSE]
+            if session.protocol == 3:
+                body, binary = engineio3.encode_payload(packets or [NOOP], binary=session.xhr2)
+                mime = engineio3.BINARY_CONTENT_TYPE if binary else None
+                await _http(send, 200, body, self._cors(scope), text=True, content_type=mime)
+                return
             body = SEPARATOR.join(packets or [NOOP]).encode()
             await _http(send, 200, body, self._cors(scope), text=True)
         finally:
@@ -376,7 +410,13 @@ class EngineServer:
             await _http(send, 413, b'{"code":3,"message":"Payload too large"}', self._cors(scope))
             await self.close_session(session, "payload too large")
             return
-        packets = body.decode("utf-8", "replace").split(SEPARATOR)
+        if session.protocol == 3:
+            try:
+                packets = engineio3.decode_payload(body, binary=_is_binary(scope))
+            except engineio3.PayloadError:
+                packets = [""]  # the protocol's parse error: an invalid packet, as below
+        else:
+            packets = body.decode("utf-8", "replace").split(SEPARATOR)
         if not all(packet and packet[0] in CLIENT_PACKETS for packet in packets):
             await _http(send, 400, BAD_REQUEST, self._cors(scope))
             await self.close_session(session, "invalid packet")
@@ -428,6 +468,11 @@ class EngineServer:
                         session, "payload too large", code=CloseCode.FRAME_TOO_LARGE
                     )
                     break
+                if session.protocol == 3:
+                    try:
+                        text = engineio3.from_ws_text(text)
+                    except engineio3.PayloadError:
+                        text = ""  # invalid: _on_packet closes the session
                 await self._on_packet(session, text)
         finally:
             session._ws_send = None
@@ -489,7 +534,9 @@ class EngineServer:
             await self.handler.on_message(session, packet[1:])
         elif kind == CLOSE:
             await self.close_session(session, CLIENT_CLOSE)
-        elif kind == PING:  # not in v4 from clients, but harmless to answer
+        elif kind == PING:  # v3's heartbeat; not in v4 from clients, but harmless to answer
+            if session.protocol == 3:
+                self._client_pings.pinged(session.sid, time.monotonic())
             session.send_packet(PONG + packet[1:])
 
     def _cors(self, scope: Scope) -> list[tuple[bytes, bytes]]:
@@ -511,15 +558,24 @@ class EngineServer:
 
 
 async def _http(
-    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]], *, text: bool = False
+    send: Send,
+    status: int,
+    body: bytes,
+    extra: list[tuple[bytes, bytes]],
+    *,
+    text: bool = False,
+    content_type: str | None = None,
 ) -> None:
-    content_type = b"text/plain; charset=UTF-8" if text else b"application/json"
+    if content_type is not None:
+        mime = content_type.encode()
+    else:
+        mime = b"text/plain; charset=UTF-8" if text else b"application/json"
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", content_type),
+                (b"content-type", mime),
                 (b"content-length", str(len(body)).encode()),
                 (b"cache-control", b"no-store"),
                 *extra,
@@ -527,6 +583,15 @@ async def _http(
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _is_binary(scope: Scope) -> bool:
+    """A v3 POST of an XHR2 binary payload."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            mime = value.split(b";")[0].strip().lower()
+            return bool(mime == engineio3.BINARY_CONTENT_TYPE.encode())
+    return False
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

@@ -3,6 +3,9 @@
 Packet text: `<type>[<namespace>,][<ack id>][<json>]`, types 0 CONNECT, 1 DISCONNECT, 2 EVENT,
 3 ACK, 4 CONNECT_ERROR (5 and 6, the binary forms, are refused). Each namespace a client
 connects to is one `Socket`; its handlers come from the namespace object.
+
+A session of Engine.IO 3 speaks Socket.IO v2 (protocol 4): connected to `/` as it opens,
+CONNECT answers and refusals in v2's shapes (`socketio_v2`); the rest is the same.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import structlog
 
 from parley.errors import MalformedRequest
 from parley.realtime.pipeline import CommandPipeline
+from parley.realtime.wire import socketio_v2
 from parley.realtime.wire.engineio import EngineHandler, EngineSession
 from parley.wirejson import JsonPolicy, JsonRefused, deliverable
 
@@ -159,6 +163,8 @@ class SocketIOServer(EngineHandler):
 
     async def on_open(self, session: EngineSession) -> None:
         session.state[SOCKETS] = {}
+        if session.protocol == 3:  # v2: connected to `/` without asking
+            await self._connect(session, session.state[SOCKETS], Packet(CONNECT, "/", None, {}))
 
     async def on_message(self, session: EngineSession, data: str) -> None:
         try:
@@ -176,11 +182,17 @@ class SocketIOServer(EngineHandler):
             )
             return
         sockets: dict[str, Socket] = session.state[SOCKETS]
+        if packet.kind == CONNECT and session.protocol == 3:  # `0/gameplay?token=…,`
+            path, auth = socketio_v2.connect_target(packet.namespace)
+            packet = Packet(CONNECT, path, None, auth)
         socket = sockets.get(packet.namespace)
         if packet.kind == CONNECT:
             await self._connect(session, sockets, packet)
         elif socket is None:
-            if packet.kind != DISCONNECT:
+            if packet.kind != DISCONNECT and session.protocol == 3:
+                message = socketio_v2.NOT_CONNECTED
+                session.send_message(socketio_v2.namespace_error(packet.namespace, message))
+            elif packet.kind != DISCONNECT:
                 session.send_message(
                     encode_packet(
                         CONNECT_ERROR, packet.namespace, {"message": "Not connected to namespace"}
@@ -226,7 +238,12 @@ class SocketIOServer(EngineHandler):
         CONNECT_ERROR, an event with an ack id on that ack, anything else with `error`."""
         error = refused.error()
         socket = session.state[SOCKETS].get(refused.namespace)
-        if refused.kind == CONNECT:
+        if refused.kind == CONNECT and session.protocol == 3:
+            namespace = socketio_v2.connect_target(refused.namespace)[0]
+            session.send_message(
+                socketio_v2.refused(namespace, error["code"], error["message"], error["details"])
+            )
+        elif refused.kind == CONNECT:
             data = {
                 "message": error["message"],
                 "data": {"code": error["code"], "details": error["details"]},
@@ -243,6 +260,11 @@ class SocketIOServer(EngineHandler):
         self, session: EngineSession, sockets: dict[str, Socket], packet: Packet
     ) -> None:
         handler = self._namespaces.get(packet.namespace)
+        v2 = session.protocol == 3
+        if handler is None and v2:
+            message = socketio_v2.INVALID_NAMESPACE
+            session.send_message(socketio_v2.namespace_error(packet.namespace, message))
+            return
         if handler is None:
             session.send_message(
                 encode_packet(CONNECT_ERROR, packet.namespace, {"message": "Invalid namespace"})
@@ -254,6 +276,11 @@ class SocketIOServer(EngineHandler):
         try:
             extra = await handler.on_connect(socket, packet.data)
         except ConnectRefused as exc:
+            if v2:
+                session.send_message(
+                    socketio_v2.refused(packet.namespace, exc.code, exc.message, exc.details)
+                )
+                return
             data: dict[str, Any] = {"code": exc.code}
             if exc.details:
                 data["details"] = exc.details
@@ -265,9 +292,12 @@ class SocketIOServer(EngineHandler):
             return
         sockets[packet.namespace] = socket
         session.in_use = True  # the connect timeout is over for it
-        session.send_message(
-            encode_packet(CONNECT, packet.namespace, {"sid": socket.id, **(extra or {})})
-        )
+        if v2:
+            session.send_message(socketio_v2.connected(packet.namespace))
+        else:
+            session.send_message(
+                encode_packet(CONNECT, packet.namespace, {"sid": socket.id, **(extra or {})})
+            )
         await handler.after_connect(socket)
 
     async def _event(self, socket: Socket, packet: Packet) -> None:
