@@ -51,7 +51,13 @@ async def test_the_mandatory_query_parameters(
     # The bodies are the reference server's: {code, message} with engine.io's error codes.
     for params in ({"transport": "polling"}, {"EIO": "abc", "transport": "polling"}):
         answer = await http.get(PATH, params=params)
-        assert (answer.status_code, answer.json()["code"]) == (400, 5), params
+        assert (answer.status_code, answer.json()) == (
+            400,
+            {"code": 5, "message": "Unsupported protocol version"},
+        ), params
+    # The WebSocket transport over plain HTTP: a known transport, badly used.
+    answer = await http.get(PATH, params={"EIO": "4", "transport": "websocket"})
+    assert (answer.status_code, answer.json()) == (400, {"code": 3, "message": "Bad request"})
     for params in ({"EIO": "4"}, {"EIO": "4", "transport": "abc"}):
         answer = await http.get(PATH, params=params)
         assert (answer.status_code, answer.json()) == (
@@ -167,7 +173,15 @@ async def test_a_websocket_for_an_upgraded_session_is_accepted_then_closed(
                     await second.recv()
             assert closed.value.rcvd is not None
             assert closed.value.rcvd.code == 1008
-        assert (await http.get(PATH, params=polling(sid))).status_code == 400
+        # Polling for an upgraded session: a transport mismatch (the reference's Bad request).
+        for refused in (
+            await http.get(PATH, params=polling(sid)),
+            await http.post(PATH, params=polling(sid), content='40{"token":"x"}'),
+        ):
+            assert (refused.status_code, refused.json()) == (
+                400,
+                {"code": 3, "message": "Bad request"},
+            )
         await upgraded.send("4" + '0{"token":"x"}')  # the upgraded session carries on
         async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
             while True:
