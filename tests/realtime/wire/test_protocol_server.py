@@ -235,7 +235,7 @@ async def test_websocket_heartbeat_and_ping_timeout(protocol_server: ServerProce
     socket.answer_pings = False
     assert await socket.closed() is not None
     gaps = [later - earlier for earlier, later in zip(socket.pings, socket.pings[1:], strict=False)]
-    assert all(0.25 < gap < 0.6 for gap in gaps), gaps  # pingInterval after each answer
+    assert all(0.25 < gap < 1.0 for gap in gaps), gaps  # pingInterval after each answer
 
 
 async def test_the_clients_close(http: httpx.AsyncClient, protocol_server: ServerProcess) -> None:
