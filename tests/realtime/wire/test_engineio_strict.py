@@ -188,3 +188,23 @@ async def test_a_websocket_for_an_upgraded_session_is_accepted_then_closed(
                 answer = await upgraded.recv()
                 if isinstance(answer, str) and answer.startswith("44"):
                     break  # connect_error for the bad token: the session answered
+
+
+async def test_the_open_packet_and_max_payload(
+    http: httpx.AsyncClient, eio_server: ServerProcess
+) -> None:
+    """The open packet has exactly the protocol's keys; `maxPayload` is SIO_MAX_PAYLOAD_BYTES
+    (default 1 000 000) and is what both transports take at most."""
+    opened = await http.get(PATH, params={"EIO": "4", "transport": "polling"})
+    handshake = orjson.loads(opened.text.removeprefix("0"))
+    assert set(handshake) == {"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"}
+    assert (handshake["upgrades"], handshake["maxPayload"]) == (["websocket"], 1_000_000)
+    sid = str(handshake["sid"])
+    too_large = "4" + "x" * 1_000_000
+    assert (await http.post(PATH, params=polling(sid), content=too_large)).status_code == 413
+    assert (await http.get(PATH, params=polling(sid))).status_code == 400  # closed
+    socket = await EioSocket.open(eio_server)
+    assert socket.handshake["maxPayload"] == 1_000_000
+    assert socket.handshake["upgrades"] == []
+    await socket.send(too_large)
+    assert await socket.closed() == 1009
