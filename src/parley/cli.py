@@ -1,4 +1,4 @@
-"""The `parley` command: serve, migrate, seed, reset-db."""
+"""The `parley` command: serve, migrate, seed, create-user, reset-db, protocol-server."""
 
 from __future__ import annotations
 
@@ -216,6 +216,35 @@ def reset_db(
 
     _with_database(settings, work)
     typer.echo("database reset")
+
+
+@cli.command("protocol-server")
+def protocol_server(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (the protocol test suites expect 3000).")] = 3000,
+) -> None:
+    """Serve the protocol test suites' reference app (Engine.IO echo at /engine.io/,
+    Socket.IO at /socket.io/) on Parley's engine: no database, no auth; for client authors
+    and protocol testing, never for production."""
+    import uvicorn
+
+    from parley.protocol_server import MAX_PAYLOAD_BYTES, ProtocolServer
+    from parley.realtime.wire.websocket import ParleyWebSocketProtocol
+
+    configure_logging(_settings())
+    uvicorn.run(
+        ProtocolServer(),
+        host=host,
+        port=port,
+        log_config=None,
+        loop="uvloop",
+        http="httptools",
+        ws=ParleyWebSocketProtocol,  # the transport `parley serve` runs, fast path included
+        ws_per_message_deflate=False,
+        ws_max_size=MAX_PAYLOAD_BYTES,
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 def main() -> None:

@@ -32,8 +32,8 @@ from parley.realtime.gameplay.namespace import EVENTS as GAME_EVENTS
 from parley.realtime.gameplay.websocket import GameplayWebSocketSession
 from tests.fuzz.conftest import FUZZ_ENV, World
 from tests.support.clients import RECEIVE_TIMEOUT_SECS, WsClient
-from tests.support.framefuzz import FrameFuzzer, dumps
-from tests.support.fuzzing import assert_log_clean
+from tests.support.framefuzz import POISON_STRINGS, FrameFuzzer, dumps
+from tests.support.fuzzing import BIG, assert_log_clean, nested
 from tests.support.rawws import CLOSE, TEXT, RawSocket, open_raw
 from tests.support.server import ServerProcess
 
@@ -353,25 +353,26 @@ async def test_plain_websocket_survives_malformed_frames(
 def sio_frames(
     fuzzer: FrameFuzzer, namespace: str, count: int, first_ack: int, labels: dict[int, str]
 ) -> list[str]:
-    """Engine.IO message packets (`4…`) carrying hostile Socket.IO packets, and some hostile
-    Engine.IO packets; numeric ack ids from `first_ack` on."""
+    """Engine.IO message packets (`4…`) carrying well-formed Socket.IO packets with hostile
+    contents, and some Engine.IO packets of known types; numeric ack ids from `first_ack` on.
+    None of them may cost the connection (what does is `UNDECODABLE`, tested one by one)."""
     r = fuzzer.random
     prefix = "" if namespace == "/" else namespace + ","
     packets = []
     for n in range(count):
         choice = r.random()
-        if choice < 0.65:
+        if choice < 0.7:
             name = fuzzer.name()
             ack = str(first_ack + n) if r.random() < 0.8 else ""
             data, label = fuzzer.payload(name)
             labels[first_ack + n] = f"{name}: {label}"
             packets.append(f"42{prefix}{ack}{dumps([name, data])}")
-        elif choice < 0.75:
-            # Ack ids that are not plain digits, and absurd ones.
-            ack = r.choice(NOT_PLAIN_ACK_IDS)
-            packets.append(f"42{prefix}{ack}" + dumps(["heartbeat"]))
         elif choice < 0.85:
-            event = r.choice([fuzzer.poison(), fuzzer.wrong_type(), "", "unknown_event"])
+            # Event names the protocol allows (strings, numbers) that no command has, or that
+            # carry poison (refused by the input policy).
+            event = r.choice(
+                [r.choice(POISON_STRINGS), r.choice([1, -1]) * BIG**2, 3.5, 7, "", "unknown_event"]
+            )
             labels[first_ack + n] = f"event name {str(event)[:30]!r}"
             packets.append(f"42{prefix}{first_ack + n}" + dumps([event, {}]))
         elif choice < 0.95:
@@ -379,31 +380,68 @@ def sio_frames(
                 "4"
                 + r.choice(
                     [
-                        "2",
-                        "2[",
-                        "2{}",
-                        "2[1]",
-                        "2[null]",
-                        '2/nonexistent,["heartbeat"]',
-                        '2/gameplay["x"]',
-                        "3",
-                        "5",
-                        "6",
-                        "7",
-                        "9",
-                        "2\x00",
-                        '4{"message": "x"}',
+                        f"2{prefix}[1]",
+                        f'2{prefix}[1.5,{{"a":1}}]',
+                        f'2{prefix}["unknown_event"]',
+                        f"3{prefix}[]",
+                        f'3{prefix}7["x"]',
                         "0/nonexistent,",
-                        f"2{prefix}" + fuzzer.garbage_text(),
-                        "2" + "[" * 100,
+                        '0/nonexistent,{"token":"x"}',
+                        f'2{prefix}["heartbeat",' + "[" * 100 + "]" * 100 + "]",
+                        f'2{prefix}["heartbeat",' + "9" * 30 + "]",
                     ]
                 )
             )
         else:
             # Engine.IO packets of a known type only: one of no known type ("7", "x", NUL)
             # closes the session, as the protocol says (tests/realtime/wire/test_engineio_strict).
-            packets.append(r.choice(["3", "5", "6", "2probe", "4", "6junk", "3probe"]))
+            packets.append(r.choice(["3", "5", "6", "2probe", "6junk", "3probe"]))
     return packets
+
+
+NOT_PLAIN_ACK_IDS = ["-1", "1.5", "²", "١٢٣٤٥٦٧", "1e3", "9" * 30, "0x1f", " 1"]
+"""Arabic-Indic digits pass `str.isdigit`; none of these is an ack id, so what follows is no
+JSON payload."""
+
+
+def undecodable(prefix: str) -> list[str]:
+    """Socket.IO packets that cannot be decoded (or that the session's state does not allow):
+    each closes the connection, as the protocol says (tests/realtime/wire/test_strict_socketio)."""
+    packets = [f"42{prefix}{ack}" + dumps(["heartbeat"]) for ack in NOT_PLAIN_ACK_IDS]
+    packets += [f"42{prefix}" + dumps([name, {}]) for name in [True, None, [1, 2], {"a": 1}]]
+    packets += [f"42{prefix}" + dumps([nested(40)])]
+    packets += [
+        f"42{prefix}",
+        f"42{prefix}[",
+        f"42{prefix}{{}}",
+        f"42{prefix}[]",
+        f"42{prefix}[null]",
+        f'42{prefix}["disconnect"]',
+        f"42{prefix}\x00",
+        f"42{prefix}" + "[" * 100,
+        f'42{prefix}{{"type": NaN}}',
+        f'42{prefix}["heartbeat"] trailing',
+        '42/nonexistent,["heartbeat"]',
+        '42/gameplay["x"]',
+        f"43{prefix}",
+        f"43{prefix}1{{}}",
+        "45",
+        "46",
+        "47",
+        "49",
+        "4",
+        f'44{prefix}{{"message": "x"}}',
+        f"40{prefix}",  # connected already
+        f"41{prefix}{{}}",
+    ]
+    return packets
+
+
+def closed_by(batch: list[str]) -> str:
+    """What a batch that ended the connection held (the harness sends a batch at once, so it
+    cannot tell which packet it was): every packet in it should have been answered."""
+    odd = [p[:60] for p in batch if not p.startswith("42")]
+    return f"{len(batch)} well-formed packets sent; those not events: {odd[:5]}"
 
 
 class EngineClient:
@@ -411,6 +449,8 @@ class EngineClient:
 
     def __init__(self) -> None:
         self.received: list[str] = []
+        self.closed = False
+        """Whether the server was seen closing the session (not merely silent)."""
 
     async def send(self, packets: list[str]) -> None:
         raise NotImplementedError
@@ -455,9 +495,13 @@ class WebSocketEngine(EngineClient):
         while True:
             try:
                 opcode, payload = await self.raw.frame()
-            except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+            except TimeoutError:
+                return None
+            except (asyncio.IncompleteReadError, ConnectionError):
+                self.closed = True
                 return None
             if opcode == CLOSE:
+                self.closed = True
                 return None
             if opcode != TEXT:
                 continue
@@ -514,11 +558,14 @@ class PollingEngine(EngineClient):
                 try:
                     answer = await self.client.get(self.url)
                 except httpx.TransportError:
+                    self.closed = True
                     return None
                 if answer.status_code != 200:
+                    self.closed = True
                     return None
                 for packet in answer.text.split("\x1e"):
                     if packet == "1":
+                        self.closed = True
                         return None
                     if packet == "2":
                         await self.send(["3"])
@@ -526,6 +573,7 @@ class PollingEngine(EngineClient):
                     self.received.append(packet)
                     if match(packet):
                         return packet
+            self.closed = True  # a POST was refused: the session is gone
             return None
 
     async def close(self) -> None:
@@ -536,17 +584,6 @@ async def open_engine(server: ServerProcess, transport: str) -> EngineClient:
     if transport == "websocket":
         return await WebSocketEngine.open(server)
     return await PollingEngine.open(server)
-
-
-NOT_PLAIN_ACK_IDS = ["-1", "1.5", "²", "١٢٣٤٥٦٧", "1e3", "9" * 30, "0x1f", " 1"]
-"""Arabic-Indic digits pass `str.isdigit`; these name no fuzzed event if read as a number."""
-
-
-def closed_by(batch: list[str]) -> str:
-    """The likely culprits when a batch ended the connection (the harness sends a batch at
-    once, so it cannot tell which packet it was)."""
-    suspects = [p for p in batch if any(f"42{a}" in p or f",{a}[" in p for a in ["²"])]
-    return f"{len(batch)} packets sent; ack ids not plain digits among them: {suspects[:3]}"
 
 
 def accepted_acks(packets: list[str], namespace_prefix: str, labels: dict[int, str]) -> list[str]:
@@ -629,6 +666,46 @@ async def test_socketio_survives_malformed_packets(
         failures += [f"signed in: {x}" for x in summary(late)]
     finally:
         await engine.close()
+
+    after = await Stored.read(fuzz_api, world, game_watcher)
+    barrier = f"fuzz-{uuid.uuid4().hex}"
+    fuzz_api.get("/health", headers={"X-Request-ID": barrier})
+    fuzz_server.wait_for_log(barrier, after=log_start)
+    failures += changes(before, after)
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:40])
+    assert_log_clean(fuzz_server, log_start)
+
+
+@pytest.mark.parametrize("namespace", ["/", "/gameplay"])
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+async def test_socketio_closes_on_undecodable_packets_and_nothing_else_happens(
+    transport: str,
+    namespace: str,
+    fuzz_server: ServerProcess,
+    fuzz_api: httpx.Client,
+    world: World,
+    game_watcher: WsClient,
+) -> None:
+    """Each undecodable packet on a signed-in connection of its own (alive just before): the
+    server closes the session, logs no error and stores nothing."""
+    token = world.customer.access_token
+    before = await Stored.read(fuzz_api, world, game_watcher)
+    log_start = len(fuzz_server.log_lines)
+    prefix = "" if namespace == "/" else namespace + ","
+    failures: list[str] = []
+    for packet in undecodable(prefix):
+        engine = await open_engine(fuzz_server, transport)
+        try:
+            await engine.send([f"40{prefix}" + dumps({"token": token})])
+            assert await engine.until(lambda p: p.startswith(f"40{prefix}")) is not None
+            alive = await engine.event_ack(namespace, 900_003, "heartbeat")
+            assert alive is not None, "the connection ended before the packet"
+            await engine.send([packet])
+            await engine.until(lambda p: False)
+            if not engine.closed:
+                failures.append(f"{packet[:60]!r}: the connection stayed open")
+        finally:
+            await engine.close()
 
     after = await Stored.read(fuzz_api, world, game_watcher)
     barrier = f"fuzz-{uuid.uuid4().hex}"

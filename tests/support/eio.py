@@ -28,8 +28,8 @@ class EioSocket:
         self.seen: list[str] = []
 
     @classmethod
-    async def open(cls, server: ServerProcess) -> EioSocket:
-        url = f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket"
+    async def open(cls, server: ServerProcess, path: str = "/socket.io/") -> EioSocket:
+        url = f"ws://127.0.0.1:{server.port}{path}?EIO=4&transport=websocket"
         connection = await connect(url, open_timeout=RECEIVE_TIMEOUT_SECS)
         async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
             first = await connection.recv()

@@ -92,13 +92,18 @@ class ServerProcess:
 
 
 def start_server(
-    data_dir: Path, env: Mapping[str, str], *, timeout_secs: float = 30
+    data_dir: Path,
+    env: Mapping[str, str],
+    *,
+    timeout_secs: float = 30,
+    command: str = "serve",
 ) -> ServerProcess:
+    """`parley serve` (or another command taking `--host` and `--port`: `protocol-server`)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     full_env = parley_env(data_dir, env)
     process = subprocess.Popen(
-        [sys.executable, "-m", "parley", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "parley", command, "--host", "127.0.0.1", "--port", str(port)],
         env=full_env,
         cwd=data_dir,
         stdout=subprocess.DEVNULL,

@@ -51,7 +51,13 @@ async def test_the_mandatory_query_parameters(
     # The bodies are the reference server's: {code, message} with engine.io's error codes.
     for params in ({"transport": "polling"}, {"EIO": "abc", "transport": "polling"}):
         answer = await http.get(PATH, params=params)
-        assert (answer.status_code, answer.json()["code"]) == (400, 5), params
+        assert (answer.status_code, answer.json()) == (
+            400,
+            {"code": 5, "message": "Unsupported protocol version"},
+        ), params
+    # The WebSocket transport over plain HTTP: a known transport, badly used.
+    answer = await http.get(PATH, params={"EIO": "4", "transport": "websocket"})
+    assert (answer.status_code, answer.json()) == (400, {"code": 3, "message": "Bad request"})
     for params in ({"EIO": "4"}, {"EIO": "4", "transport": "abc"}):
         answer = await http.get(PATH, params=params)
         assert (answer.status_code, answer.json()) == (
@@ -167,10 +173,38 @@ async def test_a_websocket_for_an_upgraded_session_is_accepted_then_closed(
                     await second.recv()
             assert closed.value.rcvd is not None
             assert closed.value.rcvd.code == 1008
-        assert (await http.get(PATH, params=polling(sid))).status_code == 400
+        # Polling for an upgraded session: a transport mismatch (the reference's Bad request).
+        for refused in (
+            await http.get(PATH, params=polling(sid)),
+            await http.post(PATH, params=polling(sid), content='40{"token":"x"}'),
+        ):
+            assert (refused.status_code, refused.json()) == (
+                400,
+                {"code": 3, "message": "Bad request"},
+            )
         await upgraded.send("4" + '0{"token":"x"}')  # the upgraded session carries on
         async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
             while True:
                 answer = await upgraded.recv()
                 if isinstance(answer, str) and answer.startswith("44"):
                     break  # connect_error for the bad token: the session answered
+
+
+async def test_the_open_packet_and_max_payload(
+    http: httpx.AsyncClient, eio_server: ServerProcess
+) -> None:
+    """The open packet has exactly the protocol's keys; `maxPayload` is SIO_MAX_PAYLOAD_BYTES
+    (default 1 000 000) and is what both transports take at most."""
+    opened = await http.get(PATH, params={"EIO": "4", "transport": "polling"})
+    handshake = orjson.loads(opened.text.removeprefix("0"))
+    assert set(handshake) == {"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"}
+    assert (handshake["upgrades"], handshake["maxPayload"]) == (["websocket"], 1_000_000)
+    sid = str(handshake["sid"])
+    too_large = "4" + "x" * 1_000_000
+    assert (await http.post(PATH, params=polling(sid), content=too_large)).status_code == 413
+    assert (await http.get(PATH, params=polling(sid))).status_code == 400  # closed
+    socket = await EioSocket.open(eio_server)
+    assert socket.handshake["maxPayload"] == 1_000_000
+    assert socket.handshake["upgrades"] == []
+    await socket.send(too_large)
+    assert await socket.closed() == 1009

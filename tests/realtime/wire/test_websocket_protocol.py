@@ -110,9 +110,11 @@ async def test_a_message_in_too_many_pieces_is_refused(signed_in: RawSocket) -> 
     assert await signed_in.closed_with() == 1009
 
 
-async def test_a_socketio_event_whose_name_is_not_a_string_gets_an_error(
+async def test_a_socketio_event_named_by_a_number_gets_an_error_and_one_named_by_a_list_closes(
     api: httpx.Client, server: ServerProcess
 ) -> None:
+    # Both as socket.io-parser has it: a number is a valid event name at the protocol level
+    # (Parley answers bad_packet), anything else is no EVENT at all (the connection closes).
     account = register(api)
     key = base64.b64encode(os.urandom(16)).decode()
     raw = await open_raw(server, "/socket.io/?EIO=4&transport=websocket", key=key)
@@ -120,10 +122,13 @@ async def test_a_socketio_event_whose_name_is_not_a_string_gets_an_error(
     raw.send(client_frame(TEXT, b'40{"token":"%s"}' % account.access_token.encode()))
     while not (await raw.frame_of(TEXT)).startswith(b"40"):
         pass
-    raw.send(client_frame(TEXT, b'42[["not","a","name"],1]'))
+    raw.send(client_frame(TEXT, b"42[7,1]"))
     raw.send(client_frame(TEXT, b'42["heartbeat",{}]'))
     frames = []
     while not any(b'"alive"' in f or b"heartbeat" in f for f in frames[-1:]):
         frames.append(await raw.frame_of(TEXT))
     assert any(b"bad_packet" in f for f in frames), frames  # answered, and still connected
+    raw.send(client_frame(TEXT, b'42[["not","a","name"],1]'))
+    closing = await raw.frame_of(CLOSE)  # the server's close (it then waits for ours)
+    assert struct.unpack("!H", closing[:2])[0] == 1002
     raw.writer.close()

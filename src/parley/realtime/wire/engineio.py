@@ -59,6 +59,7 @@ TRANSPORT_UNKNOWN = b'{"code":0,"message":"Transport unknown"}'
 BAD_HANDSHAKE_METHOD = b'{"code":2,"message":"Bad handshake method"}'
 BAD_REQUEST = b'{"code":3,"message":"Bad request"}'
 SESSION_UNKNOWN = b'{"code":1,"message":"Session ID unknown"}'
+UNSUPPORTED_PROTOCOL_VERSION = "Unsupported protocol version"
 CLIENT_CLOSE = "client close"
 """The close reason of a client's own `1`: its pending poll is answered NOOP, not CLOSE."""
 SEPARATOR = "\x1e"
@@ -279,13 +280,7 @@ class EngineServer:
         query = parse_qs(scope.get("query_string", b"").decode())
         protocol = query.get("EIO", [""])[0]
         if protocol not in ("4", engineio3.PROTOCOL):
-            await self._refuse(
-                scope,
-                receive,
-                send,
-                "Engine.IO protocols 4 and 3 are supported (EIO=4: Socket.IO clients 3.x and "
-                "4.x; EIO=3: 1.x and 2.x).",
-            )
+            await self._refuse(scope, receive, send, UNSUPPORTED_PROTOCOL_VERSION)
             return
         sid = query.get("sid", [None])[0]
         transport = query.get("transport", [None])[0]  # mandatory, as the protocol says
@@ -296,7 +291,9 @@ class EngineServer:
             await self._websocket(scope, receive, send, sid)
         elif scope["type"] == "http":
             if transport != "polling":
-                await _http(send, 400, TRANSPORT_UNKNOWN, self._cors(scope))
+                # A WebSocket transport over plain HTTP is a known transport, badly used.
+                body = BAD_REQUEST if transport == "websocket" else TRANSPORT_UNKNOWN
+                await _http(send, 400, body, self._cors(scope))
             elif scope["method"] == "OPTIONS":
                 await _http(send, 204, b"", self._cors(scope))
             elif sid is None and scope["method"] == "GET":
@@ -367,7 +364,9 @@ class EngineServer:
     async def _poll(self, scope: Scope, send: Send, sid: str) -> None:
         session = self.sessions.get(sid)
         if session is None or session.transport != "polling":
-            await _http(send, 400, SESSION_UNKNOWN, self._cors(scope))
+            # Upgraded: a transport mismatch (Bad request), as the reference server answers.
+            body = SESSION_UNKNOWN if session is None else BAD_REQUEST
+            await _http(send, 400, body, self._cors(scope))
             return
         if session._polling:  # two GETs at once: the protocol closes the session
             await _http(send, 400, BAD_REQUEST, self._cors(scope))
@@ -394,8 +393,9 @@ class EngineServer:
 
     async def _post(self, scope: Scope, receive: Receive, send: Send, sid: str) -> None:
         session = self.sessions.get(sid)
-        if session is None:
-            await _http(send, 400, SESSION_UNKNOWN, self._cors(scope))
+        if session is None or session.transport != "polling":
+            refusal = SESSION_UNKNOWN if session is None else BAD_REQUEST
+            await _http(send, 400, refusal, self._cors(scope))
             return
         if session._posting:  # two POSTs at once: the protocol closes the session
             await _http(send, 400, BAD_REQUEST, self._cors(scope))

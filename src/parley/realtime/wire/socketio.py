@@ -1,11 +1,22 @@
 """Socket.IO v5 over Parley's Engine.IO: packets, namespaces, acknowledgements.
 
 Packet text: `<type>[<namespace>,][<ack id>][<json>]`, types 0 CONNECT, 1 DISCONNECT, 2 EVENT,
-3 ACK, 4 CONNECT_ERROR (5 and 6, the binary forms, are refused). Each namespace a client
+3 ACK, 4 CONNECT_ERROR (5 and 6, the binary forms, are not decoded yet). Each namespace a client
 connects to is one `Socket`; its handlers come from the namespace object.
 
 A session of Engine.IO 3 speaks Socket.IO v2 (protocol 4): connected to `/` as it opens,
 CONNECT answers and refusals in v2's shapes (`socketio_v2`); the rest is the same.
+
+Where the line falls, as the specification and the reference server (socket.io-parser) draw
+it: a packet that cannot be decoded closes the Engine.IO session (`BadPacket`): an unknown
+type, an ack id that is not at most 15 ASCII digits, a payload that is not JSON or not of its
+type's shape (CONNECT: an object; DISCONNECT: none; EVENT: a non-empty array whose first
+element is a number or a string other than a reserved name; ACK: an array), a CONNECT_ERROR
+from the client, and a packet the session's state does not allow (anything but CONNECT for
+a namespace not connected, a second CONNECT for one that is). A decodable packet whose JSON
+breaks Parley's input policy (`wirejson`: NUL, lone surrogates, depth, 64-bit integers) is
+well-formed at the protocol level: it is answered (`RefusedPacket`), like a command with bad
+fields, and the connection stays.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ import structlog
 
 from parley.errors import MalformedRequest
 from parley.realtime.pipeline import CommandPipeline
+from parley.realtime.protocol import CloseCode
 from parley.realtime.wire import socketio_v2
 from parley.realtime.wire.engineio import EngineHandler, EngineSession
 from parley.wirejson import JsonPolicy, JsonRefused, deliverable
@@ -30,6 +42,11 @@ SOCKETS = "sio.sockets"
 DEFAULT_POLICY = JsonPolicy()
 MAX_ACK_ID_DIGITS = 15
 """Ack ids are ASCII digits (the protocol's); 15 of them always fit a JavaScript number."""
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
+"""Event names socket.io-parser refuses: they mean something to the client or server API."""
+JSON_SPACE = " \t\n\r"
 
 S = TypeVar("S", bound="Socket")
 
@@ -43,11 +60,12 @@ class Packet:
 
 
 class BadPacket(ValueError):
-    pass
+    """A packet the codec cannot decode: the Engine.IO session closes (see the module)."""
 
 
-class RefusedPacket(BadPacket):
-    """A packet whose JSON breaks the edge policy; answered on its own ack when it has one."""
+class RefusedPacket(ValueError):
+    """A well-formed packet whose JSON breaks the edge policy; answered (on its own ack when
+    it has one) and the connection stays."""
 
     def __init__(self, refused: JsonRefused, kind: str, namespace: str, ack_id: int | None) -> None:
         super().__init__(refused.message)
@@ -64,6 +82,14 @@ class RefusedPacket(BadPacket):
             error["event"] = args[0]
         error["details"] = refused.details
         return error
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """What an event handler returns to acknowledge with several arguments (any other return
+    value is the acknowledgement's one argument)."""
+
+    args: tuple[Any, ...]
 
 
 def parse_packet(text: str, json_policy: JsonPolicy = DEFAULT_POLICY) -> Packet:
@@ -86,10 +112,55 @@ def parse_packet(text: str, json_policy: JsonPolicy = DEFAULT_POLICY) -> Packet:
     try:
         data = json_policy.loads(payload) if payload else None
     except JsonRefused as exc:
+        # Refused by the policy, yet maybe not even of the packet's shape: that is decided
+        # on the value where it could be decoded, else on the text (nesting past the
+        # decoder's own limit).
+        if exc.value is not None:
+            shape_problem = _shape_problem(kind, exc.value)
+        else:
+            shape_problem = _text_shape_problem(kind, payload)
+        if shape_problem is not None:
+            raise BadPacket(shape_problem) from exc
         raise RefusedPacket(exc, kind, namespace, ack_id) from exc
     except MalformedRequest as exc:
         raise BadPacket("payload is not JSON") from exc
+    shape_problem = _shape_problem(kind, data)
+    if shape_problem is not None:
+        raise BadPacket(shape_problem)
     return Packet(kind, namespace, ack_id, data)
+
+
+def _shape_problem(kind: str, data: Any) -> str | None:
+    """What is wrong with a decoded payload (None: no payload) for its packet type."""
+    if kind == CONNECT:
+        return None if data is None or isinstance(data, dict) else "a CONNECT payload is an object"
+    if kind == DISCONNECT:
+        return None if data is None else "a DISCONNECT has no payload"
+    if kind == EVENT:
+        name = data[0] if isinstance(data, list) and data else None
+        if isinstance(name, str):
+            return "reserved event name" if name in RESERVED_EVENTS else None
+        if isinstance(name, int | float) and not isinstance(name, bool):
+            return None
+        return "an EVENT payload is [name, ...arguments]"
+    if kind == ACK:
+        return None if isinstance(data, list) else "an ACK payload is an array"
+    return "a client does not send CONNECT_ERROR"
+
+
+def _text_shape_problem(kind: str, payload: str) -> str | None:
+    """`_shape_problem` for a JSON text that was not decoded: by its first characters."""
+    text = payload.lstrip(JSON_SPACE)
+    if kind == CONNECT:
+        return None if text.startswith("{") else "a CONNECT payload is an object"
+    if kind == EVENT:
+        first = text[1:].lstrip(JSON_SPACE)[:1]
+        if text.startswith("[") and first and first in '"-0123456789':
+            return None
+        return "an EVENT payload is [name, ...arguments]"
+    if kind == ACK:
+        return None if text.startswith("[") else "an ACK payload is an array"
+    return _shape_problem(kind, payload)
 
 
 def encode_packet(kind: str, namespace: str, data: Any = None, ack_id: int | None = None) -> str:
@@ -167,37 +238,31 @@ class SocketIOServer(EngineHandler):
             await self._connect(session, session.state[SOCKETS], Packet(CONNECT, "/", None, {}))
 
     async def on_message(self, session: EngineSession, data: str) -> None:
+        sockets: dict[str, Socket] = session.state[SOCKETS]
         try:
             packet = parse_packet(data, self._json)
         except RefusedPacket as exc:
-            self._refused(session, exc)
+            problem = _state_problem(sockets, exc.kind, exc.namespace)
+            if problem is not None:
+                await _protocol_error(session, problem)
+            else:
+                self._refused(session, exc)
             return
         except BadPacket as exc:
-            session.send_message(
-                encode_packet(
-                    EVENT,
-                    "/",
-                    ["error", {"code": "bad_packet", "message": f"Bad Socket.IO packet: {exc}."}],
-                )
-            )
+            await _protocol_error(session, str(exc))
             return
-        sockets: dict[str, Socket] = session.state[SOCKETS]
         if packet.kind == CONNECT and session.protocol == 3:  # `0/gameplay?token=…,`
             path, auth = socketio_v2.connect_target(packet.namespace)
             packet = Packet(CONNECT, path, None, auth)
+        problem = _state_problem(sockets, packet.kind, packet.namespace)
+        if problem is not None:
+            await _protocol_error(session, problem)
+            return
         socket = sockets.get(packet.namespace)
         if packet.kind == CONNECT:
             await self._connect(session, sockets, packet)
         elif socket is None:
-            if packet.kind != DISCONNECT and session.protocol == 3:
-                message = socketio_v2.NOT_CONNECTED
-                session.send_message(socketio_v2.namespace_error(packet.namespace, message))
-            elif packet.kind != DISCONNECT:
-                session.send_message(
-                    encode_packet(
-                        CONNECT_ERROR, packet.namespace, {"message": "Not connected to namespace"}
-                    )
-                )
+            return  # not reached: _state_problem closed the session
         elif packet.kind == EVENT:
             namespace = self._namespaces[socket.namespace]
             name = packet.data[0] if isinstance(packet.data, list) and packet.data else None
@@ -301,18 +366,36 @@ class SocketIOServer(EngineHandler):
         await handler.after_connect(socket)
 
     async def _event(self, socket: Socket, packet: Packet) -> None:
-        args = packet.data if isinstance(packet.data, list) else []
-        if not args or not isinstance(args[0], str):
-            socket.emit(
-                "error", {"code": "bad_packet", "message": "An event is [name, ...arguments]."}
-            )
+        args: list[Any] = packet.data  # parse_packet: [name, ...arguments]
+        if not isinstance(args[0], str):  # a number: the protocol's, not a Parley event
+            error = {"code": "bad_packet", "message": "An event name is a string."}
+            if packet.ack_id is not None:
+                socket.ack(packet.ack_id, {"error": error})
+            else:
+                socket.emit("error", error)
             return
         wants_ack = packet.ack_id is not None
         result = await self._namespaces[socket.namespace].on_event(
             socket, args[0], args[1:], wants_ack=wants_ack
         )
         if packet.ack_id is not None:
-            socket.ack(packet.ack_id, result)
+            if isinstance(result, Acknowledgement):
+                socket.ack(packet.ack_id, *result.args)
+            else:
+                socket.ack(packet.ack_id, result)
+
+
+def _state_problem(sockets: dict[str, Socket], kind: str, namespace: str) -> str | None:
+    """A packet the session's state does not allow (the reference server closes on it)."""
+    if kind == CONNECT:
+        return "already connected to namespace" if namespace in sockets else None
+    return None if namespace in sockets else "not connected to namespace"
+
+
+async def _protocol_error(session: EngineSession, problem: str) -> None:
+    """A packet the codec cannot take: the session closes, as the protocol says."""
+    log.debug("socketio.protocol_error", sid=session.sid, problem=problem)
+    await session.close(f"invalid Socket.IO packet: {problem}", CloseCode.PROTOCOL_ERROR)
 
 
 class ConnectRefused(Exception):
