@@ -17,6 +17,9 @@ a namespace not connected, a second CONNECT for one that is). A decodable packet
 breaks Parley's input policy (`wirejson`: NUL, lone surrogates, depth, 64-bit integers) is
 well-formed at the protocol level: it is answered (`RefusedPacket`), like a command with bad
 fields, and the connection stays.
+
+Why one module: the packet codec and the dispatch that draws the line above change together;
+the version-specific shapes live apart (`socketio_v2`).
 """
 
 from __future__ import annotations
@@ -255,6 +258,12 @@ class SocketIOServer(EngineHandler):
             path, auth = socketio_v2.connect_target(packet.namespace)
             packet = Packet(CONNECT, path, None, auth)
         problem = _state_problem(sockets, packet.kind, packet.namespace)
+        if problem is not None and session.protocol == 3 and packet.kind != CONNECT:
+            # socket.io 2.x ignores a packet for a namespace not connected; Parley says so.
+            if packet.kind != DISCONNECT:
+                message = socketio_v2.NOT_CONNECTED
+                session.send_message(socketio_v2.namespace_error(packet.namespace, message))
+            return
         if problem is not None:
             await _protocol_error(session, problem)
             return
