@@ -212,6 +212,58 @@ class MessageLog(Resource, ABC):
         """Run this instance's writer: batches from the log go to `persist`."""
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    """A new message's place in the delivery order (`RecoveryStore.publish_message`)."""
+
+    position: str
+    """`<ms>-<n>`: ordered as every instance received the messages."""
+    conversation_id: str
+    seq: int
+    origin: str | None
+    """The connection that sent it (it got an acknowledgement, not the event)."""
+
+
+class RecoveryStore(Resource, ABC):
+    """Socket.IO connection-state recovery, shared by every instance.
+
+    Two things: the log of new messages in the order they were published (each one's
+    position is logged and the event published in one step, so the log's order is the order
+    every instance delivers in), kept for the recovery window; and the recoverable sessions,
+    opaque records under a key, each with a time to live.
+    """
+
+    @abstractmethod
+    async def publish_message(
+        self,
+        channel: str,
+        positioned: tuple[bytes, bytes],
+        message: LoggedMessage,
+    ) -> str:
+        """Log the message (its `position` is ignored) and publish `head + position + tail`
+        (`positioned`: `Event.encode_positioned`) in one step; returns the position."""
+
+    @abstractmethod
+    async def last_position(self) -> str:
+        """The position of the newest logged message (`0-0` when there is none)."""
+
+    @abstractmethod
+    async def messages_after(self, position: str, *, limit: int) -> list[LoggedMessage] | None:
+        """Logged messages after `position`, oldest first; None when there are more than
+        `limit` (too many to replay)."""
+
+    @abstractmethod
+    async def save(self, key: str, record: bytes, ttl_secs: float) -> None: ...
+
+    @abstractmethod
+    async def take(self, key: str) -> bytes | None:
+        """The record, removed in the same step: two takers never both get it."""
+
+    @abstractmethod
+    async def keep(self, keys: list[str], ttl_secs: float) -> None:
+        """Give these records `ttl_secs` more to live (the sessions are still connected)."""
+
+
 class SmsSender(ABC):
     """Delivers a text message (a one-time code) to a phone number."""
 
