@@ -10,17 +10,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from parley.domain.ports import Broker, LoggedMessage, RecoveryStore
-
-
-def parse_position(position: str) -> tuple[int, int] | None:
-    """`<ms>-<n>` as a pair of integers that compare in log order; None if it is not one."""
-    ms, dash, n = position.partition("-")
-    if not dash or not (ms.isdigit() and ms.isascii() and n.isdigit() and n.isascii()):
-        return None
-    if len(ms) > 15 or len(n) > 15:
-        return None
-    return int(ms), int(n)
+from parley.domain.ports import Broker, LoggedMessage, RecoveryStore, parse_position
 
 
 class MemoryRecoveryStore(RecoveryStore):

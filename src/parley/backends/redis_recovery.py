@@ -15,8 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from parley.backends.memory_recovery import parse_position
-from parley.domain.ports import LoggedMessage, RecoveryStore
+from parley.domain.ports import LoggedMessage, RecoveryStore, parse_position
 
 PUBLISH = """
 local now = redis.call('TIME')

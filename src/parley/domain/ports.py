@@ -224,6 +224,16 @@ class LoggedMessage:
     """The connection that sent it (it got an acknowledgement, not the event)."""
 
 
+def parse_position(position: str) -> tuple[int, int] | None:
+    """A log position `<ms>-<n>` as a pair that compares in log order; None if it is none."""
+    ms, dash, n = position.partition("-")
+    if not dash or not (ms.isascii() and ms.isdigit() and n.isascii() and n.isdigit()):
+        return None
+    if len(ms) > 15 or len(n) > 15:
+        return None
+    return int(ms), int(n)
+
+
 class RecoveryStore(Resource, ABC):
     """Socket.IO connection-state recovery, shared by every instance.
 

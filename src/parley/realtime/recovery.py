@@ -37,7 +37,7 @@ import structlog
 
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
-from parley.domain.ports import LoggedMessage, RecoveryStore
+from parley.domain.ports import LoggedMessage, RecoveryStore, parse_position
 from parley.errors import ParleyError
 from parley.realtime.connection import Connection
 
@@ -55,21 +55,12 @@ def pid_key(pid: str) -> str:
 
 
 def later(a: str, b: str) -> str:
-    """The later of two log positions (`<ms>-<n>`)."""
-
-    def key(position: str) -> tuple[int, int]:
-        ms, _, n = position.partition("-")
-        return int(ms), int(n)
-
-    return a if key(a) >= key(b) else b
+    """The later of two valid log positions."""
+    return a if (parse_position(a) or (0, 0)) >= (parse_position(b) or (0, 0)) else b
 
 
 def valid_position(value: Any) -> str | None:
-    if not isinstance(value, str) or len(value) > 40:
-        return None
-    ms, dash, n = value.partition("-")
-    ok = dash and ms.isascii() and ms.isdigit() and n.isascii() and n.isdigit()
-    return value if ok else None
+    return value if isinstance(value, str) and parse_position(value) is not None else None
 
 
 @dataclass(slots=True)
