@@ -98,11 +98,23 @@ async def test_a_replay_past_the_limit_is_refused(
 async def test_a_record_is_taken_once(stores: tuple[RecoveryStore, asyncio.Queue[bytes]]) -> None:
     store, _ = stores
     key = uuid.uuid4().hex
-    await store.save(key, b"record", 60)
+    assert await store.save(key, b"record", 60, owner="conn-1") is True
     await store.keep([key, uuid.uuid4().hex], 60)  # an unknown key is no error
     assert await store.take(key) == b"record"
     assert await store.take(key) is None
     assert await store.take(uuid.uuid4().hex) is None
+
+
+async def test_a_record_resumed_elsewhere_is_not_overwritten_by_its_old_connection(
+    stores: tuple[RecoveryStore, asyncio.Queue[bytes]],
+) -> None:
+    store, _ = stores
+    key = uuid.uuid4().hex
+    assert await store.save(key, b"old", 60, owner="conn-1", unless_taken=True) is True
+    assert await store.save(key, b"old, again", 60, owner="conn-1", unless_taken=True) is True
+    assert await store.save(key, b"resumed", 60, owner="conn-2") is True  # took it over
+    assert await store.save(key, b"old, gone", 60, owner="conn-1", unless_taken=True) is False
+    assert await store.take(key) == b"resumed"
 
 
 async def test_malformed_positions_read_from_the_start(

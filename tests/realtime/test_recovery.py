@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.accounts import direct_chat, register
 from tests.support.js import run_js
-from tests.support.recovering import Recovering, post
+from tests.support.recovering import Recovering, lingering_old_connection, post
 from tests.support.server import ServerProcess, start_server
 
 OFFSET = re.compile(r"^\d+-\d+$")
@@ -245,3 +245,11 @@ async def test_an_expired_token_is_not_restored(tmp_path_factory: pytest.TempPat
             await watcher.drop()
     finally:
         brief.stop()
+
+
+async def test_a_resume_while_the_old_connection_lingers_keeps_the_newer_state(
+    api: httpx.Client, server: ServerProcess
+) -> None:
+    """A client that comes back before the server noticed its old connection went (a
+    half-open TCP connection): when that old one finally goes, it overwrites nothing."""
+    await lingering_old_connection(server, server, register(api), register(api))

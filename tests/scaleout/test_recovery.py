@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import migrate
 from tests.support.accounts import direct_chat, register
 from tests.support.js import run_js
-from tests.support.recovering import Recovering, post
+from tests.support.recovering import Recovering, lingering_old_connection, post
 from tests.support.server import ServerProcess, start_server
 from tests.support.services import REDIS_URL, create_postgres_database, require_tcp, scale_out_env
 
@@ -80,3 +80,14 @@ async def test_a_socket_outlives_the_instance_that_held_it(
         assert (await second.message())[0] == "four"
         assert sum('"one"' in packet for packet in second.eio.seen) == 0
         await second.drop()
+
+
+async def test_an_old_connection_on_another_instance_overwrites_nothing(
+    pair: tuple[ServerProcess, ServerProcess],
+) -> None:
+    """The old, half-open connection on the first instance goes after the resumed one on
+    the second: the second's state is what comes back."""
+    a, b = pair
+    with httpx.Client(base_url=b.base_url, timeout=15) as api:
+        alice, bob = register(api), register(api)
+    await lingering_old_connection(a, b, alice, bob)

@@ -3,6 +3,7 @@ answer's `sid` and `pid`, and each message with the offset it carries."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,3 +63,41 @@ def post(api: httpx.Client, who: Account, chat: str, text: str) -> int:
     )
     assert response.status_code == 201, response.text
     return int(response.json()["seq"])
+
+
+async def lingering_old_connection(
+    old_server: ServerProcess, new_server: ServerProcess, alice: Account, bob: Account
+) -> None:
+    """Alice resumes on `new_server` while her old connection on `old_server` is still open;
+    the new one goes first, the old one later: the state that comes back is the newer one's
+    (here: the room it joined). Bob, on `new_server`, watches the rooms."""
+    watcher = await Recovering.connect(new_server, {"token": bob.access_token})
+    await watcher.event("authenticated")
+    rooms = []
+    for ack, name in enumerate(f"linger-{uuid.uuid4().hex[:8]}" for _ in range(2)):
+        rooms.append((await watcher.call(ack, "join", {"room_id": name}))["conversation_id"])
+    first_room, second_room = rooms
+
+    old = await Recovering.connect(old_server, {"token": alice.access_token})
+    await old.event("authenticated")
+    await old.call(1, "join", {"room_id": first_room})
+    new = await Recovering.connect(new_server, {"pid": old.pid})  # the old one is still open
+    assert new.sid == old.sid
+    await new.event("authenticated")
+    await new.call(1, "join", {"room_id": second_room})
+    await new.call(2, "leave", {"room_id": first_room})
+
+    # The new connection goes, then the old one; each server is done with its connection
+    # when alice leaves the room only that connection was viewing.
+    await new.drop()
+    assert (await watcher.event("user_left"))["room_id"] == second_room
+    await old.drop()
+    assert (await watcher.event("user_left"))["room_id"] == first_room
+
+    last = await Recovering.connect(new_server, {"pid": old.pid})
+    assert last.sid == old.sid
+    await last.event("authenticated")
+    # The newer connection's room comes back, not the old one's.
+    assert (await watcher.event("user_joined"))["room_id"] == second_room
+    await last.drop()
+    await watcher.drop()

@@ -19,7 +19,8 @@ class MemoryRecoveryStore(RecoveryStore):
         self._retention_ms = int(retention_secs * 1000)
         self._log: deque[tuple[tuple[int, int], LoggedMessage]] = deque()
         self._last = (0, 0)
-        self._records: dict[str, tuple[bytes, float]] = {}
+        self._records: dict[str, tuple[bytes, str, float]] = {}
+        """key -> (record, owner, monotonic deadline)"""
 
     async def publish_message(
         self, channel: str, positioned: tuple[bytes, bytes], message: LoggedMessage
@@ -51,14 +52,20 @@ class MemoryRecoveryStore(RecoveryStore):
         found.reverse()
         return found
 
-    async def save(self, key: str, record: bytes, ttl_secs: float) -> None:
-        self._records[key] = (record, time.monotonic() + ttl_secs)
+    async def save(
+        self, key: str, record: bytes, ttl_secs: float, *, owner: str, unless_taken: bool = False
+    ) -> bool:
+        found = self._records.get(key)
+        if unless_taken and found is not None and found[1] != owner:
+            return False
+        self._records[key] = (record, owner, time.monotonic() + ttl_secs)
         if len(self._records) % 1024 == 0:
             self._forget_expired()
+        return True
 
     async def take(self, key: str) -> bytes | None:
         found = self._records.pop(key, None)
-        if found is None or found[1] <= time.monotonic():
+        if found is None or found[2] <= time.monotonic():
             return None
         return found[0]
 
@@ -67,10 +74,10 @@ class MemoryRecoveryStore(RecoveryStore):
         for key in keys:
             found = self._records.get(key)
             if found is not None:
-                self._records[key] = (found[0], deadline)
+                self._records[key] = (found[0], found[1], deadline)
         self._forget_expired()
 
     def _forget_expired(self) -> None:
         now = time.monotonic()
-        for key in [k for k, (_, deadline) in self._records.items() if deadline <= now]:
+        for key in [k for k, (_, _, deadline) in self._records.items() if deadline <= now]:
             del self._records[key]

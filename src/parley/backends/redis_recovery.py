@@ -5,7 +5,8 @@ stream ids are milliseconds) and publishes its event with the stream id in it. R
 the script atomically and delivers Pub/Sub messages in the order it ran the PUBLISHes, so
 the stream's order is the order in which every instance receives the messages: a client's
 last offset splits the stream into what it has and what it missed. Sessions are plain keys
-with a time to live, taken with GETDEL (a session resumes once). This is what the reference
+with a time to live (hashes of the record and the connection that owns it), read and deleted
+in one step (a session resumes once). This is what the reference
 server's Redis Streams adapter keeps; Parley's Pub/Sub broker stays as it is.
 """
 
@@ -26,6 +27,22 @@ redis.call('PUBLISH', ARGV[5], ARGV[6] .. id .. ARGV[7])
 return id
 """
 
+SAVE = """
+if ARGV[4] == '1' then
+  local owner = redis.call('HGET', KEYS[1], 'owner')
+  if owner and owner ~= ARGV[2] then return 0 end
+end
+redis.call('HSET', KEYS[1], 'record', ARGV[1], 'owner', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+TAKE = """
+local record = redis.call('HGET', KEYS[1], 'record')
+redis.call('DEL', KEYS[1])
+return record
+"""
+
 SCAN_BATCH = 1000
 
 
@@ -36,6 +53,8 @@ class RedisRecoveryStore(RecoveryStore):
         self._stream = prefix + "recovery:log"
         self._retention_ms = int(retention_secs * 1000)
         self._publish: Any = self._redis.register_script(PUBLISH)
+        self._save: Any = self._redis.register_script(SAVE)
+        self._take: Any = self._redis.register_script(TAKE)
 
     async def __aenter__(self) -> RedisRecoveryStore:
         await self._redis.ping()
@@ -87,11 +106,17 @@ class RedisRecoveryStore(RecoveryStore):
                 return found
             after = batch[-1][0].decode()
 
-    async def save(self, key: str, record: bytes, ttl_secs: float) -> None:
-        await self._redis.set(self._key(key), record, px=max(1, int(ttl_secs * 1000)))
+    async def save(
+        self, key: str, record: bytes, ttl_secs: float, *, owner: str, unless_taken: bool = False
+    ) -> bool:
+        ttl_ms = max(1, int(ttl_secs * 1000))
+        saved = await self._save(
+            keys=[self._key(key)], args=[record, owner, ttl_ms, "1" if unless_taken else "0"]
+        )
+        return bool(saved)
 
     async def take(self, key: str) -> bytes | None:
-        found: Any = await self._redis.getdel(self._key(key))
+        found: Any = await self._take(keys=[self._key(key)])
         return None if found is None else bytes(found)
 
     async def keep(self, keys: list[str], ttl_secs: float) -> None:

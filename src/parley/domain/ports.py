@@ -263,7 +263,12 @@ class RecoveryStore(Resource, ABC):
         `limit` (too many to replay)."""
 
     @abstractmethod
-    async def save(self, key: str, record: bytes, ttl_secs: float) -> None: ...
+    async def save(
+        self, key: str, record: bytes, ttl_secs: float, *, owner: str, unless_taken: bool = False
+    ) -> bool:
+        """Store `owner`'s record (owner: a connection id). With `unless_taken`, only if the
+        record there is still `owner`'s or there is none: a copy that resumed elsewhere (its
+        old connection was half-open) keeps its own. True when it was stored."""
 
     @abstractmethod
     async def take(self, key: str) -> bytes | None:

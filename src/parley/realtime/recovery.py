@@ -210,7 +210,11 @@ class Recovery:
         principal = connection.principal
         assert principal is not None
         if start is None:
-            start = await self._store.last_position()
+            try:
+                start = await self._store.last_position()
+            except Exception:  # best effort: the socket works on, it just cannot come back
+                log.exception("recovery.unavailable")
+                return
         expires_at = principal.expires_at
         record = Resumable(
             sid=sid,
@@ -223,6 +227,9 @@ class Recovery:
             rooms=sorted(connection.viewing),
         )
         key = pid_key(pid)
+        for other_id, tracked in list(self._sockets.items()):
+            if tracked.key == key:  # its old, half-open connection here: this one owns it now
+                del self._sockets[other_id]
         self._sockets[connection.id] = _Tracked(key, record)
         await self._save(key, record)
 
@@ -250,15 +257,24 @@ class Recovery:
             record = replace(
                 tracked.record, rooms=sorted(connection.viewing), disconnected_at=time.time()
             )
-            await self._save(tracked.key, record)
+            await self._save(tracked.key, record, unless_taken=True)
         else:
             with contextlib.suppress(Exception):
                 await self._store.take(tracked.key)
 
-    async def _save(self, key: str, record: Resumable) -> None:
+    async def _save(self, key: str, record: Resumable, *, unless_taken: bool = False) -> None:
+        """Best effort: a socket works on without it, it just cannot come back. A socket
+        whose old connection was still open when it resumed elsewhere is not overwritten
+        when that old connection goes (`unless_taken`)."""
         try:
-            await self._store.save(key, record.encode(), self.window_secs)
-        except Exception:  # recovery is best effort: the socket works on without it
+            await self._store.save(
+                key,
+                record.encode(),
+                self.window_secs,
+                owner=record.connection_id,
+                unless_taken=unless_taken,
+            )
+        except Exception:
             log.exception("recovery.save_failed")
 
     # -- keeping the records of connected sockets alive ----------------------------------------

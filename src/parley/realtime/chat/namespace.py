@@ -26,6 +26,7 @@ from parley.errors import ParleyError
 from parley.realtime.chat import phone_events
 from parley.realtime.chat.commands import Commands
 from parley.realtime.chat.live import LiveService
+from parley.realtime.protocol import CloseCode
 from parley.realtime.recovery import Recovery, Resumed
 from parley.realtime.signin import SyncCommand
 from parley.realtime.transports.socketio import AuthenticatedNamespace, Handler, SocketIOConnection
@@ -106,7 +107,13 @@ class ChatNamespace(AuthenticatedNamespace):
             await super().after_connect(socket)
             return
         await self.greet(socket)
-        await self._resume(socket, resumed)
+        try:
+            await self._resume(socket, resumed)
+        except Exception:
+            # Told it was recovered, it would miss what it missed for good: its connection
+            # ends instead, and the client's reconnect is a new session (the pid is used up).
+            log.exception("recovery.replay_failed")
+            await socket.session.close("recovery failed", CloseCode.SERVER_ERROR)
 
     async def _resume(self, socket: SocketIOConnection, resumed: Resumed) -> None:
         """Signed in as before, in the rooms it had joined, and what it missed replayed
