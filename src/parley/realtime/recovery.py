@@ -28,7 +28,7 @@ import hashlib
 import secrets
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +40,7 @@ from parley.domain.accounts.principal import Principal
 from parley.domain.ports import LoggedMessage, RecoveryStore, parse_position
 from parley.errors import ParleyError
 from parley.realtime.connection import Connection
+from parley.realtime.transports.socketio import SocketIOConnection
 
 log = structlog.get_logger(__name__)
 
@@ -50,8 +51,8 @@ client starts a new session (and should catch up with `since`)."""
 
 
 def pid_key(pid: str) -> str:
-    """The store's key for a pid: its hash, so the store never holds a usable pid."""
-    return hashlib.sha256(pid.encode()).hexdigest()
+    """The store's key for a pid: (half of) its hash, so the store never holds a usable pid."""
+    return hashlib.sha256(pid.encode()).hexdigest()[:32]
 
 
 def later(a: str, b: str) -> str:
@@ -106,12 +107,6 @@ class Resumed:
     """The log position read up to."""
 
 
-@dataclass(slots=True)
-class _Tracked:
-    key: str
-    record: Resumable
-
-
 class Recovery:
     """Recoverable sessions of the `/` namespace: pid, record, resume."""
 
@@ -119,8 +114,8 @@ class Recovery:
         self._store = store
         self._auth = auth
         self.window_secs = window_secs
-        self._sockets: dict[str, _Tracked] = {}
-        """Signed-in sockets on this instance, by connection id."""
+        self._sockets: dict[str, tuple[str, str]] = {}
+        """Signed-in sockets on this instance: connection id -> (store key, start)."""
         self._keeper: asyncio.Task[None] | None = None
 
     @staticmethod
@@ -197,70 +192,61 @@ class Recovery:
 
     # -- remembering ---------------------------------------------------------------------------
 
-    async def remember(
-        self,
-        connection: Connection,
-        *,
-        pid: str,
-        sid: str,
-        namespace: str,
-        start: str | None = None,
-    ) -> None:
+    async def remember(self, socket: SocketIOConnection, *, start: str | None = None) -> None:
         """The socket signed in (or came back): its record, from now on, for the window."""
-        principal = connection.principal
-        assert principal is not None
+        assert socket.pid is not None
         if start is None:
             try:
                 start = await self._store.last_position()
             except Exception:  # best effort: the socket works on, it just cannot come back
                 log.exception("recovery.unavailable")
                 return
+        key = pid_key(socket.pid)
+        for other_id, (other_key, _) in list(self._sockets.items()):
+            if other_key == key:  # its old, half-open connection here: this one owns it now
+                del self._sockets[other_id]
+        self._sockets[socket.id] = (key, start)
+        await self._save(key, self._record(socket, start))
+
+    async def changed(self, socket: SocketIOConnection) -> None:
+        """Its rooms or its token changed: the record follows."""
+        tracked = self._sockets.get(socket.id)
+        if tracked is not None and socket.principal is not None:
+            await self._save(tracked[0], self._record(socket, tracked[1]))
+
+    async def gone(self, socket: SocketIOConnection, *, recoverable: bool) -> None:
+        """The socket is gone: kept for the window if it may come back (its connection
+        dropped), forgotten if not (it disconnected, or was disconnected for a reason)."""
+        tracked = self._sockets.pop(socket.id, None)
+        if tracked is None or socket.principal is None:
+            return
+        key, start = tracked
+        if recoverable and socket.ended is None:
+            record = self._record(socket, start, disconnected_at=time.time())
+            await self._save(key, record, unless_taken=True)
+        else:
+            with contextlib.suppress(Exception):
+                await self._store.take(key)
+
+    @staticmethod
+    def _record(
+        socket: SocketIOConnection, start: str, *, disconnected_at: float | None = None
+    ) -> Resumable:
+        """Built when saved rather than kept: a connected socket costs its key and start."""
+        principal = socket.principal
+        assert principal is not None
         expires_at = principal.expires_at
-        record = Resumable(
-            sid=sid,
-            connection_id=connection.id,
-            namespace=namespace,
+        return Resumable(
+            sid=socket.sid,
+            connection_id=socket.id,
+            namespace=socket.namespace,
             user_id=str(principal.user_id),
             session_id=str(principal.session_id),
             expires_at=None if expires_at is None else expires_at.timestamp(),
             start=start,
-            rooms=sorted(connection.viewing),
+            rooms=sorted(socket.viewing),
+            disconnected_at=disconnected_at,
         )
-        key = pid_key(pid)
-        for other_id, tracked in list(self._sockets.items()):
-            if tracked.key == key:  # its old, half-open connection here: this one owns it now
-                del self._sockets[other_id]
-        self._sockets[connection.id] = _Tracked(key, record)
-        await self._save(key, record)
-
-    async def changed(self, connection: Connection) -> None:
-        """Its rooms or its token changed: the record follows."""
-        tracked = self._sockets.get(connection.id)
-        principal = connection.principal
-        if tracked is None or principal is None:
-            return
-        expires_at = principal.expires_at
-        tracked.record = replace(
-            tracked.record,
-            rooms=sorted(connection.viewing),
-            expires_at=None if expires_at is None else expires_at.timestamp(),
-        )
-        await self._save(tracked.key, tracked.record)
-
-    async def gone(self, connection: Connection, *, recoverable: bool) -> None:
-        """The socket is gone: kept for the window if it may come back (its connection
-        dropped), forgotten if not (it disconnected, or was disconnected for a reason)."""
-        tracked = self._sockets.pop(connection.id, None)
-        if tracked is None:
-            return
-        if recoverable and connection.ended is None:
-            record = replace(
-                tracked.record, rooms=sorted(connection.viewing), disconnected_at=time.time()
-            )
-            await self._save(tracked.key, record, unless_taken=True)
-        else:
-            with contextlib.suppress(Exception):
-                await self._store.take(tracked.key)
 
     async def _save(self, key: str, record: Resumable, *, unless_taken: bool = False) -> None:
         """Best effort: a socket works on without it, it just cannot come back. A socket
@@ -294,7 +280,7 @@ class Recovery:
         every = self.window_secs / 3
         while True:
             await asyncio.sleep(every)
-            keys = [tracked.key for tracked in self._sockets.values()]
+            keys = [key for key, _ in self._sockets.values()]
             try:
                 await self._store.keep(keys, self.window_secs)
             except Exception:

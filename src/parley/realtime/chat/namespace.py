@@ -141,9 +141,7 @@ class ChatNamespace(AuthenticatedNamespace):
 
     async def _remember(self, socket: SocketIOConnection, start: str | None = None) -> None:
         if self.recovery is not None and socket.pid is not None:
-            await self.recovery.remember(
-                socket, pid=socket.pid, sid=socket.sid, namespace=self.name, start=start
-            )
+            await self.recovery.remember(socket, start=start)
 
     async def on_disconnect(self, socket: SocketIOConnection) -> None:
         self._resumed.pop(socket.id, None)
