@@ -3,6 +3,7 @@
 // offset the client kept.
 // Usage: node recovery.mjs BASE_URL TOKEN_A TOKEN_B ROOM MODE [BASE_URL_AGAIN]
 //   MODE "resume": reconnect at once (to BASE_URL_AGAIN when given: another instance)
+//   MODE "resume polling": the same, alice on HTTP long-polling only
 //   MODE "late WAIT_MS": reconnect after WAIT_MS (past the server's window)
 // Prints one JSON line: what alice saw.
 import { io } from "socket.io-client";
@@ -13,11 +14,13 @@ const deadline = setTimeout(() => {
   process.exit(2);
 }, 20000);
 
-function connect(url, token) {
+const [kind, detail] = mode.split(" ");
+
+function connect(url, token, transports = ["websocket"]) {
   return new Promise((resolve, reject) => {
     const socket = io(url, {
       auth: { token },
-      transports: ["websocket"],
+      transports,
       reconnection: false,
       timeout: 5000,
       forceNew: true,
@@ -31,7 +34,7 @@ function once(emitter, event) {
   return new Promise((resolve) => emitter.once(event, (...args) => resolve(args)));
 }
 
-const alice = await connect(base, tokenA);
+const alice = await connect(base, tokenA, detail === "polling" ? ["polling"] : ["websocket"]);
 const bob = await connect(base, tokenB);
 const first = { id: alice.id, recovered: alice.recovered };
 await alice.timeout(5000).emitWithAck("join", { room_id: room });
@@ -58,8 +61,8 @@ for (const content of ["missed 1", "missed 2", "missed 3"]) {
   await bob.timeout(5000).emitWithAck("message", { room_id: room, content });
 }
 
-const [, wait] = mode.split(" ");
-if (wait) await new Promise((resolve) => setTimeout(resolve, Number(wait)));
+// Waiting out the server's window is waiting for time itself to pass: nothing to wait on.
+if (kind === "late") await new Promise((resolve) => setTimeout(resolve, Number(detail)));
 if (baseAgain) alice.io.uri = baseAgain; // the load balancer sent it elsewhere
 const reconnected = once(alice, "connect");
 alice.connect();

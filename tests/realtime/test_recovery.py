@@ -36,12 +36,13 @@ def api(server: ServerProcess) -> Iterator[httpx.Client]:
         yield client
 
 
-def test_the_official_client_comes_back_as_itself(api: httpx.Client, server: ServerProcess) -> None:
+@pytest.mark.parametrize("mode", ["resume", "resume polling"])
+def test_the_official_client_comes_back_as_itself(
+    api: httpx.Client, server: ServerProcess, mode: str
+) -> None:
     alice, bob = register(api), register(api)
     room = f"recover-{uuid.uuid4().hex[:8]}"
-    seen = run_js(
-        "recovery.mjs", server.base_url, alice.access_token, bob.access_token, room, "resume"
-    )
+    seen = run_js("recovery.mjs", server.base_url, alice.access_token, bob.access_token, room, mode)
     assert seen["first"]["recovered"] is False
     assert seen["second"] == {"id": seen["first"]["id"], "recovered": True}
     contents = [content for content, _ in seen["seen"]]
