@@ -49,8 +49,6 @@ from parley.security.tokens import TokenService
 
 log = structlog.get_logger(__name__)
 
-RECOVERY_LOG_MARGIN_SECS = 60.0
-
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
@@ -132,17 +130,19 @@ class Runtime:
         window = settings.sio_recovery_window_secs
         if window <= 0:
             return None
+        # A client may stop receiving a ping interval and timeout before the server sees its
+        # connection go; what was sent meanwhile is missed, and older than the drop.
+        in_flight = settings.sio_ping_interval_secs + settings.sio_ping_timeout_secs + 15
         store = await stack.enter_async_context(
             create_recovery_store(
                 settings.redis_url,
                 broker=broker,
                 prefix=settings.redis_prefix,
-                # What was in flight when a connection dropped is older than the drop.
-                retention_secs=window + RECOVERY_LOG_MARGIN_SECS,
+                retention_secs=window + in_flight,
             )
         )
         publisher.log_messages(store)
-        recovery = Recovery(store, auth, window_secs=window)
+        recovery = Recovery(store, auth, window_secs=window, in_flight_secs=in_flight)
         recovery.start()
         stack.push_async_callback(recovery.close)
         return recovery

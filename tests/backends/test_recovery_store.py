@@ -126,3 +126,15 @@ async def test_malformed_positions_read_from_the_start(
         found = await store.messages_after(bad, limit=100_000)
         assert found is not None
         assert found  # from the start of what is kept
+
+
+async def test_the_in_process_log_refuses_a_replay_it_dropped_entries_of() -> None:
+    """Bounded in entries as well as in time: what it had to drop for room, it cannot replay."""
+    broker = MemoryBroker()
+    store = MemoryRecoveryStore(broker, retention_secs=60, max_entries=3)
+    start = await store.last_position()
+    positions = [await publish(store, seq) for seq in range(5)]
+    assert await store.messages_after(start, limit=100) is None
+    kept = await store.messages_after(positions[1], limit=100)
+    assert kept is not None
+    assert [m.seq for m in kept] == [2, 3, 4]

@@ -3,22 +3,34 @@
 Logging a message and handing it to the in-process broker happen with no `await` between
 them, so the log's order is the order of delivery. Positions are `<ms>-<n>` like Redis
 stream ids; a restarted process starts a new log, and its old sessions are gone with it.
+
+The log holds the retention's worth of messages, at most `max_entries` (about 100 bytes
+each); a resume that would need entries dropped for room is refused (a new session).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
 
 from parley.domain.ports import Broker, LoggedMessage, RecoveryStore, parse_position
 
+Entry = tuple[int, int, str, int, str | None]
+"""(ms, n, conversation id, seq, origin): a logged message, compactly."""
+
 
 class MemoryRecoveryStore(RecoveryStore):
-    def __init__(self, broker: Broker, *, retention_secs: float) -> None:
+    def __init__(
+        self, broker: Broker, *, retention_secs: float, max_entries: int = 200_000
+    ) -> None:
         self._broker = broker
         self._retention_ms = int(retention_secs * 1000)
-        self._log: deque[tuple[tuple[int, int], LoggedMessage]] = deque()
+        self._max_entries = max_entries
+        self._log: deque[Entry] = deque()
         self._last = (0, 0)
+        self._dropped_through = (0, 0)
+        """The newest entry dropped for room (not for age): nothing after it is missing."""
         self._records: dict[str, tuple[bytes, str, float]] = {}
         """key -> (record, owner, monotonic deadline)"""
 
@@ -27,13 +39,18 @@ class MemoryRecoveryStore(RecoveryStore):
     ) -> str:
         now_ms = int(time.time() * 1000)
         ms, n = self._last
-        self._last = (now_ms, 0) if now_ms > ms else (ms, n + 1)
-        position = f"{self._last[0]}-{self._last[1]}"
-        logged = LoggedMessage(position, message.conversation_id, message.seq, message.origin)
-        self._log.append((self._last, logged))
-        while self._log and self._log[0][0][0] < now_ms - self._retention_ms:
-            self._log.popleft()
+        ms, n = self._last = (now_ms, 0) if now_ms > ms else (ms, n + 1)
+        conversation_id = sys.intern(message.conversation_id)
+        log = self._log
+        log.append((ms, n, conversation_id, message.seq, message.origin))
+        oldest_ms = now_ms - self._retention_ms
+        while log and log[0][0] < oldest_ms:
+            log.popleft()
+        if len(log) > self._max_entries:
+            dropped = log.popleft()
+            self._dropped_through = (dropped[0], dropped[1])
         head, tail = positioned
+        position = f"{ms}-{n}"
         await self._broker.publish(channel, head + position.encode() + tail)
         return position
 
@@ -42,13 +59,15 @@ class MemoryRecoveryStore(RecoveryStore):
 
     async def messages_after(self, position: str, *, limit: int) -> list[LoggedMessage] | None:
         after = parse_position(position) or (0, 0)
+        if after < self._dropped_through:
+            return None  # some of what it missed was dropped for room
         found: list[LoggedMessage] = []
-        for key, message in reversed(self._log):  # the newest are the likeliest
-            if key <= after:
+        for ms, n, conversation_id, seq, origin in reversed(self._log):  # newest first
+            if (ms, n) <= after:
                 break
             if len(found) == limit:
                 return None
-            found.append(message)
+            found.append(LoggedMessage(f"{ms}-{n}", conversation_id, seq, origin))
         found.reverse()
         return found
 

@@ -110,10 +110,21 @@ class Resumed:
 class Recovery:
     """Recoverable sessions of the `/` namespace: pid, record, resume."""
 
-    def __init__(self, store: RecoveryStore, auth: AuthService, *, window_secs: float) -> None:
+    def __init__(
+        self,
+        store: RecoveryStore,
+        auth: AuthService,
+        *,
+        window_secs: float,
+        in_flight_secs: float,
+    ) -> None:
         self._store = store
         self._auth = auth
         self.window_secs = window_secs
+        self._in_flight_ms = int(in_flight_secs * 1000)
+        """How long before the server saw a connection go its client may have stopped
+        receiving (a ping interval and timeout, and some): the log is kept that much longer
+        than the window, and a replay starts no earlier than that before the drop."""
         self._sockets: dict[str, tuple[str, str]] = {}
         """Signed-in sockets on this instance: connection id -> (store key, start)."""
         self._keeper: asyncio.Task[None] | None = None
@@ -160,6 +171,10 @@ class Recovery:
                 return None
         offset = valid_position(auth.get("offset"))
         position = record.start if offset is None else later(offset, record.start)
+        if record.disconnected_at is not None:  # what came well before the drop, it has
+            position = later(
+                position, f"{int(record.disconnected_at * 1000) - self._in_flight_ms}-0"
+            )
         missed = await self._store.messages_after(position, limit=SCAN_LIMIT)
         if missed is None:
             log.info("recovery.too_much_missed", namespace=namespace)
