@@ -64,10 +64,12 @@ for (const content of ["missed 1", "missed 2", "missed 3"]) {
 // Waiting out the server's window is waiting for time itself to pass: nothing to wait on.
 if (kind === "late") await new Promise((resolve) => setTimeout(resolve, Number(detail)));
 if (baseAgain) alice.io.uri = baseAgain; // the load balancer sent it elsewhere
+arrived = arrival("missed 3");
 const reconnected = once(alice, "connect");
 alice.connect();
 await reconnected;
 const second = { id: alice.id, recovered: alice.recovered };
+if (alice.recovered) await arrived; // the replay is over: what bob sends now is live
 arrived = arrival("after");
 await bob.timeout(5000).emitWithAck("message", { room_id: room, content: "after" });
 await arrived;

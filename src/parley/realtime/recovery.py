@@ -226,8 +226,8 @@ class Recovery:
     async def changed(self, socket: SocketIOConnection) -> None:
         """Its rooms or its token changed: the record follows."""
         tracked = self._sockets.get(socket.id)
-        if tracked is not None and socket.principal is not None:
-            await self._save(tracked[0], self._record(socket, tracked[1]))
+        if tracked is not None and socket.principal is not None:  # while it owns the record
+            await self._save(tracked[0], self._record(socket, tracked[1]), unless_taken=True)
 
     async def gone(self, socket: SocketIOConnection, *, recoverable: bool) -> None:
         """The socket is gone: kept for the window if it may come back (its connection
