@@ -30,7 +30,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import structlog
@@ -40,7 +40,6 @@ from parley.domain.accounts.principal import Principal
 from parley.domain.ports import LoggedMessage, RecoveryStore, parse_position
 from parley.errors import ParleyError
 from parley.realtime.connection import Connection
-from parley.realtime.transports.socketio import SocketIOConnection
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +61,25 @@ def later(a: str, b: str) -> str:
 
 def valid_position(value: Any) -> str | None:
     return value if isinstance(value, str) and parse_position(value) is not None else None
+
+
+class Recoverable(Protocol):
+    """A Socket.IO connection as recovery sees it (`transports.socketio.SocketIOConnection`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def sid(self) -> str: ...
+    @property
+    def pid(self) -> str | None: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def principal(self) -> Principal | None: ...
+    @property
+    def viewing(self) -> set[str]: ...
+    @property
+    def ended(self) -> ParleyError | None: ...
 
 
 @dataclass(slots=True)
@@ -207,7 +225,7 @@ class Recovery:
 
     # -- remembering ---------------------------------------------------------------------------
 
-    async def remember(self, socket: SocketIOConnection, *, start: str | None = None) -> None:
+    async def remember(self, socket: Recoverable, *, start: str | None = None) -> None:
         """The socket signed in (or came back): its record, from now on, for the window."""
         assert socket.pid is not None
         if start is None:
@@ -223,13 +241,13 @@ class Recovery:
         self._sockets[socket.id] = (key, start)
         await self._save(key, self._record(socket, start))
 
-    async def changed(self, socket: SocketIOConnection) -> None:
+    async def changed(self, socket: Recoverable) -> None:
         """Its rooms or its token changed: the record follows."""
         tracked = self._sockets.get(socket.id)
         if tracked is not None and socket.principal is not None:  # while it owns the record
             await self._save(tracked[0], self._record(socket, tracked[1]), unless_taken=True)
 
-    async def gone(self, socket: SocketIOConnection, *, recoverable: bool) -> None:
+    async def gone(self, socket: Recoverable, *, recoverable: bool) -> None:
         """The socket is gone: kept for the window if it may come back (its connection
         dropped), forgotten if not (it disconnected, or was disconnected for a reason)."""
         tracked = self._sockets.pop(socket.id, None)
@@ -245,7 +263,7 @@ class Recovery:
 
     @staticmethod
     def _record(
-        socket: SocketIOConnection, start: str, *, disconnected_at: float | None = None
+        socket: Recoverable, start: str, *, disconnected_at: float | None = None
     ) -> Resumable:
         """Built when saved rather than kept: a connected socket costs its key and start."""
         principal = socket.principal
