@@ -7,15 +7,19 @@ a revoked session, an expired token, a client that disconnected on purpose, opti
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
+from websockets.asyncio.client import connect
 
 from tests.support.accounts import direct_chat, register
+from tests.support.clients import RECEIVE_TIMEOUT_SECS
 from tests.support.js import run_js
 from tests.support.recovering import Recovering, lingering_old_connection, post
 from tests.support.server import ServerProcess, start_server
@@ -254,3 +258,25 @@ async def test_a_resume_while_the_old_connection_lingers_keeps_the_newer_state(
     """A client that comes back before the server noticed its old connection went (a
     half-open TCP connection): when that old one finally goes, it overwrites nothing."""
     await lingering_old_connection(server, server, register(api), register(api))
+
+
+async def test_a_v2_client_gets_no_offsets(api: httpx.Client, server: ServerProcess) -> None:
+    """Socket.IO v2 (Engine.IO 3) has no recovery: its CONNECT answer has no pid, and its
+    messages carry no extra argument (python-socketio 4 handlers take one)."""
+    alice, bob = register(api), register(api)
+    chat = direct_chat(api, alice, bob)
+    url = f"ws://127.0.0.1:{server.port}/socket.io/?EIO=3&transport=websocket"
+    async with connect(f"{url}&token={alice.access_token}") as ws:
+
+        async def next_packet(prefix: str) -> str:
+            async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
+                while True:
+                    packet = await ws.recv()
+                    if isinstance(packet, str) and packet.startswith(prefix):
+                        return packet
+
+        await next_packet('42["authenticated"')
+        post(api, bob, chat, "v2")
+        args = orjson.loads((await next_packet('42["message"'))[2:])
+        assert len(args) == 2
+        assert args[1]["content"] == "v2"

@@ -81,8 +81,11 @@ class ChatNamespace(AuthenticatedNamespace):
         extra = await super().on_connect(socket, auth)
         if self.recovery is None:
             return extra
-        if isinstance(auth, dict) and auth.get("recovery") is False:
-            socket.without_offsets()  # a client library that takes no extra argument
+        opted_out = isinstance(auth, dict) and auth.get("recovery") is False
+        if opted_out or socket.session.protocol == 3:
+            # A client library that takes no extra argument, or a v2 client (Engine.IO 3),
+            # whose CONNECT answer has no room for a pid: no recovery, no offsets.
+            socket.without_offsets()
             return extra
         pending = self._pending.get(socket.id)
         try:
