@@ -156,21 +156,7 @@ class AuthService:
             return await self.trusted_principal(str(user_id))
         if expires_at is None or expires_at <= utcnow():
             raise TokenExpired()
-        found = await session_queries.session_status(self._db, session_id)
-        if found is None or found.user_id != user_id:
-            raise InvalidToken()
-        if found.revoked_at is not None or found.expires_at <= utcnow():
-            raise SessionRevoked()
-        if found.status != AccountStatus.ACTIVE:
-            raise AccountDisabled()
-        return Principal(
-            user_id=user_id,
-            session_id=session_id,
-            role=Role(found.role),
-            username=found.username,
-            name=found.name,
-            expires_at=expires_at,
-        )
+        return await self.session_principal(session_id, user_id=user_id, expires_at=expires_at)
 
     async def trusted_principal(self, user_id: str, username: str | None = None) -> Principal:
         """A principal for an identity a trusted gateway vouches for (no token, no session).
