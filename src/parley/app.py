@@ -37,6 +37,7 @@ def build_socketio(runtime: Runtime) -> EngineServer:
         runtime.otp,
         auth_timeout_secs=settings.ws_auth_timeout_secs,
         trust_gateway_identity=settings.sio_trust_gateway_identity,
+        recovery=runtime.recovery,
     )
     gameplay = GameplayNamespace(
         runtime.games, runtime.otp, auth_timeout_secs=settings.ws_auth_timeout_secs

@@ -400,6 +400,14 @@ class Settings(BaseSettings):
         description="An Engine.IO session that has not connected to a Socket.IO namespace by "
         "then is closed (code 4408), as the Node server's connectTimeout.",
     )
+    sio_recovery_window_secs: DurationSecs = Field(
+        120.0,
+        ge=0,
+        validation_alias=AliasChoices("SIO_RECOVERY_WINDOW", "SIO_RECOVERY_WINDOW_SECS"),
+        description="Socket.IO connection-state recovery: a socket whose connection dropped "
+        "may come back this long afterwards with its socket id, rooms and missed messages "
+        "(the reference server's maxDisconnectionDuration). 0 turns it off.",
+    )
     sio_max_payload_bytes: int = Field(
         1_000_000,
         ge=1024,

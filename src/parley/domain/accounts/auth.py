@@ -42,6 +42,7 @@ from parley.errors import (
     NotFound,
     RefreshTokenReused,
     SessionRevoked,
+    TokenExpired,
 )
 from parley.security.passwords import PasswordHasher
 from parley.security.tokens import TokenService
@@ -144,6 +145,18 @@ class AuthService:
         return await self.session_principal(
             claims.session_id, user_id=claims.user_id, expires_at=claims.expires_at
         )
+
+    async def resume(
+        self, user_id: uuid.UUID, session_id: uuid.UUID, expires_at: datetime | None
+    ) -> Principal:
+        """The principal a connection had, checked again without its token (a Socket.IO
+        session resuming after a short disconnection): the device session must still be
+        live, the account active and the access token it signed in with unexpired."""
+        if session_id == GATEWAY_SESSION:
+            return await self.trusted_principal(str(user_id))
+        if expires_at is None or expires_at <= utcnow():
+            raise TokenExpired()
+        return await self.session_principal(session_id, user_id=user_id, expires_at=expires_at)
 
     async def trusted_principal(self, user_id: str, username: str | None = None) -> Principal:
         """A principal for an identity a trusted gateway vouches for (no token, no session).
