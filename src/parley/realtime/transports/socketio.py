@@ -176,8 +176,12 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
     async def after_connect(self, socket: SocketIOConnection) -> None:
         await self.greet(socket)
         pending = self._pending.pop(socket.id, None)
-        if pending is not None:
+        if pending is None:
+            return
+        try:
             await self.sign_in(socket, *pending)
+        except ParleyError as exc:  # e.g. the database too busy to start serving it: retry
+            await socket.end(exc.code, exc.message)
 
     async def on_disconnect(self, socket: SocketIOConnection) -> None:
         if socket.auth_deadline is not None:
