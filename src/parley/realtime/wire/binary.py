@@ -1,0 +1,199 @@
+"""Socket.IO binary packets: bytes out of and back into a packet's data, and their assembly.
+
+A packet whose data holds bytes travels as a `5` BINARY_EVENT or `6` BINARY_ACK header,
+`<type><n>-[<namespace>,][<ack id>]<JSON>`, where each bytes value is replaced by the
+placeholder `{"_placeholder":true,"num":i}`, followed by exactly n attachments, in order (binary
+WebSocket frames, or `b<base64>` records over long-polling). What the reference parser
+(socket.io-parser) decides, Parley decides too: attachments belong to the header just before
+them, a count past the bound is refused ("too many attachments", its `maxAttachments` is 10),
+and a placeholder must name an attachment of its packet. Where the reference server closes the
+whole connection on a broken sequence (an attachment nobody waits for, a text packet before the
+last attachment), Parley refuses that one packet with a stable code and carries on, as it does
+for every other malformed Socket.IO packet.
+
+Nothing here knows about namespaces or Engine.IO: `socketio` parses the rest of the header and
+`engineio` carries the attachments.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+import orjson
+
+PLACEHOLDER = "_placeholder"
+BYTES_TYPES = (bytes, bytearray, memoryview)
+MAX_COUNT_DIGITS = 6
+"""More digits than any sane bound on attachments: a longer count is refused unread."""
+
+BAD_PACKET = "bad_packet"
+TOO_MANY_ATTACHMENTS = "too_many_attachments"
+PAYLOAD_TOO_LARGE = "payload_too_large"
+
+H = TypeVar("H")
+
+
+class AttachmentError(ValueError):
+    """A binary packet refused: its count, its placeholders, its attachments or its size."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+def split_count(rest: str, max_attachments: int) -> tuple[int, str]:
+    """`2-/chat,7[...]` (a header after its type) → `(2, "/chat,7[...]")`."""
+    end = rest.find("-", 0, MAX_COUNT_DIGITS + 1)
+    digits = rest[:end] if end > 0 else ""
+    if not digits or not all("0" <= c <= "9" for c in digits):  # ASCII only, as `isdigit` is not
+        raise AttachmentError(
+            BAD_PACKET, "A binary packet starts with its number of attachments and '-'."
+        )
+    count = int(digits)
+    if count > max_attachments:
+        raise AttachmentError(
+            TOO_MANY_ATTACHMENTS,
+            f"A packet carries at most {max_attachments} binary attachments.",
+            {"limit": max_attachments, "count": count},
+        )
+    return count, rest[end + 1 :]
+
+
+def check_placeholders(data: Any, count: int) -> None:
+    """Raise unless every placeholder in `data` is exactly `{"_placeholder": true, "num": i}`
+    with 0 <= i < count (what the reference parser calls "illegal attachments")."""
+    if isinstance(data, list):
+        for item in data:
+            check_placeholders(item, count)
+    elif isinstance(data, dict):
+        if data.get(PLACEHOLDER) is True:
+            num = data.get("num")
+            if (
+                len(data) != 2
+                or not isinstance(num, int)
+                or isinstance(num, bool)
+                or not 0 <= num < count
+            ):
+                raise AttachmentError(
+                    BAD_PACKET,
+                    f'A placeholder is {{"_placeholder": true, "num": i}} with '
+                    f"0 <= i < {count}, the packet's number of attachments.",
+                )
+            return
+        for item in data.values():
+            check_placeholders(item, count)
+
+
+def reconstruct(data: Any, attachments: list[bytes]) -> Any:
+    """`data` with each placeholder replaced by its attachment (checked by
+    `check_placeholders`)."""
+    if isinstance(data, list):
+        return [reconstruct(item, attachments) for item in data]
+    if isinstance(data, dict):
+        if data.get(PLACEHOLDER) is True:
+            return attachments[data["num"]]
+        return {key: reconstruct(item, attachments) for key, item in data.items()}
+    return data
+
+
+def deconstruct(data: Any) -> tuple[Any, list[bytes]]:
+    """`data` with every bytes value (bytes, bytearray, memoryview, at any depth in lists,
+    tuples and dicts) replaced by a placeholder, and the bytes in placeholder order."""
+    attachments: list[bytes] = []
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, BYTES_TYPES):
+            attachments.append(bytes(value))
+            return {PLACEHOLDER: True, "num": len(attachments) - 1}
+        if isinstance(value, list | tuple):
+            return [walk(item) for item in value]
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        return value
+
+    return walk(data), attachments
+
+
+def has_bytes(data: Any) -> bool:
+    if isinstance(data, BYTES_TYPES):
+        return True
+    if isinstance(data, list | tuple):
+        return any(has_bytes(item) for item in data)
+    if isinstance(data, dict):
+        return any(has_bytes(item) for item in data.values())
+    return False
+
+
+def encode_binary(
+    kind: str, namespace: str, data: Any, ack_id: int | None = None
+) -> tuple[str, list[bytes]]:
+    """The header of a binary packet (`kind` "5" or "6", without Engine.IO's `4`) and the
+    attachments to send after it."""
+    placeheld, attachments = deconstruct(data)
+    head = f"{kind}{len(attachments)}-"
+    if namespace != "/":
+        head += namespace + ","
+    if ack_id is not None:
+        head += str(ack_id)
+    return head + orjson.dumps(placeheld).decode(), attachments
+
+
+class Assembly(Generic[H]):
+    """A binary packet whose attachments are arriving: the parsed header (`header`, whatever
+    the caller keeps of it) and its data with placeholders, `expected` attachments in all,
+    `limit_bytes` for header and attachments together.
+
+    A refused packet's attachments still arrive; a skipping assembly (`header` None: made by
+    `skipping`, or by `skip()` after a refusal) only counts them off, so that they are not
+    taken for strays.
+    """
+
+    __slots__ = ("_limit", "_parts", "_received", "_size", "data", "expected", "header")
+
+    def __init__(
+        self, header: H | None, data: Any, expected: int, *, size_bytes: int, limit_bytes: int
+    ) -> None:
+        self.header = header
+        self.data = data
+        self.expected = expected
+        self._parts: list[bytes] = []
+        self._received = 0
+        self._size = size_bytes
+        self._limit = limit_bytes
+
+    @classmethod
+    def skipping(cls, expected: int) -> Assembly[H]:
+        return cls(None, None, expected, size_bytes=0, limit_bytes=0)
+
+    @property
+    def complete(self) -> bool:
+        return self._received >= self.expected
+
+    def skip(self) -> None:
+        """Drop what arrived and the header; count off the attachments still to come."""
+        self._parts = []
+        self.header = None
+        self.data = None
+
+    def add(self, attachment: bytes) -> bool:
+        """Take the next attachment; True once the last one is in. Over the size limit, raise
+        `AttachmentError` (`payload_too_large`): the caller answers for `header`, then calls
+        `skip()` (the attachment counts as received)."""
+        self._received += 1
+        if self.header is None:
+            return self.complete
+        self._size += len(attachment)
+        if self._size > self._limit:
+            raise AttachmentError(
+                PAYLOAD_TOO_LARGE,
+                f"A packet and its attachments are at most {self._limit} bytes.",
+                {"limit_bytes": self._limit},
+            )
+        self._parts.append(attachment)
+        return self.complete
+
+    def result(self) -> Any:
+        """The packet's data with its attachments in place (once `complete`)."""
+        return reconstruct(self.data, self._parts)
