@@ -192,30 +192,16 @@ def test_an_attachment_may_be_named_twice_or_not_at_all() -> None:
 
 
 def test_the_assembly_counts_header_and_attachments_against_the_limit() -> None:
-    assembly: Assembly[int] = Assembly(
-        7, [placeholder(0), placeholder(1), placeholder(2)], 3, size_bytes=40, limit_bytes=100
-    )
+    data = [placeholder(0), placeholder(1), placeholder(2)]
+    assembly: Assembly[int] = Assembly(7, data, 3, size_bytes=40, limit_bytes=100)
     assert not assembly.add(b"a" * 30)
     assert not assembly.add(b"b" * 30)  # 100 bytes: exactly the limit
     with pytest.raises(AttachmentError) as refused:
         assembly.add(b"c")
     assert (refused.value.code, refused.value.details) == (PAYLOAD_TOO_LARGE, {"limit_bytes": 100})
-    assert assembly.header == 7  # the caller answers for it, then skips
-    assembly.skip()
-    assert assembly.complete  # the third, refused one was the last
-
-
-def test_a_refused_packets_remaining_attachments_are_counted_off() -> None:
-    assembly: Assembly[str] = Assembly("h", [placeholder(0)] * 4, 4, size_bytes=1, limit_bytes=5)
-    assert not assembly.add(b"1234")
-    with pytest.raises(AttachmentError):
-        assembly.add(b"5")
-    assembly.skip()
-    assert assembly.header is None
-    assert not assembly.add(b"x" * 10_000)  # no longer measured, nor kept
-    assert assembly.add(b"y")
-    skipping: Assembly[str] = Assembly.skipping(2)
-    assert (skipping.add(b"a"), skipping.add(b"b")) == (False, True)
+    fits: Assembly[int] = Assembly(7, data, 3, size_bytes=40, limit_bytes=100)
+    assert [fits.add(b"a" * 20) for _ in range(3)] == [False, False, True]
+    assert fits.result() == [b"a" * 20] * 3
 
 
 def test_an_assembly_of_no_attachments_is_complete_at_once() -> None:

@@ -3,13 +3,12 @@
 A packet whose data holds bytes travels as a `5` BINARY_EVENT or `6` BINARY_ACK header,
 `<type><n>-[<namespace>,][<ack id>]<JSON>`, where each bytes value is replaced by the
 placeholder `{"_placeholder":true,"num":i}`, followed by exactly n attachments, in order (binary
-WebSocket frames, or `b<base64>` records over long-polling). What the reference parser
-(socket.io-parser) decides, Parley decides too: attachments belong to the header just before
-them, a count past the bound is refused ("too many attachments", its `maxAttachments` is 10),
-and a placeholder must name an attachment of its packet. Where the reference server closes the
-whole connection on a broken sequence (an attachment nobody waits for, a text packet before the
-last attachment), Parley refuses that one packet with a stable code and carries on, as it does
-for every other malformed Socket.IO packet.
+WebSocket frames, or `b<base64>` records over long-polling). Parley decides what the reference
+parser (socket.io-parser) decides: attachments belong to the header just before them, a count
+past the bound is refused ("too many attachments"; its `maxAttachments` is 10), a placeholder
+must name an attachment of its packet, and an attachment nobody waits for or a text packet
+before the last attachment is a protocol error. The reference server closes the connection on
+each of these (they are decoding failures, not bad data), and so does Parley's `socketio`.
 
 Nothing here knows about namespaces or Engine.IO: `socketio` parses the rest of the header and
 `engineio` carries the attachments.
@@ -142,48 +141,28 @@ def encode_binary(
 
 class Assembly(Generic[H]):
     """A binary packet whose attachments are arriving: the parsed header (`header`, whatever
-    the caller keeps of it) and its data with placeholders, `expected` attachments in all,
-    `limit_bytes` for header and attachments together.
+    the caller keeps of it), its data with placeholders, the `expected` number of
+    attachments, and `limit_bytes` for header and attachments together."""
 
-    A refused packet's attachments still arrive; a skipping assembly (`header` None: made by
-    `skipping`, or by `skip()` after a refusal) only counts them off, so that they are not
-    taken for strays.
-    """
-
-    __slots__ = ("_limit", "_parts", "_received", "_size", "data", "expected", "header")
+    __slots__ = ("_limit", "_parts", "_size", "data", "expected", "header")
 
     def __init__(
-        self, header: H | None, data: Any, expected: int, *, size_bytes: int, limit_bytes: int
+        self, header: H, data: Any, expected: int, *, size_bytes: int, limit_bytes: int
     ) -> None:
         self.header = header
         self.data = data
         self.expected = expected
         self._parts: list[bytes] = []
-        self._received = 0
         self._size = size_bytes
         self._limit = limit_bytes
 
-    @classmethod
-    def skipping(cls, expected: int) -> Assembly[H]:
-        return cls(None, None, expected, size_bytes=0, limit_bytes=0)
-
     @property
     def complete(self) -> bool:
-        return self._received >= self.expected
-
-    def skip(self) -> None:
-        """Drop what arrived and the header; count off the attachments still to come."""
-        self._parts = []
-        self.header = None
-        self.data = None
+        return len(self._parts) >= self.expected
 
     def add(self, attachment: bytes) -> bool:
-        """Take the next attachment; True once the last one is in. Over the size limit, raise
-        `AttachmentError` (`payload_too_large`): the caller answers for `header`, then calls
-        `skip()` (the attachment counts as received)."""
-        self._received += 1
-        if self.header is None:
-            return self.complete
+        """Take the next attachment; True once the last one is in. Past the size limit, raise
+        `AttachmentError` (`payload_too_large`)."""
         self._size += len(attachment)
         if self._size > self._limit:
             raise AttachmentError(
