@@ -199,7 +199,10 @@ def test_the_assembly_counts_header_and_attachments_against_the_limit() -> None:
     with pytest.raises(AttachmentError) as refused:
         assembly.add(b"c")
     assert (refused.value.code, refused.value.details) == (PAYLOAD_TOO_LARGE, {"limit_bytes": 100})
+    assert assembly.over_limit
+    assert Assembly(7, data, 3, size_bytes=101, limit_bytes=100).over_limit
     fits: Assembly[int] = Assembly(7, data, 3, size_bytes=40, limit_bytes=100)
+    assert not fits.over_limit
     assert [fits.add(b"a" * 20) for _ in range(3)] == [False, False, True]
     assert fits.result() == [b"a" * 20] * 3
 

@@ -1,4 +1,4 @@
-"""Socket.IO binary packets: bytes out of and back into a packet's data, and their assembly.
+"""Binary on the wire: Socket.IO binary packets and their attachments, Engine.IO's base64 records.
 
 A packet whose data holds bytes travels as a `5` BINARY_EVENT or `6` BINARY_ACK header,
 `<type><n>-[<namespace>,][<ack id>]<JSON>`, where each bytes value is replaced by the
@@ -6,21 +6,29 @@ placeholder `{"_placeholder":true,"num":i}`, followed by exactly n attachments, 
 WebSocket frames, or `b<base64>` records over long-polling). Parley decides what the reference
 parser (socket.io-parser) decides: attachments belong to the header just before them, a count
 past the bound is refused ("too many attachments"; its `maxAttachments` is 10), a placeholder
-must name an attachment of its packet, and an attachment nobody waits for or a text packet
-before the last attachment is a protocol error. The reference server closes the connection on
-each of these (they are decoding failures, not bad data), and so does Parley's `socketio`.
+must name an attachment of its packet. The reference server closes the connection on every
+decoding failure; in Parley a header that cannot be decoded goes the way of any Socket.IO
+packet that cannot be decoded (`socketio`), and a broken sequence (an attachment nobody waits
+for, a text packet before the last attachment) closes the connection.
 
-Nothing here knows about namespaces or Engine.IO: `socketio` parses the rest of the header and
+Engine.IO carries each attachment as a binary message: a binary WebSocket frame, or over
+long-polling a `b<base64>` record of a payload (the functions at the end; inside `engineio` a
+binary message waiting in an outbox has that text form too, the form `engineio3` converts).
+Nothing here knows about namespaces or sessions: `socketio` parses the rest of a header,
 `engineio` carries the attachments.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any, Generic, TypeVar
 
 import orjson
 
 PLACEHOLDER = "_placeholder"
+BINARY_RECORD = "b"
+"""Engine.IO's binary message as text: `b<base64>`."""
 BYTES_TYPES = (bytes, bytearray, memoryview)
 MAX_COUNT_DIGITS = 6
 """More digits than any sane bound on attachments: a longer count is refused unread."""
@@ -33,7 +41,8 @@ H = TypeVar("H")
 
 
 class AttachmentError(ValueError):
-    """A binary packet refused: its count, its placeholders, its attachments or its size."""
+    """A binary packet that cannot be taken: its count, its placeholders or its size. The
+    message is short, for a close reason (socket.io-parser's words where it has some)."""
 
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -47,14 +56,12 @@ def split_count(rest: str, max_attachments: int) -> tuple[int, str]:
     end = rest.find("-", 0, MAX_COUNT_DIGITS + 1)
     digits = rest[:end] if end > 0 else ""
     if not digits or not all("0" <= c <= "9" for c in digits):  # ASCII only, as `isdigit` is not
-        raise AttachmentError(
-            BAD_PACKET, "A binary packet starts with its number of attachments and '-'."
-        )
+        raise AttachmentError(BAD_PACKET, "illegal attachments (a count of digits, then '-')")
     count = int(digits)
     if count > max_attachments:
         raise AttachmentError(
             TOO_MANY_ATTACHMENTS,
-            f"A packet carries at most {max_attachments} binary attachments.",
+            f"too many attachments (at most {max_attachments})",
             {"limit": max_attachments, "count": count},
         )
     return count, rest[end + 1 :]
@@ -75,11 +82,8 @@ def check_placeholders(data: Any, count: int) -> None:
                 or isinstance(num, bool)
                 or not 0 <= num < count
             ):
-                raise AttachmentError(
-                    BAD_PACKET,
-                    f'A placeholder is {{"_placeholder": true, "num": i}} with '
-                    f"0 <= i < {count}, the packet's number of attachments.",
-                )
+                names = f"0 to {count - 1}" if count else "none: no attachments"
+                raise AttachmentError(BAD_PACKET, f"illegal placeholder (num: {names})")
             return
         for item in data.values():
             check_placeholders(item, count)
@@ -160,6 +164,10 @@ class Assembly(Generic[H]):
     def complete(self) -> bool:
         return len(self._parts) >= self.expected
 
+    @property
+    def over_limit(self) -> bool:
+        return self._size > self._limit
+
     def add(self, attachment: bytes) -> bool:
         """Take the next attachment; True once the last one is in. Past the size limit, raise
         `AttachmentError` (`payload_too_large`)."""
@@ -167,7 +175,7 @@ class Assembly(Generic[H]):
         if self._size > self._limit:
             raise AttachmentError(
                 PAYLOAD_TOO_LARGE,
-                f"A packet and its attachments are at most {self._limit} bytes.",
+                f"a packet and its attachments over {self._limit} bytes",
                 {"limit_bytes": self._limit},
             )
         self._parts.append(attachment)
@@ -176,3 +184,31 @@ class Assembly(Generic[H]):
     def result(self) -> Any:
         """The packet's data with its attachments in place (once `complete`)."""
         return reconstruct(self.data, self._parts)
+
+
+# -- Engine.IO's binary records ----------------------------------------------------------------
+
+
+def encode_record(data: bytes) -> str:
+    """A binary message as `b<base64>`: the form it has in an outbox and a v4 poll's body."""
+    return BINARY_RECORD + base64.b64encode(data).decode()
+
+
+def decode_record(record: str) -> bytes | None:
+    """The bytes of a `b<base64>` record, or None if it is not strict base64 (the reference
+    server decodes leniently; Parley treats it as the invalid packet it is)."""
+    try:
+        return base64.b64decode(record[1:], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def decode_records(packets: list[str | bytes]) -> bool:
+    """Replace each `b<base64>` record by its bytes, in place; False if one is not base64."""
+    for index, packet in enumerate(packets):
+        if isinstance(packet, str) and packet[:1] == BINARY_RECORD:
+            data = decode_record(packet)
+            if data is None:
+                return False
+            packets[index] = data
+    return True
