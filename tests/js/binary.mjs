@@ -5,6 +5,9 @@
 //     server): Buffer and ArrayBuffer, nested in arrays and objects, in an event the server
 //     echoes (`message` → `message-back`) and in an event it acknowledges with its own
 //     arguments (`message-with-ack`), so binary goes both ways, in events and in acks.
+//   node binary.mjs echo-v2 BASE_URL
+//     the same with socket.io-client 2.x (Engine.IO 3: binary WebSocket frames led by the
+//     packet type, binary long-polling payloads)
 //   node binary.mjs chat BASE_URL TOKEN_A TOKEN_B ROOM
 //     against Parley's `/`: a chat command carrying bytes is refused on its ack
 //     (`binary_not_supported`), without an ack with the `error` event, the connection stays,
@@ -12,6 +15,7 @@
 //
 // Prints one JSON line; bytes are written {"$bytes": hex, "as": the class that carried them}.
 import { io } from "socket.io-client";
+import ioV2 from "socket.io-client-v2";
 
 const [mode, base, ...rest] = process.argv.slice(2);
 const deadline = setTimeout(() => {
@@ -20,17 +24,23 @@ const deadline = setTimeout(() => {
 }, 25000);
 const TRANSPORTS = [["websocket"], ["polling"]];
 
-function connect(transports, auth = {}) {
+function connect(transports, auth = {}, client = io) {
   return new Promise((resolve, reject) => {
-    const socket = io(base, { auth, transports, reconnection: false, timeout: 5000 });
+    const options = { auth, transports, reconnection: false, timeout: 5000, forceNew: true };
+    const socket = client(base, options);
     socket.on("connect", () => resolve(socket));
     socket.on("connect_error", reject);
   });
 }
 
 // Every argument of the acknowledgement (emitWithAck resolves with the first only).
+// (socket.io-client 2.x has no `timeout()`: the script's own deadline bounds the wait there.)
 function withAck(socket, event, ...args) {
   return new Promise((resolve, reject) => {
+    if (typeof socket.timeout !== "function") {
+      socket.emit(event, ...args, (...answer) => resolve(answer));
+      return;
+    }
     socket.timeout(5000).emit(event, ...args, (err, ...answer) => (err ? reject(err) : resolve(answer)));
   });
 }
@@ -72,10 +82,10 @@ function samples() {
   ];
 }
 
-async function echo() {
+async function echo(client = io) {
   const results = {};
   for (const transports of TRANSPORTS) {
-    const socket = await connect(transports);
+    const socket = await connect(transports, {}, client);
     const back = new Promise((resolve) => socket.once("message-back", (...args) => resolve(args)));
     socket.emit("message", ...samples());
     const echoed = await back;
@@ -142,9 +152,9 @@ async function chat() {
   return results;
 }
 
-const run = { echo, chat }[mode];
+const run = { echo, "echo-v2": () => echo(ioV2), chat }[mode];
 if (run === undefined) {
-  console.error("usage: node binary.mjs echo BASE_URL | chat BASE_URL TOKEN_A TOKEN_B ROOM");
+  console.error("usage: node binary.mjs echo|echo-v2 BASE_URL | chat BASE_URL A B ROOM");
   process.exit(2);
 }
 console.log(JSON.stringify(await run()));

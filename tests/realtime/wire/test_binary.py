@@ -1,5 +1,6 @@
-"""Socket.IO binary packets end to end against `parley serve`: byte by byte over WebSocket and
-long-polling, with python-socketio's client and with socket.io-client 4.8.
+"""Socket.IO binary packets end to end, byte by byte over WebSocket and long-polling, with
+python-socketio's client and with socket.io-client 4.8: against `parley serve` and against
+`parley protocol-server` (binary echoed as binary).
 
 Parley's own events take no bytes (`binary_not_supported`, answered after the attachments, the
 connection alive, nothing stored); the JSON input policy holds for the JSON part of a binary
@@ -196,7 +197,7 @@ async def test_an_attachment_as_a_base64_text_frame_counts_as_binary(raw: Binary
     await raw.alive()
 
 
-# -- what cannot be decoded -------------------------------------------------------------------
+# -- what cannot be decoded closes the connection ------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -205,73 +206,44 @@ async def test_an_attachment_as_a_base64_text_frame_counts_as_binary(raw: Binary
         [b"\x01"],  # an attachment nobody waits for
         [f'452-["heartbeat",{P0},{P1}]', b"\x01", '42["heartbeat"]'],  # text before the last
         [f'451-["heartbeat",{P0}]', "b!!!"],  # not base64: an invalid Engine.IO packet
-    ],
-    ids=["stray", "text-between", "not-base64"],
-)
-async def test_a_broken_attachment_sequence_closes_the_connection(
-    raw: BinarySocket, frames: list[str | bytes]
-) -> None:
-    await raw.send(*frames)
-    assert await raw.closed() == 1002
-
-
-async def outcome(socket: BinarySocket) -> tuple[str, Any]:
-    """What became of the packet just sent: ("closed", code), ("answered", error code), or
-    ("ignored", None) when the next heartbeat is simply answered."""
-    try:
-        await socket.send('42900["heartbeat",{}]')
-        frame = await socket.next(
-            lambda p: isinstance(p, str) and p.startswith(('42["error"', "43900["))
-        )
-    except ConnectionClosed as closed:
-        return ("closed", closed.rcvd.code if closed.rcvd is not None else None)
-    assert isinstance(frame, str)
-    if frame.startswith('42["error"'):
-        return ("answered", orjson.loads(frame[2:])[1]["code"])
-    return ("ignored", None)
-
-
-@pytest.mark.parametrize(
-    "header",
-    [
-        f'45{MAX_ATTACHMENTS + 1}-["heartbeat"]',  # too many
-        '451-["heartbeat",{"_placeholder":true,"num":1}]',  # no such attachment
-        '451-["heartbeat",{"_placeholder":true,"num":0,"x":1}]',
-        '45-["heartbeat"]',  # no count
-        '45x-["heartbeat"]',
-        '451["heartbeat"]',  # no dash
-        '451-{"not":"an event"}',
-        "451-[",  # not JSON
-        "45",
-        "46",
+        [f'45{MAX_ATTACHMENTS + 1}-["heartbeat"]'],  # too many
+        ['451-["heartbeat",{"_placeholder":true,"num":1}]', b"\x01"],  # no such attachment
+        ['451-["heartbeat",{"_placeholder":true,"num":0,"x":1}]', b"\x01"],
+        ['450-["heartbeat",{"_placeholder":true,"num":0}]'],  # a placeholder, no attachment
+        ['45-["heartbeat"]'],  # no count
+        ['45x-["heartbeat"]'],
+        ['451["heartbeat"]'],  # no dash
+        ['451-{"not":"an event"}'],
+        ["461-{}", b"\x01"],  # an ack's arguments are an array
+        ["451-[", b"\x01"],  # not JSON
+        ["45"],
+        ["46"],
     ],
     ids=[
+        "stray",
+        "text-between",
+        "not-base64",
         "too-many",
         "placeholder-past-count",
         "placeholder-extra-key",
+        "placeholder-without-attachment",
         "no-count",
         "count-not-digits",
         "no-dash",
-        "not-an-array",
+        "event-not-an-array",
+        "ack-not-an-array",
         "not-json",
         "bare-5",
         "bare-6",
     ],
 )
-async def test_a_binary_header_that_cannot_be_decoded_fares_as_a_text_packet_would(
-    binary_server: ServerProcess, alice: Account, header: str
+async def test_what_cannot_be_decoded_closes_the_connection(
+    raw: BinarySocket, frames: list[str | bytes]
 ) -> None:
-    # The reference server closes on both; whichever way Parley's line for text packets runs
-    # (answered `bad_packet`, or closed), a binary header is on the same side of it.
-    text = await BinarySocket.open(binary_server, alice.access_token)
-    await text.send("42{}")
-    expected = await outcome(text)
-    assert expected[0] != "ignored"
-    binary = await BinarySocket.open(binary_server, alice.access_token)
-    await binary.send(header)
-    assert await outcome(binary) == expected
-    await text.close()
-    await binary.close()
+    # As the reference server does (it closes on each of these), and as Parley does for a
+    # text packet that cannot be decoded.
+    await raw.send(*frames)
+    assert await raw.closed() == 1002
 
 
 async def test_a_packet_and_its_attachments_are_bounded_together(
@@ -418,3 +390,141 @@ async def test_gameplay_takes_no_bytes_either(binary_server: ServerProcess, alic
     rooms = await client.call("list_rooms", {})
     assert name not in [room["name"] for room in rooms["rooms"]]
     await client.disconnect()
+
+
+# -- binary echoed as binary: `parley protocol-server` ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def echo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = start_server(
+        Path(tmp_path_factory.mktemp("binary-echo")), {}, command="protocol-server"
+    )
+    yield server
+    server.stop()
+
+
+async def echo_socket(server: ServerProcess) -> ClientConnection:
+    url = f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket"
+    connection = await connect(url, open_timeout=RECEIVE_TIMEOUT_SECS)
+    async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
+        assert str(await connection.recv()).startswith("0{")
+        await connection.send("40")
+        assert str(await connection.recv()).startswith("40{")
+        assert await connection.recv() == '42["auth",{}]'
+    return connection
+
+
+async def frames(connection: ClientConnection, count: int) -> list[str | bytes]:
+    received: list[str | bytes] = []
+    async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
+        while len(received) < count:
+            frame = await connection.recv()
+            if frame == "2":
+                await connection.send("3")
+            else:
+                received.append(frame)
+    return received
+
+
+@pytest.mark.parametrize(
+    ("sent", "answer"),
+    [
+        (
+            f'452-["message",{P0},{P1}]',
+            f'452-["message-back",{P0},{P1}]',
+        ),
+        (
+            f'452-789["message-with-ack",{P0},{P1}]',
+            f"462-789[{P0},{P1}]",
+        ),
+    ],
+    ids=["event", "ack"],
+)
+async def test_the_protocol_suites_binary_cases_byte_for_byte(
+    echo_server: ServerProcess, sent: str, answer: str
+) -> None:
+    # socket.io-protocol's test-suite: "should send a packet with binary attachments (and an
+    # ack)"; the reference server answers exactly this.
+    connection = await echo_socket(echo_server)
+    for frame in (sent, b"\x01\x02\x03", b"\x04\x05\x06"):
+        await connection.send(frame)
+    assert await frames(connection, 3) == [answer, b"\x01\x02\x03", b"\x04\x05\x06"]
+    await connection.close()
+
+
+async def polled_until(http: httpx.AsyncClient, params: dict[str, str], marker: str) -> str:
+    """Poll until a body holds `marker`; that body (pings answered on the way)."""
+    async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
+        while True:
+            body = (await http.get("/socket.io/", params=params)).text
+            if "2" in body.split("\x1e"):
+                await http.post("/socket.io/", params=params, content=b"3")
+            if marker in body:
+                return body
+
+
+async def test_over_polling_the_echo_is_base64_records(echo_server: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=echo_server.base_url, timeout=30) as http:
+        opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+        params = {"EIO": "4", "transport": "polling", "sid": orjson.loads(opened.text[1:])["sid"]}
+        await http.post("/socket.io/", params=params, content=b"40")
+        await polled_until(http, params, '42["auth"')
+        posted = await http.post(
+            "/socket.io/", params=params, content=f'451-["message",{P0}]\x1ebAQID'.encode()
+        )
+        assert posted.text == "ok"
+        body = await polled_until(http, params, "message-back")
+    assert f'451-["message-back",{P0}]\x1ebAQID' in body
+
+
+BYTES_NESTED = {"b": b"\x00\xff", "list": [b"", {"deep": b"x" * 1000}], "n": 1}
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+async def test_python_socketio_gets_its_bytes_back(
+    echo_server: ServerProcess, transport: str
+) -> None:
+    client = SioClient()
+    await client.connect(echo_server.base_url, transports=[transport])
+    await client.emit("message", BYTES_NESTED)
+    assert await client.expect("message-back") == BYTES_NESTED
+    assert await client.call("message-with-ack", BYTES_NESTED) == BYTES_NESTED
+    assert await client.call("message-with-ack", b"\x01") == b"\x01"
+    await client.disconnect()
+
+
+def without_classes(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: without_classes(v) for k, v in value.items() if k != "as"}
+    if isinstance(value, list):
+        return [without_classes(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("mode", ["echo", "echo-v2"], ids=["client-4.8", "client-2.5"])
+def test_socket_io_client_gets_buffers_and_arraybuffers_back(
+    echo_server: ServerProcess, mode: str
+) -> None:
+    """socket.io-client 4.8, and 2.5 over Engine.IO 3 (binary frames led by the packet type,
+    binary long-polling payloads), websocket-only and polling-only."""
+
+    def hexed(data: bytes) -> dict[str, str]:
+        return {"$bytes": data.hex()}
+
+    sent = [
+        hexed(b"\x01\x02\x03"),
+        {
+            "nested": {"ab": hexed(b"\x04\x05"), "list": [hexed(b"x"), "text", 7, None]},
+            "empty": hexed(b""),
+        },
+        hexed(b"\x00\xff"),
+        hexed(b"\xab" * 100_000),
+    ]
+    outcome = run_js("binary.mjs", mode, echo_server.base_url)
+    for transport in ("websocket", "polling"):
+        seen = outcome[transport]
+        assert seen["transport"] == transport
+        assert without_classes(seen["echoed"]) == sent
+        assert without_classes(seen["acked"]) == sent
+        assert seen["text_after"] == ["plain", 1]
