@@ -528,3 +528,26 @@ def test_socket_io_client_gets_buffers_and_arraybuffers_back(
         assert without_classes(seen["echoed"]) == sent
         assert without_classes(seen["acked"]) == sent
         assert seen["text_after"] == ["plain", 1]
+
+
+async def test_binary_queued_for_polling_leaves_as_binary_frames_after_the_upgrade(
+    echo_server: ServerProcess,
+) -> None:
+    async with httpx.AsyncClient(base_url=echo_server.base_url, timeout=30) as http:
+        opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+        sid = orjson.loads(opened.text[1:])["sid"]
+        params = {"EIO": "4", "transport": "polling", "sid": sid}
+        await http.post("/socket.io/", params=params, content=b"40")
+        await polled_until(http, params, '42["auth"')
+        # The echo waits in the outbox as text (`b<base64>`) until the upgrade takes it.
+        posted = await http.post(
+            "/socket.io/", params=params, content=f'451-["message",{P0}]\x1ebAQID'.encode()
+        )
+        assert posted.text == "ok"
+        url = f"ws://127.0.0.1:{echo_server.port}/socket.io/?EIO=4&transport=websocket&sid={sid}"
+        async with connect(url, open_timeout=RECEIVE_TIMEOUT_SECS) as connection:
+            await connection.send("2probe")
+            assert await frames(connection, 1) == ["3probe"]
+            await connection.send("5")
+            echoed = await frames(connection, 2)
+    assert echoed == [f'451-["message-back",{P0}]', b"\x01\x02\x03"]
