@@ -414,6 +414,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SIO_MAX_PAYLOAD_BYTES"),
         description="Largest Engine.IO packet or polling body accepted.",
     )
+    sio_max_attachments: int = Field(
+        10,
+        ge=0,
+        le=1000,
+        validation_alias=AliasChoices("SIO_MAX_ATTACHMENTS"),
+        description="Most binary attachments one Socket.IO packet may announce (the reference "
+        "parser's maxAttachments); a packet announcing more closes the connection.",
+    )
     sio_trust_gateway_identity: bool = Field(
         False,
         validation_alias=AliasChoices("SIO_TRUST_GATEWAY_IDENTITY"),
