@@ -13,8 +13,8 @@ from parley.domain.conversations.search import MAX_PAGE, SearchPage
 router = APIRouter(prefix="/api/v1", tags=["search"])
 
 # Lengths and words are checked by the service, with its own codes (`search_query_too_long`,
-# `search_query_empty`), the same over REST and sockets; this bound only stops absurd URLs.
-Q = Annotated[str, Query(max_length=16_384, description="Plain words; every one must occur.")]
+# `search_query_empty`), the same over REST and sockets (the server bounds a URL's length).
+Q = Annotated[str, Query(description="Plain words, at most 256 characters; all must occur.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 

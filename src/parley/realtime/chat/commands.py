@@ -66,7 +66,8 @@ class UserIdCommand(Lenient):
 
 
 class SearchCommand(Lenient):
-    q: str = Field(max_length=16_384, validation_alias=AliasChoices("q", "query", "text"))
+    q: str = Field(validation_alias=AliasChoices("q", "query", "text"))
+    """Checked by the service (`search_query_too_long`), the same as over REST."""
     conversation: ConversationRef | None = Field(None, validation_alias=CONVERSATION_REF)
     limit: int = Field(20, ge=1, le=MAX_SEARCH_PAGE)
     cursor: str | None = Field(None, max_length=200)
