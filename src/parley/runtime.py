@@ -32,6 +32,7 @@ from parley.domain.cleanup import Cleanup, TakeLock, no_lock_needed
 from parley.domain.conversations.messages import MessageService
 from parley.domain.conversations.reactions import ReactionService
 from parley.domain.conversations.rooms import RoomService
+from parley.domain.conversations.search import SearchService
 from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
 from parley.domain.gameplay.service import GameplayService
@@ -70,6 +71,7 @@ class Runtime:
     blocks: BlockService
     reactions: ReactionService
     rooms: RoomService
+    search: SearchService
     recovery: Recovery | None = None
     """Socket.IO connection-state recovery; None when `SIO_RECOVERY_WINDOW` is 0."""
 
@@ -225,10 +227,12 @@ class Runtime:
             blocks = BlockService(uow)
             friends = FriendService(uow)
             reactions = ReactionService(uow)
+            search = SearchService(uow)
             live = LiveService(
                 auth=auth,
                 friends=friends,
                 reactions=reactions,
+                search=search,
                 blocks=blocks,
                 conversations=conversations,
                 messages=messages,
@@ -285,6 +289,7 @@ class Runtime:
                 blocks=blocks,
                 reactions=reactions,
                 rooms=RoomService(uow),
+                search=search,
                 recovery=recovery,
             )
 

@@ -239,6 +239,11 @@ CHAT_RULES: dict[str, list[Rule]] = {
     "unreact": [
         Rule("group", lambda c: {"message_id": c.scene.group_message, "emoji": "👍"}, MEMBERS)
     ],
+    "search_messages": [
+        Rule("everywhere", lambda c: {"q": "hi"}, SIGNED_IN),
+        Rule("group", lambda c: {"q": "hi", "conversation_id": c.scene.group}, MEMBERS),
+        Rule("support", lambda c: {"q": "hi", "conversation_id": c.scene.support}, SUPPORT),
+    ],
 }
 
 GAME_RULES: dict[str, list[Rule]] = {

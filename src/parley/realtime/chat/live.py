@@ -27,6 +27,7 @@ from parley.domain.conversations.schemas import (
     ReadMark,
     ReadReceipt,
 )
+from parley.domain.conversations.search import SearchService
 from parley.domain.conversations.service import ConversationService
 from parley.domain.events import Event, conversation_channel
 from parley.domain.presence import PresenceService, UserStatus
@@ -72,6 +73,7 @@ class LiveService:
         auth: AuthService,
         friends: FriendService,
         reactions: ReactionService,
+        search: SearchService,
         blocks: BlockService,
         conversations: ConversationService,
         messages: MessageService,
@@ -83,6 +85,7 @@ class LiveService:
         self.auth = auth
         self.friends = friends
         self.reactions = reactions
+        self.search = search
         self._blocks = blocks
         self._catch_up_budget = catch_up_budget_bytes
         self._catch_up_frames = catch_up_budget_frames

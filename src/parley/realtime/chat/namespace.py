@@ -274,4 +274,5 @@ EVENTS: dict[str, Handler] = {
     "add_reaction": _command(Commands.react),
     "unreact": _command(Commands.unreact),
     "remove_reaction": _command(Commands.unreact),
+    "search_messages": _command(Commands.search_messages),
 }
