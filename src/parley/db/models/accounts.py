@@ -22,7 +22,7 @@ class User(Base):
     username: Mapped[str | None] = mapped_column(String(64), unique=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     mobile_no: Mapped[str | None] = mapped_column(String(20), unique=True)  # E.164
-    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True, index=True)
     """The id a trusted gateway knows the user by (the WebSocket Chat Server seed's)."""
     password_hash: Mapped[str | None] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(100), default="")
@@ -62,6 +62,6 @@ class DeviceSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(40))
-    otp_session_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    otp_session_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     """The keyed hash of the phone sign-in's `session_token` that opened it: the GOSOCKET
     seed's clients send that token as their credential (`player_action`)."""

@@ -16,20 +16,25 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("external_id", sa.String(length=128), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f("uq_users_external_id"), ["external_id"])
-    with op.batch_alter_table("device_sessions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("otp_session_hash", sa.String(length=64), nullable=True))
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_device_sessions_otp_session_hash"), ["otp_session_hash"]
-        )
+    # Plain ALTER TABLE ADD COLUMN and unique indexes: a batch "recreate" on SQLite would drop
+    # and rebuild `users`, and dropping it cascades (ON DELETE) to every row that names a user.
+    op.add_column("users", sa.Column("external_id", sa.String(length=128), nullable=True))
+    op.create_index(op.f("ix_users_external_id"), "users", ["external_id"], unique=True)
+    op.add_column(
+        "device_sessions", sa.Column("otp_session_hash", sa.String(length=64), nullable=True)
+    )
+    op.create_index(
+        op.f("ix_device_sessions_otp_session_hash"),
+        "device_sessions",
+        ["otp_session_hash"],
+        unique=True,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_device_sessions_otp_session_hash"), table_name="device_sessions")
     with op.batch_alter_table("device_sessions", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_device_sessions_otp_session_hash"), type_="unique")
         batch_op.drop_column("otp_session_hash")
+    op.drop_index(op.f("ix_users_external_id"), table_name="users")
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_users_external_id"), type_="unique")
         batch_op.drop_column("external_id")

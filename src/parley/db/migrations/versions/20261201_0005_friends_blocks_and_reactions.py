@@ -106,10 +106,10 @@ def upgrade() -> None:
             "message_id", "user_id", "emoji_hex", name=op.f("pk_message_reactions")
         ),
     )
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("dm_friends_only", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    op.add_column(  # not in a batch: see 0004 (a rebuilt `users` would cascade)
+        "users",
+        sa.Column("dm_friends_only", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:

@@ -16,11 +16,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("topic", sa.String(length=300), nullable=True))
-        batch_op.add_column(
-            sa.Column("is_private", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # Not in a batch: a rebuilt `conversations` would cascade to members and messages (0004).
+    op.add_column("conversations", sa.Column("topic", sa.String(length=300), nullable=True))
+    op.add_column(
+        "conversations",
+        sa.Column("is_private", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
