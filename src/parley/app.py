@@ -17,7 +17,17 @@ from parley.api.errors import install_error_handlers
 from parley.api.json_body import JsonBodyPolicyMiddleware
 from parley.api.metrics import Metrics, Reading
 from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
-from parley.api.routes import auth, broadcast, conversations, friends, ops, otp, rooms, users
+from parley.api.routes import (
+    auth,
+    broadcast,
+    conversations,
+    friends,
+    ops,
+    otp,
+    rooms,
+    uploads,
+    users,
+)
 from parley.config import Settings
 from parley.realtime.chat.namespace import ChatNamespace
 from parley.realtime.chat.websocket import ChatWebSocketSession
@@ -198,7 +208,18 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    for module in (ops, auth, otp, users, friends, rooms, conversations, broadcast, cs_chat):
+    for module in (
+        ops,
+        auth,
+        otp,
+        users,
+        friends,
+        rooms,
+        conversations,
+        broadcast,
+        uploads,
+        cs_chat,
+    ):
         app.include_router(module.router)
     for path in WEBSOCKET_ROUTES:
         app.add_api_websocket_route(path, websocket_endpoint)
@@ -211,7 +232,12 @@ def create_app(
         policy=JsonPolicy(settings.max_json_depth),
         skip_prefixes=("/socket.io",),
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_body_bytes,
+        # The upload route counts its body itself, against UPLOAD_MAX_BYTES.
+        bounded_by_route=frozenset({uploads.UPLOAD_PATH}),
+    )
     if settings.cors_allowed_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -11,7 +11,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from parley.domain.ports import FileStore, check_file_key
 from parley.errors import NotFound
@@ -32,11 +32,11 @@ class LocalFileStore(FileStore):
         # Two levels of fan-out keep directories small.
         return self._root / key[:2] / key
 
-    async def put(self, key: str, source: BinaryIO, *, size: int, content_type: str) -> None:
+    async def put(self, key: str, source: IO[bytes], *, size: int, content_type: str) -> None:
         await asyncio.to_thread(self._put, self._path(key), source, size)
 
     @staticmethod
-    def _put(path: Path, source: BinaryIO, size: int) -> None:
+    def _put(path: Path, source: IO[bytes], size: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         source.seek(0)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".part-")

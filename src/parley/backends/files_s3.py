@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from typing import Any, BinaryIO
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from aiobotocore.session import get_session
@@ -71,7 +71,7 @@ class S3FileStore(FileStore):
     def _key(self, key: str) -> str:
         return self._prefix + check_file_key(key)
 
-    async def put(self, key: str, source: BinaryIO, *, size: int, content_type: str) -> None:
+    async def put(self, key: str, source: IO[bytes], *, size: int, content_type: str) -> None:
         source.seek(0)
         # One PUT is atomic on S3: the object appears whole or not at all.
         await self._client.put_object(

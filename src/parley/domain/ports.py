@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, BinaryIO, Self
+from typing import IO, Any, Self
 
 from parley.domain.events import Event
 from parley.domain.gameplay.rooms import Room, RoomSnapshot
@@ -248,7 +248,7 @@ class FileStore(Resource, ABC):
     """
 
     @abstractmethod
-    async def put(self, key: str, source: BinaryIO, *, size: int, content_type: str) -> None:
+    async def put(self, key: str, source: IO[bytes], *, size: int, content_type: str) -> None:
         """Store `size` bytes read from `source` under `key` (replacing what was there)."""
 
     @abstractmethod
