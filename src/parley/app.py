@@ -25,6 +25,7 @@ from parley.api.routes import (
     ops,
     otp,
     rooms,
+    search,
     uploads,
     users,
 )
@@ -47,12 +48,18 @@ def build_socketio(runtime: Runtime) -> EngineServer:
         runtime.otp,
         auth_timeout_secs=settings.ws_auth_timeout_secs,
         trust_gateway_identity=settings.sio_trust_gateway_identity,
+        recovery=runtime.recovery,
     )
     gameplay = GameplayNamespace(
         runtime.games, runtime.otp, auth_timeout_secs=settings.ws_auth_timeout_secs
     )
     return EngineServer(
-        SocketIOServer([chat, gameplay], json_policy=JsonPolicy(settings.max_json_depth)),
+        SocketIOServer(
+            [chat, gameplay],
+            json_policy=JsonPolicy(settings.max_json_depth),
+            max_attachments=settings.sio_max_attachments,
+            max_packet_bytes=settings.sio_max_payload_bytes,
+        ),
         ping_interval_secs=settings.sio_ping_interval_secs,
         ping_timeout_secs=settings.sio_ping_timeout_secs,
         connect_timeout_secs=settings.sio_connect_timeout_secs,
@@ -216,6 +223,7 @@ def create_app(
         friends,
         rooms,
         conversations,
+        search,
         broadcast,
         uploads,
         cs_chat,

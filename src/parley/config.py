@@ -414,11 +414,27 @@ class Settings(BaseSettings):
         description="An Engine.IO session that has not connected to a Socket.IO namespace by "
         "then is closed (code 4408), as the Node server's connectTimeout.",
     )
+    sio_recovery_window_secs: DurationSecs = Field(
+        120.0,
+        ge=0,
+        validation_alias=AliasChoices("SIO_RECOVERY_WINDOW", "SIO_RECOVERY_WINDOW_SECS"),
+        description="Socket.IO connection-state recovery: a socket whose connection dropped "
+        "may come back this long afterwards with its socket id, rooms and missed messages "
+        "(the reference server's maxDisconnectionDuration). 0 turns it off.",
+    )
     sio_max_payload_bytes: int = Field(
         1_000_000,
         ge=1024,
         validation_alias=AliasChoices("SIO_MAX_PAYLOAD_BYTES"),
         description="Largest Engine.IO packet or polling body accepted.",
+    )
+    sio_max_attachments: int = Field(
+        10,
+        ge=0,
+        le=1000,
+        validation_alias=AliasChoices("SIO_MAX_ATTACHMENTS"),
+        description="Most binary attachments one Socket.IO packet may announce (the reference "
+        "parser's maxAttachments); a packet announcing more closes the connection.",
     )
     sio_trust_gateway_identity: bool = Field(
         False,

@@ -4,7 +4,8 @@ The Engine.IO and Socket.IO protocol repositories (socketio/engine.io-protocol,
 socketio/socket.io-protocol) each ship a test suite that a server passes when it runs a small
 reference application: an Engine.IO echo at `/engine.io/`, and at `/socket.io/` the namespaces
 `/` and `/custom`, each emitting the CONNECT payload back as `auth`, `/` echoing `message` as
-`message-back` and acknowledging `message-with-ack` with its own arguments. Both run with
+`message-back` and acknowledging `message-with-ack` with its own arguments (bytes among them
+go back as binary, as they came). Both run with
 pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1 000 000 and (Socket.IO) connectTimeout
 1 000 ms, any origin allowed.
 
@@ -24,12 +25,10 @@ from starlette.types import Receive, Scope, Send
 from parley.realtime.pipeline import CommandPipeline
 from parley.realtime.wire.engineio import EngineHandler, EngineServer, EngineSession
 from parley.realtime.wire.socketio import (
-    EVENT,
     Acknowledgement,
     Namespace,
     Socket,
     SocketIOServer,
-    encode_packet,
 )
 
 log = structlog.get_logger(__name__)
@@ -72,10 +71,6 @@ class EchoSocket(Socket):
     def push(self, frame: Any) -> None:
         self.session.send_packet(frame)
 
-    def emit_args(self, name: str, *args: Any) -> None:
-        """An event of any number of arguments (`emit` sends one)."""
-        self.push("4" + encode_packet(EVENT, self.namespace, [name, *args]))
-
 
 class EchoNamespace(Namespace[EchoSocket]):
     """A namespace that greets each socket with its CONNECT payload (`auth`) and, with
@@ -85,6 +80,9 @@ class EchoNamespace(Namespace[EchoSocket]):
         self.name = name
         self._echo = echo
 
+    def accepts_binary(self, event: str) -> bool:
+        return True  # binary is echoed as binary
+
     def open_socket(self, session: EngineSession, server: SocketIOServer) -> EchoSocket:
         return EchoSocket(session, self.name)
 
@@ -93,7 +91,7 @@ class EchoNamespace(Namespace[EchoSocket]):
         return None
 
     async def after_connect(self, socket: EchoSocket) -> None:
-        socket.emit_args("auth", socket.auth)
+        socket.emit("auth", socket.auth)
 
     async def on_event(
         self, socket: EchoSocket, event: str, args: list[Any], *, wants_ack: bool
@@ -101,7 +99,7 @@ class EchoNamespace(Namespace[EchoSocket]):
         if not self._echo:
             return None
         if event == "message":
-            socket.emit_args("message-back", *args)
+            socket.emit("message-back", *args)
         elif event == "message-with-ack":
             return Acknowledgement(tuple(args))
         return None
@@ -117,7 +115,10 @@ class ProtocolServer:
     def __init__(self) -> None:
         self.engine_io = _engine(EchoHandler())
         self.socket_io = _engine(
-            SocketIOServer([EchoNamespace("/", echo=True), EchoNamespace("/custom", echo=False)])
+            SocketIOServer(
+                [EchoNamespace("/", echo=True), EchoNamespace("/custom", echo=False)],
+                max_packet_bytes=MAX_PAYLOAD_BYTES,
+            )
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -15,6 +15,7 @@ from parley.backends import (
     create_game_store,
     create_presence_store,
     create_rate_limit,
+    create_recovery_store,
 )
 from parley.backends.redis import RedisBroker
 from parley.backends.sms import LogSmsSender, UnavailableSmsSender, WebhookSmsSender
@@ -32,6 +33,7 @@ from parley.domain.cleanup import Cleanup, TakeLock, no_lock_needed
 from parley.domain.conversations.messages import MessageService
 from parley.domain.conversations.reactions import ReactionService
 from parley.domain.conversations.rooms import RoomService
+from parley.domain.conversations.search import SearchService
 from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
 from parley.domain.gameplay.service import GameplayService
@@ -44,6 +46,7 @@ from parley.domain.uploads.service import UploadService
 from parley.realtime.chat.live import LiveService
 from parley.realtime.gameplay.live import GameLive
 from parley.realtime.hub import Hub
+from parley.realtime.recovery import Recovery
 from parley.security.passwords import PasswordHasher
 from parley.security.tokens import TokenService
 
@@ -70,7 +73,10 @@ class Runtime:
     blocks: BlockService
     reactions: ReactionService
     rooms: RoomService
+    search: SearchService
     uploads: UploadService
+    recovery: Recovery | None = None
+    """Socket.IO connection-state recovery; None when `SIO_RECOVERY_WINDOW` is 0."""
 
     @staticmethod
     async def _sms_sender(stack: AsyncExitStack, settings: Settings) -> SmsSender:
@@ -118,6 +124,34 @@ class Runtime:
         messages.use_queue(WriteBehindSender(uow, messages, message_log))
         message_log.start(lambda rows: persist_batch(db, rows))
 
+    @staticmethod
+    async def _recovery(
+        stack: AsyncExitStack,
+        settings: Settings,
+        broker: Broker,
+        publisher: EventPublisher,
+        auth: AuthService,
+    ) -> Recovery | None:
+        window = settings.sio_recovery_window_secs
+        if window <= 0:
+            return None
+        # A client may stop receiving a ping interval and timeout before the server sees its
+        # connection go; what was sent meanwhile is missed, and older than the drop.
+        in_flight = settings.sio_ping_interval_secs + settings.sio_ping_timeout_secs + 15
+        store = await stack.enter_async_context(
+            create_recovery_store(
+                settings.redis_url,
+                broker=broker,
+                prefix=settings.redis_prefix,
+                retention_secs=window + in_flight,
+            )
+        )
+        publisher.log_messages(store)
+        recovery = Recovery(store, auth, window_secs=window, in_flight_secs=in_flight)
+        recovery.start()
+        stack.push_async_callback(recovery.close)
+        return recovery
+
     @classmethod
     @asynccontextmanager
     async def start(cls, settings: Settings) -> AsyncIterator[Runtime]:
@@ -163,6 +197,7 @@ class Runtime:
             presence.start_sweeping(every_secs=settings.presence_instance_ttl_secs / 2)
             stack.push_async_callback(presence.close)
             auth = AuthService(uow, hasher, tokens)
+            recovery = await cls._recovery(stack, settings, broker, publisher, auth)
             otp = OtpService(
                 db,
                 auth,
@@ -195,10 +230,12 @@ class Runtime:
             blocks = BlockService(uow)
             friends = FriendService(uow)
             reactions = ReactionService(uow)
+            search = SearchService(uow)
             live = LiveService(
                 auth=auth,
                 friends=friends,
                 reactions=reactions,
+                search=search,
                 blocks=blocks,
                 conversations=conversations,
                 messages=messages,
@@ -276,7 +313,9 @@ class Runtime:
                 blocks=blocks,
                 reactions=reactions,
                 rooms=RoomService(uow),
+                search=search,
                 uploads=uploads,
+                recovery=recovery,
             )
 
 

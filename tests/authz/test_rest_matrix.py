@@ -375,6 +375,36 @@ RULES: list[Rule] = [
         at("/api/v1/messages/{group_message}/reactions/%F0%9F%91%8D"),
         (401, 403, 200, 200, 403, 403, 403, 401),
     ),
+    # -- search: anyone signed in, over what they may read; one conversation as its history
+    Rule("GET", "/api/v1/search/messages", "", at("/api/v1/search/messages?q=hi"), ANY_USER),
+    Rule(
+        "GET",
+        "/api/v1/search/messages",
+        "group",
+        at("/api/v1/search/messages?q=hi&conversation_id={group}"),
+        MEMBERS,
+    ),
+    Rule(
+        "GET",
+        "/api/v1/search/messages",
+        "support",
+        at("/api/v1/search/messages?q=hi&conversation_id={support}"),
+        SUPPORT,
+    ),
+    Rule(
+        "GET",
+        "/api/v1/conversations/{conversation_id}/messages/search",
+        "direct",
+        at("/api/v1/conversations/{direct}/messages/search?q=hi"),
+        MEMBERS,
+    ),
+    Rule(
+        "GET",
+        "/api/v1/conversations/{conversation_id}/messages/search",
+        "support",
+        at("/api/v1/conversations/{support}/messages/search?q=hi"),
+        SUPPORT,
+    ),
     # -- rooms: the directory and public rooms for anyone signed in; a private room for its
     # members; changes for its owner (and the room's admins)
     Rule("GET", "/api/v1/rooms", "", at("/api/v1/rooms"), ANY_USER),

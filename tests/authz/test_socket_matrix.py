@@ -101,6 +101,16 @@ def in_(field: str) -> Payload:
     return lambda ctx: {"room_id": getattr(ctx.scene, field)}
 
 
+def peer_of(ctx: Ctx, actor: str) -> str:
+    """Someone new who shares a direct chat with `actor` and nothing with anyone else."""
+    peer = ctx.cast.fresh_customer()
+    opened = ctx.cast.api.post(
+        "/api/v1/conversations", headers=peer.headers, json={"participant_id": ctx.cast.id(actor)}
+    )
+    assert opened.status_code == 201, opened.text
+    return peer.id
+
+
 def number() -> str:
     return f"+1415555{uuid.uuid4().int % 10_000:04d}"
 
@@ -142,10 +152,15 @@ CHAT_RULES: dict[str, list[Rule]] = {
     # the agent in the support chat), friends and admins; not for anyone else.
     "subscribe_status": [
         Rule(
-            "the owner",
-            lambda c: {"target_user_id": c.cast.id("owner")},
-            (NA, "presence_not_shared", OK, OK, OK, "presence_not_shared", OK),
-        )
+            "the member's direct-chat peer",
+            lambda c: {"target_user_id": peer_of(c, "member")},
+            (NA,) + ("presence_not_shared",) + (OK,) + ("presence_not_shared",) * 3 + (OK,),
+        ),
+        Rule(
+            "a stranger",
+            lambda c: {"target_user_id": c.cast.fresh_customer().id},
+            (NA,) + ("presence_not_shared",) * 5 + (OK,),
+        ),
     ],
     "unsubscribe_status": [
         Rule("the owner", lambda c: {"target_user_id": c.cast.id("owner")}, SIGNED_IN)
@@ -223,6 +238,11 @@ CHAT_RULES: dict[str, list[Rule]] = {
     ],
     "unreact": [
         Rule("group", lambda c: {"message_id": c.scene.group_message, "emoji": "👍"}, MEMBERS)
+    ],
+    "search_messages": [
+        Rule("everywhere", lambda c: {"q": "hi"}, SIGNED_IN),
+        Rule("group", lambda c: {"q": "hi", "conversation_id": c.scene.group}, MEMBERS),
+        Rule("support", lambda c: {"q": "hi", "conversation_id": c.scene.support}, SUPPORT),
     ],
 }
 

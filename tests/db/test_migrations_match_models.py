@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from parley.db.database import Database
 from parley.db.migrate import upgrade_to_head
 from parley.db.models import Base
+from parley.db.search.schema import include_object
 
 
 def _differences(database_url: str) -> list[object]:
@@ -19,7 +20,10 @@ def _differences(database_url: str) -> list[object]:
             await upgrade_to_head(database)
             async with database.engine.connect() as connection:
                 return await connection.run_sync(
-                    lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+                    lambda sync: compare_metadata(
+                        MigrationContext.configure(sync, opts={"include_object": include_object}),
+                        Base.metadata,
+                    )
                 )
         finally:
             await database.dispose()

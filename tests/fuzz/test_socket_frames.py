@@ -101,6 +101,7 @@ def chat_commands(world: World, token: str) -> dict[str, dict[str, Any]]:
         "list_blocks": {},
         "react": {"message_id": world.message_id, "emoji": "👍"},
         "unreact": {"message_id": world.message_id, "emoji": "👍"},
+        "search_messages": {"q": "hi there", "conversation_id": world.group_id, "limit": 5},
     }
     aliases = {
         "message": "send_message",

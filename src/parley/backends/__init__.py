@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parley.domain.ports import Broker, FileStore, GameStore, PresenceStore, RateLimit
+from parley.domain.ports import (
+    Broker,
+    FileStore,
+    GameStore,
+    PresenceStore,
+    RateLimit,
+    RecoveryStore,
+)
 
 
 def create_broker(redis_url: str, *, prefix: str) -> Broker:
@@ -48,6 +55,20 @@ def create_game_store(
     from parley.backends.redis_games import RedisGameStore
 
     return RedisGameStore(redis_url, prefix=prefix, ttl_secs=room_ttl_secs)
+
+
+def create_recovery_store(
+    redis_url: str, *, broker: Broker, prefix: str, retention_secs: float
+) -> RecoveryStore:
+    """The recovery log lives where the broker carries messages: in this process, or in
+    Redis (which publishes each message with its position in one step)."""
+    if not redis_url:
+        from parley.backends.memory_recovery import MemoryRecoveryStore
+
+        return MemoryRecoveryStore(broker, retention_secs=retention_secs)
+    from parley.backends.redis_recovery import RedisRecoveryStore
+
+    return RedisRecoveryStore(redis_url, prefix=prefix, retention_secs=retention_secs)
 
 
 def create_rate_limit(

@@ -44,6 +44,10 @@ def game_channel(room_id: str) -> str:
 
 SEQ_SLOT = "\x00seq\x00"
 """Stands in for a `seq` that only the store knows when it publishes (see `encode_sequenced`)."""
+POSITION_SLOT = "\x00pos\x00"
+"""Stands in for a message's position in the recovery log (see `encode_positioned`)."""
+POSITION = "pos"
+"""The `extra` key of a logged message's position: the offset Socket.IO clients resume from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,15 @@ class Event:
         )
         assert slot, "the seq slot is always encoded"
         return head, tail
+
+    def encode_positioned(self) -> tuple[bytes, bytes]:
+        """The encoding split where `extra["pos"]` goes: `head + position + tail` is the
+        event carrying its place in the recovery log (`RecoveryStore.publish_message`)."""
+        body = {"n": self.name, "a": self.audience.value, "o": self.origin, "d": self.data}
+        body["x"] = {**self.extra, POSITION: POSITION_SLOT}
+        head, slot, tail = orjson.dumps(body).partition(orjson.dumps(POSITION_SLOT))
+        assert slot, "the position slot is always encoded"
+        return head + b'"', b'"' + tail
 
     def encode_with(self, data: dict[str, Any]) -> bytes:
         return orjson.dumps(

@@ -213,6 +213,73 @@ class MessageLog(Resource, ABC):
         """Run this instance's writer: batches from the log go to `persist`."""
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    """A new message's place in the delivery order (`RecoveryStore.publish_message`)."""
+
+    position: str
+    """`<ms>-<n>`: ordered as every instance received the messages."""
+    conversation_id: str
+    seq: int
+    origin: str | None
+    """The connection that sent it (it got an acknowledgement, not the event)."""
+
+
+def parse_position(position: str) -> tuple[int, int] | None:
+    """A log position `<ms>-<n>` as a pair that compares in log order; None if it is none."""
+    ms, dash, n = position.partition("-")
+    if not dash or not (ms.isascii() and ms.isdigit() and n.isascii() and n.isdigit()):
+        return None
+    if len(ms) > 15 or len(n) > 15:
+        return None
+    return int(ms), int(n)
+
+
+class RecoveryStore(Resource, ABC):
+    """Socket.IO connection-state recovery, shared by every instance.
+
+    Two things: the log of new messages in the order they were published (each one's
+    position is logged and the event published in one step, so the log's order is the order
+    every instance delivers in), kept for the recovery window; and the recoverable sessions,
+    opaque records under a key, each with a time to live.
+    """
+
+    @abstractmethod
+    async def publish_message(
+        self,
+        channel: str,
+        positioned: tuple[bytes, bytes],
+        message: LoggedMessage,
+    ) -> str:
+        """Log the message (its `position` is ignored) and publish `head + position + tail`
+        (`positioned`: `Event.encode_positioned`) in one step; returns the position."""
+
+    @abstractmethod
+    async def last_position(self) -> str:
+        """The position of the newest logged message (`0-0` when there is none)."""
+
+    @abstractmethod
+    async def messages_after(self, position: str, *, limit: int) -> list[LoggedMessage] | None:
+        """Logged messages after `position`, oldest first; None when there are more than
+        `limit` (too many to replay)."""
+
+    @abstractmethod
+    async def save(
+        self, key: str, record: bytes, ttl_secs: float, *, owner: str, unless_taken: bool = False
+    ) -> bool:
+        """Store `owner`'s record (owner: a connection id). With `unless_taken`, only if the
+        record there is still `owner`'s or there is none: a copy that resumed elsewhere (its
+        old connection was half-open) keeps its own. True when it was stored."""
+
+    @abstractmethod
+    async def take(self, key: str) -> bytes | None:
+        """The record, removed in the same step: two takers never both get it."""
+
+    @abstractmethod
+    async def keep(self, keys: list[str], ttl_secs: float) -> None:
+        """Give these records `ttl_secs` more to live (the sessions are still connected)."""
+
+
 class SmsSender(ABC):
     """Delivers a text message (a one-time code) to a phone number."""
 

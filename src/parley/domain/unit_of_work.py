@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.database import Database
 from parley.domain.events import Event
-from parley.domain.ports import Broker
+from parley.domain.ports import Broker, LoggedMessage, RecoveryStore
 
 log = structlog.get_logger(__name__)
 
@@ -34,13 +34,30 @@ class Work:
         self.events.append(event)
 
 
+MESSAGE_CREATED = "message.created"
+
+
 class EventPublisher:
     def __init__(self, broker: Broker) -> None:
         self._broker = broker
+        self._log: RecoveryStore | None = None
+
+    def log_messages(self, log: RecoveryStore) -> None:
+        """New messages go through the recovery log from now on: each is published with its
+        position, the offset a Socket.IO client resumes from (`realtime.recovery`)."""
+        self._log = log
 
     async def publish(self, events: list[Event]) -> None:
         for event in events:
             try:
+                if self._log is not None and event.name == MESSAGE_CREATED:
+                    message = LoggedMessage(
+                        "", event.channel[2:], int(event.data["seq"]), event.origin
+                    )
+                    await self._log.publish_message(
+                        event.channel, event.encode_positioned(), message
+                    )
+                    continue
                 await self._broker.publish(event.channel, event.encode())
             except Exception:  # the change is committed; clients catch up from history
                 log.exception("event.publish_failed", event_name=event.name, channel=event.channel)

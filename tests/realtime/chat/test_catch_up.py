@@ -58,7 +58,7 @@ async def test_socketio_catch_up_at_connect_and_on_demand(
     received: list[dict[str, Any]] = []
     synced: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     client = socketio.AsyncClient(reconnection=False)
-    client.on("message", lambda data: received.append(data))
+    client.on("message", lambda data, *offset: received.append(data))
     client.on("synced", lambda data: synced.put_nowait(data))
     await client.connect(
         server.base_url,

@@ -42,6 +42,7 @@ from parley.errors import (
     NotFound,
     RefreshTokenReused,
     SessionRevoked,
+    TokenExpired,
 )
 from parley.security.passwords import PasswordHasher
 from parley.security.tokens import TokenService
@@ -141,23 +142,21 @@ class AuthService:
     async def authenticate(self, access_token: str) -> Principal:
         """The principal behind an access token; the session must still be live."""
         claims = self._tokens.verify_access(access_token)
-        found = await session_queries.session_status(self._db, claims.session_id)
-        # The same checks as _live_session, on columns rather than entities: this runs on
-        # every socket connect and every REST call.
-        if found is None or found.user_id != claims.user_id:
-            raise InvalidToken()
-        if found.revoked_at is not None or found.expires_at <= utcnow():
-            raise SessionRevoked()
-        if found.status != AccountStatus.ACTIVE:
-            raise AccountDisabled()
-        return Principal(
-            user_id=claims.user_id,
-            session_id=claims.session_id,
-            role=Role(found.role),
-            username=found.username,
-            name=found.name,
-            expires_at=claims.expires_at,
+        return await self.session_principal(
+            claims.session_id, user_id=claims.user_id, expires_at=claims.expires_at
         )
+
+    async def resume(
+        self, user_id: uuid.UUID, session_id: uuid.UUID, expires_at: datetime | None
+    ) -> Principal:
+        """The principal a connection had, checked again without its token (a Socket.IO
+        session resuming after a short disconnection): the device session must still be
+        live, the account active and the access token it signed in with unexpired."""
+        if session_id == GATEWAY_SESSION:
+            return await self.trusted_principal(str(user_id))
+        if expires_at is None or expires_at <= utcnow():
+            raise TokenExpired()
+        return await self.session_principal(session_id, user_id=user_id, expires_at=expires_at)
 
     async def trusted_principal(self, user_id: str, username: str | None = None) -> Principal:
         """A principal for an identity a trusted gateway vouches for (no token, no session).
@@ -197,11 +196,20 @@ class AuthService:
             async with self._db.transaction() as tx:
                 return await user_queries.find_by_external_id(tx, user_id)
 
-    async def session_principal(self, session_id: uuid.UUID) -> Principal:
-        """The principal of a live device session, without a token (a credential that names
-        the session, as the phone sign-in's session token does)."""
+    async def session_principal(
+        self,
+        session_id: uuid.UUID,
+        *,
+        user_id: uuid.UUID | None = None,
+        expires_at: datetime | None = None,
+    ) -> Principal:
+        """The principal of a live device session (of `user_id`, when the credential names
+        one): an access token's, or a credential that names the session as the phone
+        sign-in's session token does."""
         found = await session_queries.session_status(self._db, session_id)
-        if found is None:
+        # The same checks as _live_session, on columns rather than entities: this runs on
+        # every socket connect and every REST call.
+        if found is None or (user_id is not None and found.user_id != user_id):
             raise InvalidToken()
         if found.revoked_at is not None or found.expires_at <= utcnow():
             raise SessionRevoked()
@@ -213,6 +221,7 @@ class AuthService:
             role=Role(found.role),
             username=found.username,
             name=found.name,
+            expires_at=expires_at,
         )
 
     async def user_id_of(self, ref: str) -> uuid.UUID | None:

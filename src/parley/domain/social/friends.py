@@ -108,22 +108,24 @@ class FriendService:
             return await self._befriend(work, request, sender, recipient)
 
     async def reject(self, principal: Principal, request_id: uuid.UUID) -> None:
-        async with self._uow() as work:
-            request, sender, recipient = await self._load(work.tx, request_id)
-            if recipient.id != principal.user_id:
-                raise Forbidden("Only its recipient rejects a request.", code="not_the_recipient")
-            public = _public(request, sender, recipient)
-            await work.tx.delete(request)
-            tell(work, FRIEND_REJECTED, public.model_dump(mode="json"), sender.id, recipient.id)
+        """The recipient says no; the sender hears `friend_request_rejected`."""
+        await self._drop(principal, request_id, by_sender=False)
 
     async def cancel(self, principal: Principal, request_id: uuid.UUID) -> None:
+        """The sender withdraws it; the recipient hears `friend_request_cancelled`."""
+        await self._drop(principal, request_id, by_sender=True)
+
+    async def _drop(self, principal: Principal, request_id: uuid.UUID, *, by_sender: bool) -> None:
         async with self._uow() as work:
             request, sender, recipient = await self._load(work.tx, request_id)
-            if sender.id != principal.user_id:
-                raise Forbidden("Only its sender cancels a request.", code="not_the_sender")
-            public = _public(request, sender, recipient)
+            if (sender if by_sender else recipient).id != principal.user_id:
+                if by_sender:
+                    raise Forbidden("Only its sender cancels a request.", code="not_the_sender")
+                raise Forbidden("Only its recipient rejects a request.", code="not_the_recipient")
+            public = _public(request, sender, recipient).model_dump(mode="json")
             await work.tx.delete(request)
-            tell(work, FRIEND_CANCELLED, public.model_dump(mode="json"), recipient.id, sender.id)
+            name = FRIEND_CANCELLED if by_sender else FRIEND_REJECTED
+            tell(work, name, public, sender.id, recipient.id)
 
     async def unfriend(self, principal: Principal, friend_id: uuid.UUID) -> None:
         async with self._uow() as work:

@@ -15,6 +15,7 @@ from parley.domain.conversations.schemas import (
     ReactionCommand,
     ReadMark,
 )
+from parley.domain.conversations.search import MAX_PAGE as MAX_SEARCH_PAGE
 from parley.domain.social.schemas import RequestRef, UserRef
 from parley.realtime.chat.live import LiveService
 from parley.realtime.connection import Connection
@@ -62,6 +63,14 @@ class UserIdCommand(Lenient):
     user_id: uuid.UUID = Field(
         validation_alias=AliasChoices("user_id", "userId", "friend_id", "target_user_id")
     )
+
+
+class SearchCommand(Lenient):
+    q: str = Field(validation_alias=AliasChoices("q", "query", "text"))
+    """Checked by the service (`search_query_too_long`), the same as over REST."""
+    conversation: ConversationRef | None = Field(None, validation_alias=CONVERSATION_REF)
+    limit: int = Field(20, ge=1, le=MAX_SEARCH_PAGE)
+    cursor: str | None = Field(None, max_length=200)
 
 
 class RequestList(Lenient):
@@ -222,3 +231,16 @@ class Commands:
         command = ReactionCommand.model_validate(data)
         change = await self.live.reactions.remove(principal_of(connection), command)
         return change.model_dump(mode="json")
+
+    # -- search -----------------------------------------------------------------------------
+
+    async def search_messages(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = SearchCommand.model_validate(data)
+        page = await self.live.search.messages(
+            principal_of(connection),
+            command.q,
+            conversation=command.conversation,
+            limit=command.limit,
+            cursor=command.cursor,
+        )
+        return page.model_dump(mode="json")

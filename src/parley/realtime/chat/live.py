@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,7 @@ from parley.domain.conversations.schemas import (
     ReadMark,
     ReadReceipt,
 )
+from parley.domain.conversations.search import SearchService
 from parley.domain.conversations.service import ConversationService
 from parley.domain.events import Event, conversation_channel
 from parley.domain.presence import PresenceService, UserStatus
@@ -70,6 +73,7 @@ class LiveService:
         auth: AuthService,
         friends: FriendService,
         reactions: ReactionService,
+        search: SearchService,
         blocks: BlockService,
         conversations: ConversationService,
         messages: MessageService,
@@ -81,6 +85,7 @@ class LiveService:
         self.auth = auth
         self.friends = friends
         self.reactions = reactions
+        self.search = search
         self._blocks = blocks
         self._catch_up_budget = catch_up_budget_bytes
         self._catch_up_frames = catch_up_budget_frames
@@ -91,14 +96,20 @@ class LiveService:
         self._presence = presence
         self._hub = hub
 
-    async def open(self, connection: Connection, principal: Principal) -> None:
-        """An authenticated connection starts receiving its conversations and counts online."""
+    async def open(
+        self, connection: Connection, principal: Principal, *, hold: bool = False
+    ) -> None:
+        """An authenticated connection starts receiving its conversations and counts online.
+        With `hold`, new messages of every one of them wait for a catch-up (or a `release`)
+        from the first one on (a resumed Socket.IO session: see `recovery`)."""
         connection.principal = principal
         connection.blocks, connection.blocked_by = await self._blocks.block_sets(principal.user_id)
         conversation_ids = self._hub.known_conversations(str(principal.user_id))
         if conversation_ids is None:
             found = await self._conversations.member_conversation_ids(principal.user_id)
             conversation_ids = [str(i) for i in found]
+        if hold:
+            connection.hold(conversation_ids)
         await self._hub.attach(connection, conversation_ids)
         await self._presence.connected(principal, connection.id)
 
@@ -118,9 +129,16 @@ class LiveService:
         await self._hub.detach(connection)
         await self._presence.disconnected(principal, connection.id)
 
-    async def catch_up(self, connection: Connection, since: dict[str, int]) -> dict[str, Any]:
+    async def catch_up(
+        self,
+        connection: Connection,
+        since: dict[str, int],
+        *,
+        only: Mapping[str, AbstractSet[int]] | None = None,
+    ) -> dict[str, Any]:
         """Send what the connection missed in each conversation after the seq it names, in
-        order, before any new message of those conversations (held meanwhile)."""
+        order, before any new message of those conversations (held meanwhile). With `only`,
+        just those seqs of each conversation (a resumed session knows which it missed)."""
         principal = principal_of(connection)
         keys = [str(k) for k in since]
         connection.hold(keys)
@@ -140,6 +158,9 @@ class LiveService:
                     report[conversation_id] = {"error": {"code": exc.code, "message": exc.message}}
                     continue
                 messages, page_has_more = page.messages, page.has_more
+                if only is not None:
+                    wanted = only.get(conversation_id, frozenset())
+                    messages = [m for m in messages if m.seq in wanted]
                 live_from = connection.live_since(conversation_id)
                 if live_from is not None and any(m.seq >= live_from for m in messages):
                     # The client has these live since an earlier, incomplete catch-up: the

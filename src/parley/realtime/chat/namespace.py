@@ -6,24 +6,32 @@ Client events: `authenticate`, `join` / `leave` `{room_id}`, `message`, `typing`
 `device_info`). Server events: `connected`, `authenticated`, `message`, `room_users`,
 `user_joined` / `user_left`, `typing`, `read_receipt`, `user_online` / `user_offline`,
 `message_updated`, `message_deleted`, `conversation_joined`, `synced`, `error`.
-Sign-in and errors: see `transports.socketio`.
+Sign-in and errors: see `transports.socketio`; a dropped socket coming back as itself
+(`{pid, offset}` in its CONNECT): see `recovery`.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 from pydantic import AliasChoices, Field
 
 from parley.domain.accounts.otp import OtpService
 from parley.domain.accounts.principal import Principal
 from parley.domain.accounts.schemas import Lenient
+from parley.errors import ParleyError
 from parley.realtime.chat import phone_events
 from parley.realtime.chat.commands import Commands
 from parley.realtime.chat.live import LiveService
+from parley.realtime.protocol import CloseCode
+from parley.realtime.recovery import Recovery, Resumed
 from parley.realtime.signin import SyncCommand
 from parley.realtime.transports.socketio import AuthenticatedNamespace, Handler, SocketIOConnection
+
+log = structlog.get_logger(__name__)
 
 
 class GatewayIdentity(Lenient):
@@ -49,9 +57,12 @@ class ChatNamespace(AuthenticatedNamespace):
         *,
         auth_timeout_secs: float,
         trust_gateway_identity: bool,
+        recovery: Recovery | None = None,
     ) -> None:
         super().__init__(live.auth, auth_timeout_secs=auth_timeout_secs)
         self.live = live
+        self.recovery = recovery
+        self._resumed: dict[str, Resumed] = {}
         self.otp = otp
         self.commands = Commands(live)
         self._trust_gateway = trust_gateway_identity
@@ -61,6 +72,96 @@ class ChatNamespace(AuthenticatedNamespace):
 
     async def greet(self, socket: SocketIOConnection) -> None:
         socket.emit("connected", phone_events.greeting(socket))
+
+    # -- connection-state recovery ---------------------------------------------------------------
+
+    async def on_connect(self, socket: SocketIOConnection, auth: Any) -> dict[str, Any] | None:
+        """As any namespace, plus the private session id in the answer; a CONNECT naming a
+        session that may come back gets its old socket id (see `recovery`)."""
+        extra = await super().on_connect(socket, auth)
+        if self.recovery is None:
+            return extra
+        opted_out = isinstance(auth, dict) and auth.get("recovery") is False
+        if opted_out or socket.session.protocol == 3:
+            # A client library that takes no extra argument, or a v2 client (Engine.IO 3),
+            # whose CONNECT answer has no room for a pid: no recovery, no offsets.
+            socket.without_offsets()
+            return extra
+        pending = self._pending.get(socket.id)
+        try:
+            resumed = await self.recovery.resume(auth, self.name, pending and pending[0])
+        except Exception:  # the store is down, say: a new session then
+            log.exception("recovery.resume_failed")
+            resumed = None
+        if resumed is None:
+            socket.pid = Recovery.new_pid()
+            return {**(extra or {}), "pid": socket.pid}
+        socket.pid, socket.sid = resumed.pid, resumed.record.sid
+        if socket.auth_deadline is not None:
+            socket.auth_deadline.cancel()
+            socket.auth_deadline = None
+        self._pending.pop(socket.id, None)
+        self._resumed[socket.id] = resumed
+        return {"sid": socket.sid, "pid": socket.pid}
+
+    async def after_connect(self, socket: SocketIOConnection) -> None:
+        resumed = self._resumed.pop(socket.id, None)
+        if resumed is None:
+            await super().after_connect(socket)
+            return
+        await self.greet(socket)
+        try:
+            await self._resume(socket, resumed)
+        except Exception:
+            # Told it was recovered, it would miss what it missed for good: its connection
+            # ends instead, and the client's reconnect is a new session (the pid is used up).
+            log.exception("recovery.replay_failed")
+            await socket.session.close("recovery failed", CloseCode.SERVER_ERROR)
+
+    async def _resume(self, socket: SocketIOConnection, resumed: Resumed) -> None:
+        """Signed in as before, in the rooms it had joined, and what it missed replayed
+        before anything new: every message of its conversations waits until then."""
+        assert self.recovery is not None
+        principal = socket.principal = resumed.principal
+        try:
+            await self.live.open(socket, principal, hold=True)
+            for room in resumed.record.rooms:
+                with contextlib.suppress(ParleyError):  # gone, or no longer a member
+                    await self.live.join(socket, room)
+            missed, end = await self.recovery.missed_since(resumed)
+            since, only = Recovery.replay_plan(socket, missed)
+            for conversation_id in list(socket.held or {}):
+                if conversation_id not in since:
+                    socket.release(conversation_id, [])
+            socket.emit("authenticated", {**self._greeting(socket), "recovered": True})
+            report = await self.live.catch_up(socket, since, only=only) if since else {}
+        finally:
+            for conversation_id in list(socket.held or {}):  # on an error, nothing stays held
+                socket.release(conversation_id, [])
+        if any(entry.get("has_more") for entry in report.values()):
+            socket.emit("synced", {"conversations": report})  # the rest: from history
+        await self._remember(socket, start=end)
+
+    async def _remember(self, socket: SocketIOConnection, start: str | None = None) -> None:
+        if self.recovery is not None and socket.pid is not None:
+            await self.recovery.remember(socket, start=start)
+
+    async def on_disconnect(self, socket: SocketIOConnection) -> None:
+        self._resumed.pop(socket.id, None)
+        if self.recovery is not None:
+            # Its connection dropped (the Engine.IO session closed): it may come back. It
+            # disconnected, or was disconnected: it may not.
+            await self.recovery.gone(socket, recoverable=socket.session.closed)
+        await super().on_disconnect(socket)
+
+    def _greeting(self, socket: SocketIOConnection) -> dict[str, Any]:
+        principal = socket.principal
+        assert principal is not None
+        return {
+            "user_id": str(principal.user_id),
+            "username": principal.username or principal.name or None,
+            "socket_id": socket.sid,
+        }
 
     async def signed_in(self, socket: SocketIOConnection, since: Any) -> dict[str, Any]:
         """Start delivering; with `since` ({conversation_id: last seq}), what was missed
@@ -72,21 +173,21 @@ class ChatNamespace(AuthenticatedNamespace):
             socket.hold([str(k) for k in sync.since])
         await self.live.open(socket, principal)
         await phone_events.store_pending_device_info(self, socket)
-        greeting = {
-            "user_id": str(principal.user_id),
-            "username": principal.username or principal.name or None,
-            "socket_id": socket.id,
-        }
+        greeting = self._greeting(socket)
         socket.emit("authenticated", greeting)
         if sync is not None:
             socket.emit("synced", await self.commands.sync(socket, {"since": sync.since}))
+        await self._remember(socket)
         return greeting
 
     async def signed_out(self, socket: SocketIOConnection) -> None:
         await self.live.close(socket)
 
     async def renew(self, socket: SocketIOConnection, token: str) -> Principal:
-        return await self.live.renew(socket, token)
+        principal = await self.live.renew(socket, token)
+        if self.recovery is not None:
+            await self.recovery.changed(socket)  # resumable until the new token expires
+        return principal
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -103,6 +204,14 @@ class ChatNamespace(AuthenticatedNamespace):
     async def join(self, socket: SocketIOConnection, data: dict[str, Any], ack: bool) -> Any:
         result = await self.commands.join(socket, data)
         socket.emit("room_users", {"room_id": result["room_id"], "users": result["users"]})
+        if self.recovery is not None:
+            await self.recovery.changed(socket)
+        return result
+
+    async def leave(self, socket: SocketIOConnection, data: dict[str, Any], ack: bool) -> Any:
+        result = await self.commands.leave_room(socket, data)
+        if self.recovery is not None:
+            await self.recovery.changed(socket)
         return result
 
     async def message(self, socket: SocketIOConnection, data: dict[str, Any], ack: bool) -> Any:
@@ -134,8 +243,8 @@ EVENTS: dict[str, Handler] = {
     "authenticate": ChatNamespace.authenticate,
     "join": ChatNamespace.join,
     "join_room": ChatNamespace.join,
-    "leave": _command(Commands.leave_room),
-    "leave_room": _command(Commands.leave_room),
+    "leave": ChatNamespace.leave,
+    "leave_room": ChatNamespace.leave,
     "message": ChatNamespace.message,
     "send_message": ChatNamespace.message,
     "typing": _command(Commands.typing),
@@ -165,4 +274,5 @@ EVENTS: dict[str, Handler] = {
     "add_reaction": _command(Commands.react),
     "unreact": _command(Commands.unreact),
     "remove_reaction": _command(Commands.unreact),
+    "search_messages": _command(Commands.search_messages),
 }

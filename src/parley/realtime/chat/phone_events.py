@@ -50,7 +50,7 @@ def _client(socket: SocketIOConnection) -> ClientInfo:
 def _reply(
     socket: SocketIOConnection, event: str, answer: dict[str, Any], ack: bool
 ) -> dict[str, Any]:
-    answer = {**answer, "timestamp": now_iso(), "socket_id": socket.id, "event": event}
+    answer = {**answer, "timestamp": now_iso(), "socket_id": socket.sid, "event": event}
     if not ack:
         socket.emit(event, answer)
     return answer
@@ -60,7 +60,7 @@ def greeting(socket: SocketIOConnection) -> dict[str, Any]:
     return {
         "message": "Connected successfully",
         "timestamp": now_iso(),
-        "socket_id": socket.id,
+        "socket_id": socket.sid,
         "status": "connected",
         "event": "connect",
     }

@@ -144,6 +144,7 @@ HANDLERS: dict[str, Handler] = {
     "add_reaction": _plain(Commands.react),
     "unreact": _plain(Commands.unreact),
     "remove_reaction": _plain(Commands.unreact),
+    "search_messages": _plain(Commands.search_messages),
     "ping": ping,
     "heartbeat": ping,
     "auth": renew,

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from parley.domain.events import Event
+from parley.domain.events import POSITION, Event
 from parley.realtime.dialects import (
     cs_chat,
     gochat,
@@ -44,8 +44,10 @@ def dump(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def encode_sio_event(event: Event, namespace: str) -> str | None:
-    """The Engine.IO packet for a Socket.IO event: `42["message",{...}]` on `/`."""
+def encode_sio_event(event: Event, namespace: str, offsets: bool = True) -> str | None:
+    """The Engine.IO packet for a Socket.IO event: `42["message",{...}]` on `/`. A message
+    logged for recovery carries its position as a last argument, the offset socket.io
+    clients resume from: `42["message",{...},"1733051234567-0"]`."""
     if event.name == "presence.changed":
         name = str(event.data["type"])
     else:
@@ -53,6 +55,9 @@ def encode_sio_event(event: Event, namespace: str) -> str | None:
         if not name:
             return None
     head = "42" if namespace == "/" else f"42{namespace},"
+    position = event.extra.get(POSITION) if offsets else None
+    if isinstance(position, str):
+        return head + dump([name, event.data, position])
     return head + dump([name, event.data])
 
 

@@ -48,6 +48,13 @@ class SocketIOConnection(Connection, Socket):
 
     def __init__(self, session: EngineSession, namespace: str, server: SocketIOServer) -> None:
         super().__init__(f"sio-{uuid.uuid4().hex[:16]}")
+        self.sid = self.id
+        """The socket id the client knows; a resumed socket keeps its old one (`recovery`),
+        while `id` stays this connection's own (presence and echo are counted by it)."""
+        self.pid: str | None = None
+        """Its private session id (connection-state recovery), once it has one."""
+        self.offsets = True
+        """Messages carry their recovery offset as a last argument (when recovery is on)."""
         self.session = session
         self.namespace = namespace
         self.server = server
@@ -55,16 +62,21 @@ class SocketIOConnection(Connection, Socket):
         self.auth_deadline: asyncio.TimerHandle | None = None
         self.auth_timer_task: asyncio.Future[None] | None = None
 
+    def without_offsets(self) -> None:
+        """Its client takes no extra event argument (`recovery`): messages come without."""
+        self.dialect = f"sio{self.namespace}~"
+        self.offsets = False
+
     def encode(self, event: OutboundEvent) -> str | None:
-        namespace = self.namespace
-        return event.encoded(self.dialect, lambda e: encode_sio_event(e, namespace))  # type: ignore[no-any-return]
+        namespace, offsets = self.namespace, self.offsets
+        return event.encoded(self.dialect, lambda e: encode_sio_event(e, namespace, offsets))  # type: ignore[no-any-return]
 
     def send_event(self, event: OutboundEvent) -> None:
         if self.session.raw is None:
             super().send_event(event)
             return
-        namespace = self.namespace
-        frame = framed(event, self.dialect, lambda e: encode_sio_event(e, namespace))
+        namespace, offsets = self.namespace, self.offsets
+        frame = framed(event, self.dialect, lambda e: encode_sio_event(e, namespace, offsets))
         if frame is not None:
             self.session.send_frame(frame)
 
@@ -164,8 +176,12 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
     async def after_connect(self, socket: SocketIOConnection) -> None:
         await self.greet(socket)
         pending = self._pending.pop(socket.id, None)
-        if pending is not None:
+        if pending is None:
+            return
+        try:
             await self.sign_in(socket, *pending)
+        except ParleyError as exc:  # e.g. the database too busy to start serving it: retry
+            await socket.end(exc.code, exc.message)
 
     async def on_disconnect(self, socket: SocketIOConnection) -> None:
         if socket.auth_deadline is not None:
@@ -196,7 +212,7 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
                 "Send {token}: an access token from /api/v1/auth/login.", code="token_required"
             )
         if socket.principal is not None:  # renewing before the signed-in token expires
-            renewed = renewal(await self.renew(socket, token), socket_id=socket.id)
+            renewed = renewal(await self.renew(socket, token), socket_id=socket.sid)
             if not ack:
                 socket.emit("authenticated", renewed)
             return renewed

@@ -101,14 +101,14 @@ class WebSocketSession(ABC):
                 since = {str(k): v for k, v in (auth.since or {}).items()}
             try:
                 principal = await self.signin.auth.authenticate(token)
-            except ParleyError as exc:
+                await self.opened(principal, since)
+            except ParleyError as exc:  # signing in (or starting to serve) did not happen
                 self._send_error(None, exc.code, exc.message)
                 # A busy or unreachable database says nothing about the token: try again.
                 unchecked = isinstance(exc, ServiceUnavailable)
                 code = CloseCode.TRY_AGAIN_LATER if unchecked else CloseCode.UNAUTHENTICATED
                 await self._flush_and_close(code, exc.code)
                 return
-            await self.opened(principal, since)
             await self._read_loop()
         except WebSocketDisconnect:
             pass

@@ -18,7 +18,11 @@ implements (protocol v4, as socket.io-client 3.x/4.x and python-socketio 5.x cli
 
 One sweeper task serves every session's timers, from deadline queues (see `_sweep`).
 
-Binary packets are not supported (Parley's events are JSON).
+Binary messages (Socket.IO's attachments) travel as binary WebSocket frames, and over
+long-polling as `b<base64>` records of a payload (a `b` text frame on a WebSocket is one too, as
+the reference parser reads it); base64 that does not decode is an invalid packet. They reach
+the layer above through `EngineHandler.on_binary` and leave through `EngineSession.send_binary`;
+one waiting in an outbox is kept in its `b<base64>` form (the form `engineio3` converts).
 
 Engine.IO 3 (socket.io-client 1.x/2.x, `EIO=3`) is served too, chosen per session: what
 differs (the open packet, the client's pings, the polling payload) is in `engineio3`.
@@ -45,15 +49,17 @@ from starlette.types import Message, Receive, Scope, Send
 from parley.lifecycle import stop_task
 from parley.realtime.protocol import CloseCode
 from parley.realtime.wire import engineio3
+from parley.realtime.wire.binary import BINARY_RECORD, decode_record, decode_records, encode_record
 from parley.realtime.wire.outbox import Outbox
 from parley.realtime.wire.rawframes import RawWriter, raw_websocket
+from parley.realtime.wire.websocket import OP_BINARY, frame
 
 log = structlog.get_logger(__name__)
 
 OPEN, CLOSE, PING, PONG, MESSAGE, UPGRADE, NOOP = "0", "1", "2", "3", "4", "5", "6"
 CLIENT_PACKETS = frozenset("123456b")
-"""What a client may send (`b`: a base64 binary packet over polling, not supported yet and
-skipped); anything else is an invalid packet, which closes the session as the protocol says."""
+"""What a client may send (`b`: a binary message as base64); anything else is an invalid
+packet, which closes the session as the protocol says."""
 # The reference server's 400 bodies (engine.io's error codes).
 TRANSPORT_UNKNOWN = b'{"code":0,"message":"Transport unknown"}'
 BAD_HANDSHAKE_METHOD = b'{"code":2,"message":"Bad handshake method"}'
@@ -76,6 +82,11 @@ class EngineHandler(ABC):
 
     @abstractmethod
     async def on_close(self, session: EngineSession, reason: str) -> None: ...
+
+    async def on_binary(self, session: EngineSession, data: bytes) -> None:
+        """A binary message (Socket.IO: an attachment); ignored unless the layer above uses
+        them."""
+        return
 
 
 class EngineSession:
@@ -143,12 +154,26 @@ class EngineSession:
     def send_message(self, data: str) -> None:
         self.send_packet(MESSAGE + data)
 
+    def send_binary(self, data: bytes) -> None:
+        """A binary message: a binary frame on WebSocket, else `b<base64>` in the outbox."""
+        if self.raw is not None:
+            self.raw.write(frame(OP_BINARY, self._ws_binary(data)))
+        else:
+            self.outbox.push(encode_record(data))
+
+    def _ws_binary(self, data: bytes) -> bytes:
+        return engineio3.to_ws_binary(data) if self.protocol == 3 else data
+
     async def close(self, reason: str = "server close", code: CloseCode = CloseCode.NORMAL) -> None:
         await self._server.close_session(self, reason, code)
 
     async def _write_ws(self, packet: str) -> None:
         assert self._ws_send is not None
-        await self._ws_send({"type": "websocket.send", "text": packet})
+        if packet[:1] == BINARY_RECORD:  # a binary message: a binary frame
+            data = self._ws_binary(decode_record(packet) or b"")
+            await self._ws_send({"type": "websocket.send", "bytes": data})
+        else:
+            await self._ws_send({"type": "websocket.send", "text": packet})
 
     async def _too_slow(self) -> None:
         await self._server.close_session(self, "too slow", code=CloseCode.TOO_SLOW)
@@ -417,13 +442,20 @@ class EngineServer:
                 packets = [""]  # the protocol's parse error: an invalid packet, as below
         else:
             packets = body.decode("utf-8", "replace").split(SEPARATOR)
-        if not all(packet and packet[0] in CLIENT_PACKETS for packet in packets):
+        received: list[str | bytes] = list(packets)
+        valid = all(packet and packet[0] in CLIENT_PACKETS for packet in packets)
+        if valid and any(packet[0] == BINARY_RECORD for packet in packets):
+            valid = decode_records(received)  # base64 that does not decode: invalid too
+        if not valid:
             await _http(send, 400, BAD_REQUEST, self._cors(scope))
             await self.close_session(session, "invalid packet")
             return
         await _http(send, 200, b"ok", self._cors(scope), text=True)
-        for packet in packets:
-            await self._on_packet(session, packet)
+        for packet in received:
+            if isinstance(packet, bytes):
+                await self._on_binary(session, packet)
+            else:
+                await self._on_packet(session, packet)
 
     # -- websocket -------------------------------------------------------------------------------
 
@@ -462,7 +494,9 @@ class EngineServer:
                     break
                 text = message.get("text")
                 if text is None:
-                    continue  # binary: not part of Parley's protocol
+                    if not await self._on_binary_frame(session, message.get("bytes")):
+                        break
+                    continue
                 if len(text) > self._max_payload:
                     await self.close_session(
                         session, "payload too large", code=CloseCode.FRAME_TOO_LARGE
@@ -498,7 +532,9 @@ class EngineServer:
         pending = session.outbox.take_all()
         await self._attach_ws(session, scope, send)
         for packet in pending:
-            if packet != NOOP:
+            if packet[:1] == BINARY_RECORD:
+                session.send_binary(decode_record(packet) or b"")
+            elif packet != NOOP:
                 session.send_packet(packet)
         return True
 
@@ -538,6 +574,32 @@ class EngineServer:
             if session.protocol == 3:
                 self._client_pings.pinged(session.sid, time.monotonic())
             session.send_packet(PONG + packet[1:])
+        elif kind == BINARY_RECORD:  # `b<base64>` in a WebSocket text frame, as engine.io reads it
+            data = decode_record(packet)
+            if data is None:
+                await self.close_session(session, "invalid packet", code=CloseCode.PROTOCOL_ERROR)
+            else:
+                await self._on_binary(session, data)
+
+    async def _on_binary_frame(self, session: EngineSession, data: bytes | None) -> bool:
+        """A binary WebSocket frame; False once the session is closed for it."""
+        if data is None:
+            return True
+        if len(data) > self._max_payload:
+            await self.close_session(session, "payload too large", code=CloseCode.FRAME_TOO_LARGE)
+            return False
+        if session.protocol == 3:
+            try:
+                data = engineio3.from_ws_binary(data)
+            except engineio3.PayloadError:
+                await self.close_session(session, "invalid packet", code=CloseCode.PROTOCOL_ERROR)
+                return False
+        await self._on_binary(session, data)
+        return True
+
+    async def _on_binary(self, session: EngineSession, data: bytes) -> None:
+        if not session.closed:
+            await self.handler.on_binary(session, data)
 
     def _cors(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         origin = dict(scope.get("headers", [])).get(b"origin")

@@ -1,8 +1,17 @@
 """Socket.IO v5 over Parley's Engine.IO: packets, namespaces, acknowledgements.
 
 Packet text: `<type>[<namespace>,][<ack id>][<json>]`, types 0 CONNECT, 1 DISCONNECT, 2 EVENT,
-3 ACK, 4 CONNECT_ERROR (5 and 6, the binary forms, are not decoded yet). Each namespace a client
-connects to is one `Socket`; its handlers come from the namespace object.
+3 ACK, 4 CONNECT_ERROR, and the binary forms 5 BINARY_EVENT and 6 BINARY_ACK (`5<n>-…` then n
+attachments: see `binary`). Each namespace a client connects to is one `Socket`; its handlers
+come from the namespace object.
+
+Bytes anywhere in what a socket emits or acknowledges go out as a binary packet. Bytes a client
+sends reach only the events a namespace `accepts_binary` for; any other event carrying them is
+refused with `binary_not_supported` (on its ack, else the `error` event). A binary header is
+decoded as the EVENT or ACK it stands for, so it falls on the same side of the line below;
+its attachments must follow it, all of them and nothing else (an attachment nobody waits for,
+or a text packet before the last one, cannot be decoded either), and a packet with its
+attachments is at most `max_packet_bytes` (past it, the session closes as too large, 4413).
 
 A session of Engine.IO 3 speaks Socket.IO v2 (protocol 4): connected to `/` as it opens,
 CONNECT answers and refusals in v2's shapes (`socketio_v2`); the rest is the same.
@@ -18,8 +27,10 @@ breaks Parley's input policy (`wirejson`: NUL, lone surrogates, depth, 64-bit in
 well-formed at the protocol level: it is answered (`RefusedPacket`), like a command with bad
 fields, and the connection stays.
 
-Why one module: the packet codec and the dispatch that draws the line above change together;
-the version-specific shapes live apart (`socketio_v2`).
+Why one module: the packet codec and the dispatch that draws the line above change together,
+and the assembly of binary packets acts on the same session state (its namespace sockets, the
+binary packet arriving); the version-specific shapes live apart (`socketio_v2`), as does the
+binary codec (`binary`).
 """
 
 from __future__ import annotations
@@ -35,6 +46,13 @@ from parley.errors import MalformedRequest
 from parley.realtime.pipeline import CommandPipeline
 from parley.realtime.protocol import CloseCode
 from parley.realtime.wire import socketio_v2
+from parley.realtime.wire.binary import (
+    Assembly,
+    AttachmentError,
+    check_placeholders,
+    encode_binary,
+    split_count,
+)
 from parley.realtime.wire.engineio import EngineHandler, EngineSession
 from parley.wirejson import JsonPolicy, JsonRefused, deliverable
 
@@ -42,6 +60,12 @@ log = structlog.get_logger(__name__)
 
 CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR, BINARY_EVENT, BINARY_ACK = "0123456"
 SOCKETS = "sio.sockets"
+ASSEMBLY = "sio.assembly"
+"""In a session's state while a binary packet's attachments are arriving."""
+BINARY_KINDS = (BINARY_EVENT, BINARY_ACK)
+DEFAULT_MAX_ATTACHMENTS = 10
+"""The reference parser's `maxAttachments`."""
+BINARY_NOT_SUPPORTED = "binary_not_supported"
 DEFAULT_POLICY = JsonPolicy()
 MAX_ACK_ID_DIGITS = 15
 """Ack ids are ASCII digits (the protocol's); 15 of them always fit a JavaScript number."""
@@ -60,6 +84,8 @@ class Packet:
     namespace: str
     ack_id: int | None
     data: Any
+    attachments: int = 0
+    """How many attachments a binary packet brought (its `kind` is then EVENT or ACK)."""
 
 
 class BadPacket(ValueError):
@@ -191,11 +217,28 @@ class Socket(ABC):
     def push(self, frame: Any) -> None:
         """Queue an Engine.IO message for the client; never blocks."""
 
-    def emit(self, name: str, data: Any) -> None:
-        self.push(event_packet(self.namespace, name, data))
+    def emit(self, name: str, *args: Any) -> None:
+        try:
+            packet = "4" + encode_packet(EVENT, self.namespace, [name, *args])
+        except TypeError:  # bytes in it (orjson encodes none): a binary packet
+            self.push_binary(BINARY_EVENT, [name, *args])
+            return
+        self.push(packet)
 
     def ack(self, ack_id: int, *args: Any) -> None:
-        self.push("4" + encode_packet(ACK, self.namespace, list(args), ack_id))
+        try:
+            packet = "4" + encode_packet(ACK, self.namespace, list(args), ack_id)
+        except TypeError:
+            self.push_binary(BINARY_ACK, list(args), ack_id)
+            return
+        self.push(packet)
+
+    def push_binary(self, kind: str, data: list[Any], ack_id: int | None = None) -> None:
+        """A binary packet: its header, then its attachments as binary messages."""
+        header, attachments = encode_binary(kind, self.namespace, data, ack_id)
+        self.push("4" + header)
+        for attachment in attachments:
+            self.session.send_binary(attachment)
 
 
 class Namespace(ABC, Generic[S]):
@@ -204,6 +247,11 @@ class Namespace(ABC, Generic[S]):
     name: str
     overlapping_events: frozenset[str] = frozenset()
     """Events that may run while the next ones are read (sends: see `pipeline`)."""
+
+    def accepts_binary(self, event: str) -> bool:
+        """Whether `event` may carry bytes; any other event that does is refused with
+        `binary_not_supported` before the namespace sees it."""
+        return False
 
     @abstractmethod
     def open_socket(self, session: EngineSession, server: SocketIOServer) -> S:
@@ -227,10 +275,18 @@ class Namespace(ABC, Generic[S]):
 
 class SocketIOServer(EngineHandler):
     def __init__(
-        self, namespaces: list[Namespace[Any]], *, json_policy: JsonPolicy = DEFAULT_POLICY
+        self,
+        namespaces: list[Namespace[Any]],
+        *,
+        json_policy: JsonPolicy = DEFAULT_POLICY,
+        max_attachments: int = DEFAULT_MAX_ATTACHMENTS,
+        max_packet_bytes: int = 1_000_000,
     ) -> None:
         self._namespaces = {n.name: n for n in namespaces}
         self._json = json_policy
+        self._max_attachments = max_attachments
+        self._max_packet_bytes = max_packet_bytes
+        """A binary packet's header and attachments together (Engine.IO's `maxPayload`)."""
 
     def namespace(self, name: str) -> Namespace[Any] | None:
         return self._namespaces.get(name)
@@ -241,19 +297,32 @@ class SocketIOServer(EngineHandler):
             await self._connect(session, session.state[SOCKETS], Packet(CONNECT, "/", None, {}))
 
     async def on_message(self, session: EngineSession, data: str) -> None:
-        sockets: dict[str, Socket] = session.state[SOCKETS]
+        if ASSEMBLY in session.state:
+            await _protocol_error(session, "a text packet before the last attachment")
+            return
+        binary: Assembly[Packet | RefusedPacket] | None = None
         try:
-            packet = parse_packet(data, self._json)
-        except RefusedPacket as exc:
-            problem = _state_problem(sockets, exc.kind, exc.namespace)
-            if problem is not None:
-                await _protocol_error(session, problem)
+            if data[:1] in BINARY_KINDS:
+                binary = self._binary_header(data)
             else:
-                self._refused(session, exc)
+                packet = parse_packet(data, self._json)
+        except RefusedPacket as exc:
+            await self._answer_refused(session, exc)
             return
         except BadPacket as exc:
             await _protocol_error(session, str(exc))
             return
+        if binary is None:
+            await self._dispatch(session, packet)
+        elif binary.over_limit:  # only a WebSocket frame's own limit let it in
+            await session.close("payload too large", CloseCode.FRAME_TOO_LARGE)
+        elif binary.complete:  # no attachments
+            await self._assembled(session, binary)
+        else:
+            session.state[ASSEMBLY] = binary
+
+    async def _dispatch(self, session: EngineSession, packet: Packet) -> None:
+        sockets: dict[str, Socket] = session.state[SOCKETS]
         if packet.kind == CONNECT and session.protocol == 3:  # `0/gameplay?token=…,`
             path, auth = socketio_v2.connect_target(packet.namespace)
             packet = Packet(CONNECT, path, None, auth)
@@ -284,7 +353,63 @@ class SocketIOServer(EngineHandler):
             socket.pipeline.cancel()
             await self._namespaces[packet.namespace].on_disconnect(socket)
 
+    async def _answer_refused(self, session: EngineSession, refused: RefusedPacket) -> None:
+        problem = _state_problem(session.state[SOCKETS], refused.kind, refused.namespace)
+        if problem is not None:
+            await _protocol_error(session, problem)
+        else:
+            self._refused(session, refused)
+
+    def _binary_header(self, text: str) -> Assembly[Packet | RefusedPacket]:
+        """`5<n>-…` / `6<n>-…`, parsed as the EVENT / ACK it stands for, placeholders checked:
+        the assembly its n attachments go to. What cannot be decoded is a `BadPacket`, as for a
+        text packet; a header whose JSON the input policy refuses is answered, like a text one,
+        but after its attachments (they are its own, not strays)."""
+        kind = EVENT if text[0] == BINARY_EVENT else ACK
+        refused: RefusedPacket | None = None
+        try:
+            count, rest = split_count(text[1:], self._max_attachments)
+            try:
+                packet = parse_packet(kind + rest, self._json)
+            except RefusedPacket as exc:
+                refused, packet = exc, Packet(kind, exc.namespace, exc.ack_id, None)
+            check_placeholders(packet.data, count)
+        except AttachmentError as exc:
+            raise BadPacket(str(exc)) from exc
+        header = refused or Packet(kind, packet.namespace, packet.ack_id, packet.data, count)
+        size = len(text) if text.isascii() else len(text.encode())
+        return Assembly(
+            header, packet.data, count, size_bytes=size, limit_bytes=self._max_packet_bytes
+        )
+
+    async def on_binary(self, session: EngineSession, data: bytes) -> None:
+        assembly: Assembly[Packet | RefusedPacket] | None = session.state.get(ASSEMBLY)
+        if assembly is None:
+            await _protocol_error(session, "an attachment with no binary packet before it")
+            return
+        try:
+            complete = assembly.add(data)
+        except AttachmentError:
+            await session.close("payload too large", CloseCode.FRAME_TOO_LARGE)
+            return
+        if complete:
+            del session.state[ASSEMBLY]
+            await self._assembled(session, assembly)
+
+    async def _assembled(
+        self, session: EngineSession, assembly: Assembly[Packet | RefusedPacket]
+    ) -> None:
+        header = assembly.header
+        if isinstance(header, RefusedPacket):
+            await self._answer_refused(session, header)
+            return
+        data = assembly.result()
+        await self._dispatch(
+            session, Packet(header.kind, header.namespace, header.ack_id, data, header.attachments)
+        )
+
     async def on_close(self, session: EngineSession, reason: str) -> None:
+        session.state.pop(ASSEMBLY, None)
         sockets: dict[str, Socket] = session.state.pop(SOCKETS, {})
         for namespace, socket in sockets.items():
             socket.pipeline.cancel()
@@ -384,9 +509,19 @@ class SocketIOServer(EngineHandler):
                 socket.emit("error", error)
             return
         wants_ack = packet.ack_id is not None
-        result = await self._namespaces[socket.namespace].on_event(
-            socket, args[0], args[1:], wants_ack=wants_ack
-        )
+        namespace = self._namespaces[socket.namespace]
+        if packet.attachments and not namespace.accepts_binary(args[0]):
+            error = {
+                "code": BINARY_NOT_SUPPORTED,
+                "message": f"{args[0]!r} takes no binary data (bytes) in its arguments.",
+                "event": args[0],
+            }
+            if packet.ack_id is None:
+                socket.emit("error", error)
+            else:
+                socket.ack(packet.ack_id, {"error": error})
+            return
+        result = await namespace.on_event(socket, args[0], args[1:], wants_ack=wants_ack)
         if packet.ack_id is not None:
             if isinstance(result, Acknowledgement):
                 socket.ack(packet.ack_id, *result.args)
