@@ -7,8 +7,6 @@ import warnings
 from dataclasses import dataclass
 from typing import IO
 
-from PIL import Image, UnidentifiedImageError
-
 THUMBNAIL_PX = 320
 MAX_PIXELS = 50_000_000
 """Larger images (decompression bombs) get no dimensions or thumbnail; they stay files."""
@@ -24,6 +22,9 @@ class ImageInfo:
 
 def inspect_image(source: IO[bytes]) -> ImageInfo | None:
     """Dimensions and a thumbnail; None when Pillow cannot read the image."""
+    # Imported on first use: a server that never sees an image never loads Pillow.
+    from PIL import Image, UnidentifiedImageError
+
     source.seek(0)
     try:
         with warnings.catch_warnings():
