@@ -26,6 +26,7 @@ from parley.api.routes import (
     otp,
     rooms,
     search,
+    uploads,
     users,
 )
 from parley.config import Settings
@@ -224,6 +225,7 @@ def create_app(
         conversations,
         search,
         broadcast,
+        uploads,
         cs_chat,
     ):
         app.include_router(module.router)
@@ -238,7 +240,12 @@ def create_app(
         policy=JsonPolicy(settings.max_json_depth),
         skip_prefixes=("/socket.io",),
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_body_bytes,
+        # The upload route counts its body itself, against UPLOAD_MAX_BYTES.
+        bounded_by_route=frozenset({uploads.UPLOAD_PATH}),
+    )
     if settings.cors_allowed_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -78,6 +78,20 @@ class JwtAlgorithm(StrEnum):
 
 
 DEFAULT_DATA_DIR = Path("var")
+DEFAULT_UPLOAD_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+    "audio/mpeg",
+    "audio/ogg",
+    "audio/wav",
+    "video/mp4",
+    "video/webm",
+    "application/zip",
+)
 
 
 class Settings(BaseSettings):
@@ -473,6 +487,46 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CLEANUP_INTERVAL", "CLEANUP_INTERVAL_SECS"),
         description="How often expired one-time codes and device sessions are deleted (one "
         "instance at a time).",
+    )
+    file_store_url: str = Field(
+        "",
+        validation_alias=AliasChoices("FILE_STORE_URL"),
+        description="Where uploads are kept: empty = `<PARLEY_DATA_DIR>/uploads`; "
+        "`s3://bucket/prefix` = S3-compatible storage.",
+    )
+    s3_endpoint_url: str = Field(
+        "",
+        validation_alias=AliasChoices("S3_ENDPOINT_URL"),
+        description="The S3 API's URL (MinIO, another S3 service); empty = AWS's own.",
+    )
+    s3_region: str = Field(
+        "", validation_alias=AliasChoices("S3_REGION"), description="The bucket's region."
+    )
+    s3_access_key_id: str = Field(
+        "",
+        validation_alias=AliasChoices("S3_ACCESS_KEY_ID"),
+        description="S3 credentials; empty = botocore's usual sources (AWS_* variables, files, "
+        "instance roles).",
+    )
+    s3_secret_access_key: str = Field(
+        "", validation_alias=AliasChoices("S3_SECRET_ACCESS_KEY"), description="See above."
+    )
+    upload_max_bytes: int = Field(
+        25 * 1024 * 1024,
+        ge=1,
+        validation_alias=AliasChoices("UPLOAD_MAX_BYTES"),
+        description="Largest file one upload may hold.",
+    )
+    upload_allowed_types: CsvList = Field(
+        default_factory=lambda: list(DEFAULT_UPLOAD_TYPES),
+        validation_alias=AliasChoices("UPLOAD_ALLOWED_TYPES"),
+        description="Content types (read from the bytes) an upload may have, comma-separated.",
+    )
+    upload_unattached_ttl_secs: DurationSecs = Field(
+        86400.0,
+        validation_alias=AliasChoices("UPLOAD_UNATTACHED_TTL", "UPLOAD_UNATTACHED_TTL_SECS"),
+        description="Uploads not attached to any message this long after they were made are "
+        "removed by the cleanup task.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info",

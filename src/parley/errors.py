@@ -121,3 +121,15 @@ class DatabaseBusy(ServiceUnavailable):
 
     code = "database_busy"
     default_message = "The database is busy with other writes; try again in a moment."
+
+
+class UnsupportedMediaType(ParleyError):
+    code = "unsupported_media_type"
+    http_status = 415
+    default_message = "This kind of file is not accepted."
+
+
+class RangeNotSatisfiable(ParleyError):
+    code = "range_not_satisfiable"
+    http_status = 416
+    default_message = "The requested range lies outside the file."

@@ -11,6 +11,7 @@ import structlog
 
 from parley.backends import (
     create_broker,
+    create_file_store,
     create_game_store,
     create_presence_store,
     create_rate_limit,
@@ -41,6 +42,7 @@ from parley.domain.presence import PresenceService
 from parley.domain.social.blocks import BlockService
 from parley.domain.social.friends import FriendService
 from parley.domain.unit_of_work import EventPublisher, UnitOfWork
+from parley.domain.uploads.service import UploadService
 from parley.realtime.chat.live import LiveService
 from parley.realtime.gameplay.live import GameLive
 from parley.realtime.hub import Hub
@@ -72,6 +74,7 @@ class Runtime:
     reactions: ReactionService
     rooms: RoomService
     search: SearchService
+    uploads: UploadService
     recovery: Recovery | None = None
     """Socket.IO connection-state recovery; None when `SIO_RECOVERY_WINDOW` is 0."""
 
@@ -257,6 +260,23 @@ class Runtime:
                 max_state_bytes=settings.game_max_state_bytes,
             )
             stack.push_async_callback(gameplay.close)
+            file_store = await stack.enter_async_context(
+                create_file_store(
+                    settings.file_store_url,
+                    local_root=settings.data_dir / "uploads",
+                    endpoint_url=settings.s3_endpoint_url,
+                    region=settings.s3_region,
+                    access_key_id=settings.s3_access_key_id,
+                    secret_access_key=settings.s3_secret_access_key,
+                )
+            )
+            uploads = UploadService(
+                db,
+                file_store,
+                max_bytes=settings.upload_max_bytes,
+                allowed_types=settings.upload_allowed_types,
+                unattached_ttl_secs=settings.upload_unattached_ttl_secs,
+            )
             take_lock: TakeLock = no_lock_needed
             if isinstance(broker, RedisBroker):
                 redis_broker = broker
@@ -265,7 +285,11 @@ class Runtime:
                     return await redis_broker.take_lock("cleanup", ttl_secs)
 
             cleanup = Cleanup(
-                db, otp, interval_secs=settings.cleanup_interval_secs, take_lock=take_lock
+                db,
+                otp,
+                interval_secs=settings.cleanup_interval_secs,
+                take_lock=take_lock,
+                uploads=uploads,
             )
             cleanup.start()
             stack.push_async_callback(cleanup.close)
@@ -290,6 +314,7 @@ class Runtime:
                 reactions=reactions,
                 rooms=RoomService(uow),
                 search=search,
+                uploads=uploads,
                 recovery=recovery,
             )
 

@@ -9,12 +9,14 @@ fresh scene for every actor; a sign-out signs the actor back in after.
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from PIL import Image
 
 from parley.app import create_app
 from parley.config import Settings
@@ -26,6 +28,7 @@ from tests.support.accounts import PASSWORD, login
 class Call:
     path: str
     json: Any = None
+    files: Any = None
 
 
 Make = Callable[["Ctx", str], Call]
@@ -161,6 +164,44 @@ def new_name(ctx: Ctx, actor: str) -> dict[str, Any]:
 
 def broadcast_body(ctx: Ctx, actor: str) -> dict[str, Any]:
     return {"conversation_id": ctx.scene.room, "content": "announcement"}
+
+
+def tiny_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (0, 128, 255)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def upload_file(ctx: Ctx, actor: str) -> Call:
+    return Call("", files={"file": ("dot.png", tiny_png(), "image/png")})
+
+
+def attached_upload(suffix: str) -> Make:
+    """An image of the owner's, attached to a message in the group (owner and member)."""
+
+    def make(ctx: Ctx, actor: str) -> Call:
+        owner = ctx.cast.headers("owner")
+        uploaded = ctx.api.post(
+            "/api/v1/uploads", headers=owner, files=upload_file(ctx, actor).files
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        upload_id = uploaded.json()["id"]
+        sent = ctx.api.post(
+            f"/api/v1/conversations/{ctx.scene.group}/messages",
+            headers=owner,
+            json={"content": "", "attachments": [{"upload_id": upload_id}]},
+        )
+        assert sent.status_code == 201, sent.text
+        return Call(f"/api/v1/uploads/{upload_id}{suffix}")
+
+    return make
+
+
+def body_of_files() -> Make:
+    def make(ctx: Ctx, actor: str) -> Call:
+        return Call("/api/v1/uploads", files=upload_file(ctx, actor).files)
+
+    return make
 
 
 def fresh_rule(rule: Rule) -> Rule:
@@ -301,6 +342,23 @@ RULES: list[Rule] = [
         "not friends",
         someone_new("/api/v1/friends/{user}", lambda user: None),
         (401, 404, 404, 404, 404, 404, 404, 401),
+    ),
+    # -- uploads: anyone signed in uploads; the uploader and the members of the conversation
+    # the upload is attached to read it; nobody else learns it exists (404)
+    Rule("POST", "/api/v1/uploads", "", body_of_files(), CREATED_BY_ANY),
+    Rule(
+        "GET",
+        "/api/v1/uploads/{upload_id}",
+        "attached in the group",
+        attached_upload(""),
+        (401, 404, 200, 200, 404, 404, 404, 401),
+    ),
+    Rule(
+        "GET",
+        "/api/v1/uploads/{upload_id}/thumbnail",
+        "attached in the group",
+        attached_upload("/thumbnail"),
+        (401, 404, 200, 200, 404, 404, 404, 401),
     ),
     # -- reactions: the members of the message's conversation
     Rule(
@@ -823,6 +881,7 @@ def call(ctx: Ctx, rule: Rule, actor: str) -> int:
         made.path,
         headers=ctx.cast.headers(actor),
         json=made.json,
+        files=made.files,
         follow_redirects=False,
     )
     return response.status_code

@@ -25,7 +25,7 @@ EXAMPLES = 60
 MAX_CHARS = int(FUZZ_ENV["MAX_MESSAGE_CHARS"])
 REFUSED = {400, 413, 422}
 MESSAGE_STRINGS = ["content", "title", "client_msg_id", "type", "reply_to"]
-MESSAGE_OTHERS = ("payload", "attachment_urls")
+MESSAGE_OTHERS = ("payload", "attachment_urls", "attachments")
 HERE = "<the conversation>"
 """Stands for the target conversation's id in generated bodies (the broadcast names it)."""
 

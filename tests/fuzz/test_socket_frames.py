@@ -73,7 +73,7 @@ def frame_bytes(opcode: int, payload: bytes) -> bytes:
 
 def chat_commands(world: World, token: str) -> dict[str, dict[str, Any]]:
     valid = {
-        "send_message": {"room_id": world.group_id, "content": "hi"},
+        "send_message": {"room_id": world.group_id, "content": "hi", "attachments": []},
         "join_room": {"room_id": world.room_id},
         "leave_room": {"room_id": world.room_id},
         "typing": {"room_id": world.group_id, "is_typing": True},

@@ -78,17 +78,24 @@ class BodySizeLimitMiddleware:
     """Refuses bodies over the limit: at once when Content-Length says so, otherwise as soon
     as the streamed body crosses it (chunked uploads cannot sneak past)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, bounded_by_route: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.bounded_by_route = bounded_by_route
+        """POST paths whose route bounds the body itself (uploads, with their own limit)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            scope["method"] == "POST" and scope["path"].rstrip("/") in self.bounded_by_route
+        ):
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await _send_too_large(send, self.max_bytes)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await _send_too_large(send, limit)
                 return
         received = 0
 
@@ -97,10 +104,10 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # An HTTPException, because FastAPI turns anything else raised while it
                     # reads the body into a 400.
-                    raise HTTPException(413, _too_large_message(self.max_bytes))
+                    raise HTTPException(413, _too_large_message(limit))
             return message
 
         await self.app(scope, counting_receive, send)

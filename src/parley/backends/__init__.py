@@ -7,7 +7,16 @@ the Redis one, imported only when asked for.
 
 from __future__ import annotations
 
-from parley.domain.ports import Broker, GameStore, PresenceStore, RateLimit, RecoveryStore
+from pathlib import Path
+
+from parley.domain.ports import (
+    Broker,
+    FileStore,
+    GameStore,
+    PresenceStore,
+    RateLimit,
+    RecoveryStore,
+)
 
 
 def create_broker(redis_url: str, *, prefix: str) -> Broker:
@@ -73,3 +82,30 @@ def create_rate_limit(
     from parley.backends.redis_rate_limit import RedisRateLimit
 
     return RedisRateLimit(redis_url, prefix=prefix, name=name, limit=limit, window_secs=window_secs)
+
+
+def create_file_store(
+    url: str,
+    *,
+    local_root: Path,
+    endpoint_url: str = "",
+    region: str = "",
+    access_key_id: str = "",
+    secret_access_key: str = "",
+) -> FileStore:
+    """Uploads in a local directory (an empty URL) or in S3-compatible storage (`s3://`)."""
+    if not url:
+        from parley.backends.files_local import LocalFileStore
+
+        return LocalFileStore(local_root)
+    if url.startswith("s3://"):
+        from parley.backends.files_s3 import S3FileStore
+
+        return S3FileStore(
+            url,
+            endpoint_url=endpoint_url,
+            region=region,
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
+        )
+    raise ValueError(f"FILE_STORE_URL must be empty or an s3:// URL, not {url!r}")

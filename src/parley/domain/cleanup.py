@@ -1,4 +1,5 @@
-"""The background cleanup: expired one-time codes and device sessions, every few minutes.
+"""The background cleanup: expired one-time codes and device sessions, uploads never attached
+(or whose message was deleted), every few minutes.
 
 With several instances only one runs it at a time: each round first takes a lock (in Redis
 when there is one; a single instance needs none) that expires before the next round, so a
@@ -16,6 +17,7 @@ from parley.db import sessions as session_queries
 from parley.db.database import Database
 from parley.db.types import utcnow
 from parley.domain.accounts.otp import OtpService
+from parley.domain.uploads.service import UploadService
 from parley.lifecycle import stop_task
 
 log = structlog.get_logger(__name__)
@@ -29,9 +31,16 @@ async def no_lock_needed(ttl_secs: float) -> bool:
 
 class Cleanup:
     def __init__(
-        self, db: Database, otp: OtpService, *, interval_secs: float, take_lock: TakeLock
+        self,
+        db: Database,
+        otp: OtpService,
+        *,
+        interval_secs: float,
+        take_lock: TakeLock,
+        uploads: UploadService | None = None,
     ) -> None:
         self._db = db
+        self._uploads = uploads
         self._otp = otp
         self._interval = interval_secs
         self._take_lock = take_lock
@@ -47,7 +56,8 @@ class Cleanup:
         codes = await self._otp.delete_expired()
         async with self._db.transaction() as tx:
             sessions = await session_queries.delete_expired_sessions(tx, now=utcnow())
-        return {"otps": codes, "sessions": sessions}
+        files = await self._uploads.delete_stale() if self._uploads is not None else 0
+        return {"otps": codes, "sessions": sessions, "uploads": files}
 
     async def _every_interval(self) -> None:
         while True:

@@ -6,11 +6,12 @@ import the domain, never the other way round; `runtime.py` picks the implementat
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import IO, Any, Self
 
 from parley.domain.events import Event
 from parley.domain.gameplay.rooms import Room, RoomSnapshot
@@ -284,3 +285,55 @@ class SmsSender(ABC):
 
     @abstractmethod
     async def send(self, to: str, text: str, *, purpose: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PresignedUpload:
+    """Where and how a client sends a file straight to the store (no Parley in between)."""
+
+    url: str
+    method: str
+    headers: dict[str, str]
+    expires_in_secs: int
+
+
+_FILE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def check_file_key(key: str) -> str:
+    """A key a store may use as a file name or object key: no slashes, no `..`, no NUL."""
+    if not _FILE_KEY.fullmatch(key) or ".." in key:
+        raise ValueError(f"not a file store key: {key!r}")
+    return key
+
+
+class FileStore(Resource, ABC):
+    """Bytes under keys: uploaded files and their thumbnails.
+
+    Keys are the domain's own (`[A-Za-z0-9._-]`, no slashes from clients); a write is whole or
+    absent, never half there. `put` reads the file it is given from the start.
+    """
+
+    @abstractmethod
+    async def put(self, key: str, source: IO[bytes], *, size: int, content_type: str) -> None:
+        """Store `size` bytes read from `source` under `key` (replacing what was there)."""
+
+    @abstractmethod
+    def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The bytes from `start` up to and including `end` (the last byte when None), in
+        chunks; raises NotFound (`upload_not_found`) before the first chunk when missing."""
+
+    @abstractmethod
+    async def size(self, key: str) -> int | None:
+        """The stored size in bytes; None when nothing is stored under `key`."""
+
+    @abstractmethod
+    async def delete(self, key: str) -> None:
+        """Remove `key`; nothing stored there is not an error."""
+
+    async def presign_upload(
+        self, key: str, *, content_type: str, size: int, expires_in_secs: int
+    ) -> PresignedUpload | None:
+        """A URL the client may PUT exactly this file to; None when the store has none
+        (a local directory), and the client uploads through Parley instead."""
+        return None

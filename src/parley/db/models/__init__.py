@@ -5,6 +5,7 @@ from parley.db.models.base import Base
 from parley.db.models.conversations import Conversation, ConversationMember, Message, Reaction
 from parley.db.models.otps import OneTimeCode
 from parley.db.models.social import Block, FriendRequest, Friendship
+from parley.db.models.uploads import Upload
 
 __all__ = [
     "Base",
@@ -17,5 +18,6 @@ __all__ = [
     "Message",
     "OneTimeCode",
     "Reaction",
+    "Upload",
     "User",
 ]

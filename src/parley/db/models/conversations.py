@@ -88,6 +88,8 @@ class Message(Base):
     title: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attachment_urls: Mapped[list[str] | None] = mapped_column(JSON)
+    # The uploads it carries, as shown to readers ({id, url, content_type, size, ...}).
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     reply_to_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     client_msg_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

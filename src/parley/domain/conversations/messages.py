@@ -52,6 +52,7 @@ from parley.domain.ids import uuid7
 from parley.domain.roles import Role
 from parley.domain.social.rules import require_direct_allowed
 from parley.domain.unit_of_work import UnitOfWork, Work
+from parley.domain.uploads.attach import attach_uploads, hide_attachments
 from parley.errors import Forbidden, NotFound, ParleyError, PayloadTooLarge, ValidationFailed
 
 MAX_PAGE = 100
@@ -89,11 +90,17 @@ def require_open(conversation: Conversation) -> None:
 
 
 def message_row(
-    item: PendingSend, conversation_id: uuid.UUID, seq: int, now: datetime
+    item: PendingSend,
+    conversation_id: uuid.UUID,
+    seq: int,
+    now: datetime,
+    *,
+    message_id: uuid.UUID | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     command = item.command
     return {
-        "id": uuid7(),
+        "id": message_id or uuid7(),
         "conversation_id": conversation_id,
         "seq": seq,
         "sender_id": item.principal.user_id,
@@ -103,6 +110,7 @@ def message_row(
         "title": command.title,
         "payload": command.payload,
         "attachment_urls": command.attachment_urls or None,
+        "attachments": attachments,
         "reply_to_id": command.reply_to,
         "client_msg_id": command.client_msg_id,
         "created_at": now,
@@ -228,6 +236,7 @@ class MessageService:
         """
         outcomes: list[SendOutcome] = []
         accepted: list[tuple[int, PendingSend, uuid.UUID]] = []
+        attached: dict[int, tuple[uuid.UUID, list[dict[str, Any]] | None]] = {}
         rooms: dict[uuid.UUID, str | None] = {}
         async with self._uow() as work:
             # Each conversation is looked up once per batch, and every membership the batch
@@ -247,6 +256,7 @@ class MessageService:
                         item.command.attachment_urls,
                         item.command.payload,
                         item.command.title,
+                        uploads=len(item.command.attachments),
                     )
                     conversation = found[str(item.command.conversation)]
                     if conversation is None:
@@ -268,6 +278,18 @@ class MessageService:
                             )
                             continue
                     require_open(conversation)
+                    message_id = uuid7()
+                    attached[index] = (
+                        message_id,
+                        await attach_uploads(
+                            work.tx,
+                            item.principal,
+                            item.command.attachments,
+                            conversation_id=conversation.id,
+                            message_id=message_id,
+                            now=utcnow(),
+                        ),
+                    )
                 except ParleyError as exc:
                     outcomes.append(exc)
                     continue
@@ -288,10 +310,20 @@ class MessageService:
                 next_free[conversation_id] = last - count + 1
             rows: list[dict[str, Any]] = []
             read_to: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
-            for _, item, conversation_id in accepted:
+            for index, item, conversation_id in accepted:
                 seq = next_free[conversation_id]
                 next_free[conversation_id] = seq + 1
-                rows.append(message_row(item, conversation_id, seq, now))
+                message_id, attachments = attached[index]
+                rows.append(
+                    message_row(
+                        item,
+                        conversation_id,
+                        seq,
+                        now,
+                        message_id=message_id,
+                        attachments=attachments,
+                    )
+                )
                 read_to[(conversation_id, item.principal.user_id)] = seq
             await message_queries.add_messages(work.tx, rows)
             await queries.advance_reads(work.tx, [(c, u, seq) for (c, u), seq in read_to.items()])
@@ -309,6 +341,12 @@ class MessageService:
         """A message from a trusted server-side caller: no member sends it, every member and
         every live connection of theirs receives it. Open rooms are created on demand."""
         self.check_content(command.content, command.attachment_urls, command.payload, command.title)
+        if command.attachments:
+            raise ValidationFailed(
+                "A broadcast has no sender whose uploads it could carry; use attachment_urls.",
+                code="attachments_need_a_sender",
+                field="attachments",
+            )
         async with self._uow() as work:
             conversation = await access.find_by_ref(work.tx, command.conversation)
             if conversation is None:
@@ -355,6 +393,7 @@ class MessageService:
             if message.deleted_at is None:
                 message.deleted_at = utcnow()
                 await work.tx.flush()
+                await hide_attachments(work.tx, message.id, message.deleted_at)
             public = message_public(message, None, await self._room_of(work.tx, message))
             _announce(work, "message.deleted", public)
         return public
@@ -507,14 +546,17 @@ class MessageService:
         attachments: list[str],
         payload: dict[str, Any] | None,
         title: str | None = None,
+        *,
+        uploads: int = 0,
     ) -> None:
+        """`uploads`: how many uploads the message attaches (it is not empty with one)."""
         if len(content) > self._max_content_chars:
             raise ValidationFailed(
                 f"The message is longer than {self._max_content_chars} characters.",
                 code="message_too_long",
                 field="content",
             )
-        if not content.strip() and not attachments and not payload:
+        if not content.strip() and not attachments and not payload and not uploads:
             raise ValidationFailed(
                 "A message needs content, attachments or a payload.",
                 code="message_empty",

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from parley.domain.accounts.schemas import Lenient
+from parley.domain.uploads.schemas import AttachmentPublic, AttachmentRef
 
 
 class ConversationKind(StrEnum):
@@ -120,6 +121,8 @@ class MessageSend(Lenient):
     attachment_urls: list[Annotated[str, StringConstraints(max_length=2048)]] = Field(
         default_factory=list, max_length=MAX_ATTACHMENTS
     )
+    attachments: list[AttachmentRef] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    """Uploads of the sender's (`POST /api/v1/uploads`) that no message carries yet."""
     reply_to: uuid.UUID | None = None
     client_msg_id: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         None, validation_alias=AliasChoices("client_msg_id", "clientMsgId")
@@ -230,6 +233,8 @@ class MessagePublic(BaseModel):
     title: str | None
     payload: dict[str, Any] | None
     attachment_urls: list[str]
+    attachments: list[AttachmentPublic] = Field(default_factory=list)
+    """The uploads it carries (none once it is deleted)."""
     reply_to: uuid.UUID | None
     client_msg_id: str | None
     created_at: datetime

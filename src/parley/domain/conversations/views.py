@@ -12,6 +12,7 @@ from parley.domain.conversations.schemas import (
     MessagePublic,
     SenderPublic,
 )
+from parley.domain.uploads.schemas import AttachmentPublic
 
 
 def sender_of(user: User | None) -> SenderPublic | None:
@@ -54,6 +55,7 @@ def message_public(
         title=None if deleted else message.title,
         payload=None if deleted else message.payload,
         attachment_urls=[] if deleted else list(message.attachment_urls or []),
+        attachments=[] if deleted else [AttachmentPublic(**a) for a in message.attachments or []],
         reply_to=message.reply_to_id,
         client_msg_id=message.client_msg_id,
         created_at=message.created_at,

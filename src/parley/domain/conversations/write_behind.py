@@ -30,8 +30,10 @@ from parley.domain.conversations.messages import (
 from parley.domain.conversations.schemas import MessagePublic, MessageSend
 from parley.domain.conversations.views import message_public, room_of, sender_from_principal
 from parley.domain.events import Event, conversation_channel
+from parley.domain.ids import uuid7
 from parley.domain.ports import MessageLog
 from parley.domain.unit_of_work import UnitOfWork
+from parley.domain.uploads.attach import attach_uploads
 
 
 class WriteBehindSender:
@@ -46,7 +48,11 @@ class WriteBehindSender:
         self, principal: Principal, command: MessageSend, origin: str | None
     ) -> tuple[MessagePublic, bool]:
         self._messages.check_content(
-            command.content, command.attachment_urls, command.payload, command.title
+            command.content,
+            command.attachment_urls,
+            command.payload,
+            command.title,
+            uploads=len(command.attachments),
         )
         sender = sender_from_principal(principal)
         async with self._uow() as work:
@@ -60,8 +66,24 @@ class WriteBehindSender:
                     return message_public(stored, sender, room_of(conversation)), False
             stored_last_seq = conversation.last_seq
             room = room_of(conversation)
+            message_id = uuid7()
+            attachments = await attach_uploads(
+                work.tx,
+                principal,
+                command.attachments,
+                conversation_id=conversation.id,
+                message_id=message_id,
+                now=utcnow(),
+            )
         seq = await self._log.next_seq(str(conversation.id), stored_last_seq)
-        row = message_row(PendingSend(principal, command, origin), conversation.id, seq, utcnow())
+        row = message_row(
+            PendingSend(principal, command, origin),
+            conversation.id,
+            seq,
+            utcnow(),
+            message_id=message_id,
+            attachments=attachments,
+        )
         public = message_public(Message(**row), sender, room)
         dedup_key = None
         if command.client_msg_id:

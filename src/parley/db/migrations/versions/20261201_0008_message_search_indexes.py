@@ -1,7 +1,7 @@
 """message search indexes (SQLite FTS5, PostgreSQL GIN, MariaDB FULLTEXT)
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 
 Each database gets its own full-text index on messages.content; none of them is in the
 models (see `parley.db.search.schema`, which names them for the schema comparison).
@@ -28,7 +28,7 @@ PG_VECTOR_SQL = "to_tsvector('simple'::regconfig, content)"
 FULLTEXT_INDEX = "ix_messages_content_fulltext"
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
