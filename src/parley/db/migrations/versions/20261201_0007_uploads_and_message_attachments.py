@@ -51,8 +51,8 @@ def upgrade() -> None:
     op.create_index(op.f("ix_uploads_uploader_id"), "uploads", ["uploader_id"], unique=False)
     op.create_index(op.f("ix_uploads_message_id"), "uploads", ["message_id"], unique=False)
     op.create_index(op.f("ix_uploads_created_at"), "uploads", ["created_at"], unique=False)
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("attachments", sa.JSON(), nullable=True))
+    # Not in a batch: see 0004 (a rebuilt table cascades its ON DELETE on SQLite).
+    op.add_column("messages", sa.Column("attachments", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
