@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -12,6 +15,7 @@ from parley.db.database import Database
 from parley.db.migrate import upgrade_to_head
 from parley.db.models import Base
 from parley.db.search.schema import include_object
+from tests.support.services import create_mariadb_database, create_postgres_database
 
 
 def _differences(database_url: str) -> list[object]:
@@ -40,7 +44,25 @@ RELEASED = "0003"
 """The newest revision a database may already be at (what the 2026-11 builds made)."""
 
 
-def test_upgrading_keeps_every_row(database_url: str) -> None:
+@pytest.fixture
+def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the same backend as `database_url` (the shared one has been
+    migrated and filled by the suite by the time this runs)."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'upgrade.db'}"
+        return
+    throwaway = (
+        create_postgres_database()
+        if database_url.startswith("postgres")
+        else create_mariadb_database()
+    )
+    try:
+        yield throwaway.url
+    finally:
+        throwaway.drop()
+
+
+def test_upgrading_keeps_every_row(fresh_database_url: str) -> None:
     """A database made by an older build keeps its users, sessions, conversations, members
     and messages through every later migration (on SQLite a table rebuilt by a batch
     migration would cascade its ON DELETE to all of them)."""
@@ -52,7 +74,7 @@ def test_upgrading_keeps_every_row(database_url: str) -> None:
     tables = ["users", "device_sessions", "conversations", "conversation_members", "messages"]
 
     async def run() -> dict[str, int]:
-        database = Database(database_url)
+        database = Database(fresh_database_url)
         try:
             async with database.engine.begin() as connection:
                 await connection.run_sync(
