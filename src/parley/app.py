@@ -17,6 +17,7 @@ from parley.api.errors import install_error_handlers
 from parley.api.json_body import JsonBodyPolicyMiddleware
 from parley.api.metrics import Metrics, Reading
 from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
+from parley.api.ops_access import OpsAccessMiddleware
 from parley.api.routes import (
     auth,
     broadcast,
@@ -29,6 +30,7 @@ from parley.api.routes import (
     uploads,
     users,
 )
+from parley.api.security_headers import SecurityHeadersMiddleware
 from parley.config import Settings
 from parley.realtime.chat.namespace import ChatNamespace
 from parley.realtime.chat.websocket import ChatWebSocketSession
@@ -254,5 +256,12 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(
+        OpsAccessMiddleware,
+        docs=settings.effective_docs_access,
+        metrics=settings.effective_metrics_access,
+        token=settings.ops_token,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts_max_age_secs=settings.hsts_max_age_secs)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app
