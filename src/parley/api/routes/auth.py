@@ -59,7 +59,7 @@ async def logout(
 
 @router.get("/me")
 async def me(user: CurrentUser, runtime: RuntimeDep) -> UserPublic:
-    return await runtime.users.get_user(user.user_id)
+    return await runtime.users.get_user(user.user_id, user)
 
 
 @router.get("/sessions")
