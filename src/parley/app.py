@@ -160,7 +160,18 @@ def behind_trusted_proxies(app: ASGIApp, trusted: list[str]) -> ASGIApp:
 
 def live_readings(runtime: Runtime, engine: EngineServer) -> list[Reading]:
     games = runtime.games.games
+    refused = {**runtime.auth.guard.refused, "sign_in_busy": runtime.auth.hasher_refused}
     return [
+        *(
+            Reading(
+                "parley_sign_in_refused",
+                "Sign-ins, registrations and refreshes refused by a limit, by code.",
+                count,
+                counter=True,
+                labels=(("code", code),),
+            )
+            for code, count in sorted(refused.items())
+        ),
         Reading(
             "parley_socketio_sessions",
             "Engine.IO sessions (Socket.IO clients).",

@@ -505,6 +505,57 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OTP_RATE_WINDOW", "OTP_RATE_WINDOW_SECS"),
         description="The window of the two limits above.",
     )
+    login_attempts_per_client: int = Field(
+        30,
+        ge=1,
+        validation_alias=AliasChoices("LOGIN_ATTEMPTS_PER_CLIENT"),
+        description="Password sign-ins one client address may try per minute, right or wrong, "
+        "whatever the account (credential stuffing).",
+    )
+    login_failures_per_account: int = Field(
+        5,
+        ge=1,
+        validation_alias=AliasChoices("LOGIN_FAILURES_PER_ACCOUNT"),
+        description="Wrong passwords for one account from one client address per "
+        "LOGIN_FAILURE_WINDOW; then that address waits (the owner elsewhere does not).",
+    )
+    login_failure_window_secs: DurationSecs = Field(
+        300.0,
+        validation_alias=AliasChoices("LOGIN_FAILURE_WINDOW", "LOGIN_FAILURE_WINDOW_SECS"),
+        description="The window of LOGIN_FAILURES_PER_ACCOUNT.",
+    )
+    registrations_per_client: int = Field(
+        20,
+        ge=1,
+        validation_alias=AliasChoices("REGISTRATIONS_PER_CLIENT"),
+        description="Accounts one client address may register per hour.",
+    )
+    refreshes_per_client: int = Field(
+        120,
+        ge=1,
+        validation_alias=AliasChoices("REFRESHES_PER_CLIENT"),
+        description="Token refreshes one client address may make per minute.",
+    )
+    sign_ins_in_flight_per_client: int = Field(
+        2,
+        ge=1,
+        validation_alias=AliasChoices("SIGN_INS_IN_FLIGHT_PER_CLIENT"),
+        description="Password sign-ins and registrations of one client address being hashed "
+        "at once on an instance; more are refused at once rather than queued.",
+    )
+    password_hash_workers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("PASSWORD_HASH_WORKERS"),
+        description="Threads that hash passwords (each hash takes one core for its duration).",
+    )
+    password_hash_queue: int = Field(
+        64,
+        ge=0,
+        validation_alias=AliasChoices("PASSWORD_HASH_QUEUE"),
+        description="Hashes that may wait for a worker; past that, 503 `sign_in_busy`.",
+    )
     default_phone_region: str = Field(
         "US",
         validation_alias=AliasChoices("DEFAULT_PHONE_REGION"),
