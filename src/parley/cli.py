@@ -115,6 +115,7 @@ def serve(
     except ConfigurationError as exc:
         typer.secho(f"parley: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
+    from parley.api.http_edge import EdgeLimits, edge_protocol
     from parley.realtime.wire.websocket import ParleyWebSocketProtocol
 
     # Full garbage collections walk every live object; with thousands of connections that is a
@@ -130,7 +131,15 @@ def serve(
         port=port or settings.port,
         log_config=None,
         loop="uvloop",
-        http="httptools",
+        http=edge_protocol(
+            EdgeLimits(
+                header_timeout_secs=settings.http_header_timeout_secs,
+                max_header_bytes=settings.http_max_header_bytes,
+                body_timeout_secs=settings.http_body_timeout_secs,
+                max_connections_per_client=settings.http_max_connections_per_client,
+                trusted_proxies=tuple(settings.forwarded_allow_ips),
+            )
+        ),
         ws=ParleyWebSocketProtocol,
         # Broadcast frames are framed once and shared, so they cannot be compressed per
         # connection; the largest frame any transport accepts bounds what a client can send.

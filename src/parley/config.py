@@ -300,6 +300,33 @@ class Settings(BaseSettings):
         description="`Strict-Transport-Security` max-age on responses to requests that came "
         "over HTTPS (directly, or as a trusted proxy's `X-Forwarded-Proto` says); 0 = none.",
     )
+    http_header_timeout_secs: DurationSecs = Field(
+        10.0,
+        gt=0,
+        validation_alias=AliasChoices("HTTP_HEADER_TIMEOUT", "HTTP_HEADER_TIMEOUT_SECS"),
+        description="A request line and headers must arrive within this of the connection "
+        "(or of the previous request); else 408 and close.",
+    )
+    http_max_header_bytes: int = Field(
+        32_768,
+        ge=1024,
+        validation_alias=AliasChoices("HTTP_MAX_HEADER_BYTES"),
+        description="Request line plus headers; larger gets 431 and close.",
+    )
+    http_body_timeout_secs: DurationSecs = Field(
+        120.0,
+        gt=0,
+        validation_alias=AliasChoices("HTTP_BODY_TIMEOUT", "HTTP_BODY_TIMEOUT_SECS"),
+        description="A request body must arrive within this of its headers (time the server "
+        "spends not reading it does not count); else 408 and close.",
+    )
+    http_max_connections_per_client: int = Field(
+        256,
+        ge=1,
+        validation_alias=AliasChoices("HTTP_MAX_CONNECTIONS_PER_CLIENT"),
+        description="Open HTTP connections per client address (a trusted proxy's are not "
+        "counted); more get 503 and are closed.",
+    )
     max_request_body_bytes: int = Field(
         1_048_576,
         validation_alias=AliasChoices("MAX_REQUEST_BODY_BYTES"),

@@ -52,6 +52,9 @@ def parley_env(data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
         REFRESHES_PER_CLIENT="1000000",
         SIGN_INS_IN_FLIGHT_PER_CLIENT="100000",
         PASSWORD_HASH_QUEUE="100000",
+        # Many tests open hundreds of sockets from 127.0.0.1 at once (test_http_edge.py has
+        # the limit's own test).
+        HTTP_MAX_CONNECTIONS_PER_CLIENT="100000",
         # Tests make their own users; the seed's default ones have a test of their own.
         SEED_DEFAULT_USERS="false",
         **FAST_HASHING,
