@@ -18,6 +18,11 @@ from parley.api.json_body import JsonBodyPolicyMiddleware
 from parley.api.metrics import Metrics, Reading
 from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
 from parley.api.ops_access import OpsAccessMiddleware
+from parley.api.origins import (
+    SocketOriginMiddleware,
+    SocketOrigins,
+    is_socket_path,
+)
 from parley.api.routes import (
     auth,
     broadcast,
@@ -129,9 +134,14 @@ def with_socket_fast_path(app: FastAPI) -> ASGIApp:
     lifespan included, goes to the app.
     """
 
+    origins = SocketOrigins(app.state.settings.cors_allowed_origins)
+
     async def serve(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             path: str = scope["path"]
+            if is_socket_path(path) and not origins.allows(scope):
+                await refuse_websocket(send)
+                return
             if path.startswith("/socket.io"):
                 await app.state.engine(scope, receive, send)
                 return
@@ -142,6 +152,11 @@ def with_socket_fast_path(app: FastAPI) -> ASGIApp:
         await app(scope, receive, send)
 
     return behind_trusted_proxies(serve, app.state.settings.forwarded_allow_ips)
+
+
+async def refuse_websocket(send: Send) -> None:
+    """A close before the handshake: the server answers the upgrade with 403."""
+    await send({"type": "websocket.close", "code": 1008})
 
 
 def behind_trusted_proxies(app: ASGIApp, trusted: list[str]) -> ASGIApp:
@@ -267,6 +282,7 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(SocketOriginMiddleware, origins=SocketOrigins(settings.cors_allowed_origins))
     app.add_middleware(
         OpsAccessMiddleware,
         docs=settings.effective_docs_access,

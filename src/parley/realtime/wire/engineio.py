@@ -609,7 +609,13 @@ class EngineServer:
             allowed = origin.decode("ascii")  # a serialized origin is ASCII (IDNs in punycode)
         except UnicodeDecodeError:
             return []  # not an origin anyone allowed: no CORS headers, like any other
-        if "*" in self._cors_origins or allowed in self._cors_origins:
+        if "*" in self._cors_origins:  # any page, and so never with its credentials
+            return [
+                (b"access-control-allow-origin", b"*"),
+                (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+                (b"access-control-allow-headers", b"content-type, authorization"),
+            ]
+        if allowed in self._cors_origins:
             return [
                 (b"access-control-allow-origin", origin),
                 (b"access-control-allow-credentials", b"true"),
