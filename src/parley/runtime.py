@@ -276,6 +276,7 @@ class Runtime:
                 max_bytes=settings.upload_max_bytes,
                 allowed_types=settings.upload_allowed_types,
                 unattached_ttl_secs=settings.upload_unattached_ttl_secs,
+                presign_expires_secs=settings.upload_presign_expires_secs,
             )
             take_lock: TakeLock = no_lock_needed
             if isinstance(broker, RedisBroker):
