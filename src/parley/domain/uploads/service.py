@@ -292,9 +292,7 @@ class UploadService:
                 async for chunk in self._store.read(key):
                     incoming.write(chunk)
                 filename = unquote(stat.metadata.get(FILENAME_META, "")) or None
-                return await self.keep(
-                    principal, incoming, filename, upload_id, from_key=key
-                ), True
+                return await self.keep(principal, incoming, filename, upload_id, from_key=key), True
             finally:
                 incoming.close()
         except (PayloadTooLarge, UnsupportedMediaType, ValidationFailed):
