@@ -231,35 +231,6 @@ class Runtime:
             friends = FriendService(uow)
             reactions = ReactionService(uow)
             search = SearchService(uow)
-            live = LiveService(
-                auth=auth,
-                friends=friends,
-                reactions=reactions,
-                search=search,
-                blocks=blocks,
-                conversations=conversations,
-                messages=messages,
-                presence=presence,
-                hub=hub,
-                catch_up_budget_bytes=settings.outbox_limit_bytes // 2,
-                catch_up_budget_frames=settings.outbox_limit // 2,
-            )
-            game_store = await stack.enter_async_context(
-                create_game_store(
-                    settings.redis_url,
-                    broker=broker,
-                    prefix=settings.redis_prefix,
-                    room_ttl_secs=settings.game_room_ttl_secs,
-                )
-            )
-            gameplay = GameplayService(
-                game_store,
-                actions_per_sec=settings.game_actions_per_sec,
-                seat_grace_secs=settings.game_seat_grace_secs,
-                max_settings_bytes=settings.game_max_settings_bytes,
-                max_state_bytes=settings.game_max_state_bytes,
-            )
-            stack.push_async_callback(gameplay.close)
             file_store = await stack.enter_async_context(
                 create_file_store(
                     settings.file_store_url,
@@ -278,6 +249,36 @@ class Runtime:
                 unattached_ttl_secs=settings.upload_unattached_ttl_secs,
                 presign_expires_secs=settings.upload_presign_expires_secs,
             )
+            live = LiveService(
+                auth=auth,
+                friends=friends,
+                reactions=reactions,
+                search=search,
+                blocks=blocks,
+                conversations=conversations,
+                messages=messages,
+                presence=presence,
+                hub=hub,
+                catch_up_budget_bytes=settings.outbox_limit_bytes // 2,
+                catch_up_budget_frames=settings.outbox_limit // 2,
+                uploads=uploads,
+            )
+            game_store = await stack.enter_async_context(
+                create_game_store(
+                    settings.redis_url,
+                    broker=broker,
+                    prefix=settings.redis_prefix,
+                    room_ttl_secs=settings.game_room_ttl_secs,
+                )
+            )
+            gameplay = GameplayService(
+                game_store,
+                actions_per_sec=settings.game_actions_per_sec,
+                seat_grace_secs=settings.game_seat_grace_secs,
+                max_settings_bytes=settings.game_max_settings_bytes,
+                max_state_bytes=settings.game_max_state_bytes,
+            )
+            stack.push_async_callback(gameplay.close)
             take_lock: TakeLock = no_lock_needed
             if isinstance(broker, RedisBroker):
                 redis_broker = broker

@@ -157,6 +157,11 @@ def test_only_the_one_who_presigned_completes(
         assert complete(api, mallory, presigned).status_code == 404
         unknown = api.post(f"/api/v1/uploads/{uuid.uuid4()}/complete", headers=alice.headers)
         assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "upload_not_found")
+        far_future = "f8463cd1-8389-7c06-8827-ecebc299f156"  # a UUIDv7 of the year 10 000 +
+        assert (
+            api.post(f"/api/v1/uploads/{far_future}/complete", headers=alice.headers).status_code
+            == 404
+        )
         never_sent = presign(api, alice, 10).json()
         assert complete(api, alice, never_sent).status_code == 404
         assert api.post(presigned["complete_url"]).status_code == 401

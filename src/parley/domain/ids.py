@@ -23,4 +23,7 @@ def uuid7_time(value: uuid.UUID) -> datetime | None:
     """When a UUIDv7 was made (its first 48 bits: Unix milliseconds); None for another kind."""
     if value.version != 7:
         return None
-    return datetime.fromtimestamp((value.int >> 80) / 1000, UTC)
+    try:
+        return datetime.fromtimestamp((value.int >> 80) / 1000, UTC)
+    except (ValueError, OverflowError, OSError):  # past the year 9999: none of ours
+        return None
