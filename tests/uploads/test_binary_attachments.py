@@ -261,3 +261,29 @@ def test_socket_io_client_sends_a_buffer_attachment_with_ack(
         assert (got.status_code, got.content) == (200, image)
     contents = [m["content"] for m in history(api, alice, chat)]
     assert sorted(contents) == ["a file over polling", "a file over websocket"]
+
+
+async def test_a_send_with_files_keeps_its_place_among_sends_around_it(
+    files_server: ServerProcess, files_api: httpx.Client
+) -> None:
+    """Sent back to back without waiting for acks: text, a file, text. The file's send
+    stores its bytes before it is queued for commit; it must still be stored second."""
+    api = files_api
+    alice, bob = register(api), register(api)
+    chat = direct_chat(api, alice, bob)
+    alice_sio = await signed_in(files_server, alice, "websocket")
+    bob_sio = await signed_in(files_server, bob, "websocket")
+    try:
+        await alice_sio.emit("send_message", {"room_id": chat, "content": "one"})
+        await alice_sio.emit(
+            "send_message",
+            {"room_id": chat, "content": "two", "attachments": [good("big.png")]},
+        )
+        await alice_sio.emit("send_message", {"room_id": chat, "content": "three"})
+        heard = [await bob_sio.expect("message") for _ in range(3)]
+    finally:
+        await alice_sio.disconnect()
+        await bob_sio.disconnect()
+    assert [m["content"] for m in heard] == ["one", "two", "three"]
+    assert [m["seq"] for m in heard] == sorted(m["seq"] for m in heard)
+    assert len(heard[1]["attachments"]) == 1
