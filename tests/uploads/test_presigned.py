@@ -9,6 +9,7 @@ and these tests say which of the two refused.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -248,3 +249,33 @@ def test_the_local_store_answers_presign_not_supported(api: httpx.Client) -> Non
     )
     bad = api.post("/api/v1/uploads/presign", headers=alice.headers, json={"size": "lots"})
     assert bad.status_code == 422
+
+
+async def test_completions_at_once_make_one_upload_and_keep_its_files(
+    presigning: tuple[ServerProcess, str], s3_server: S3Server
+) -> None:
+    server, bucket = presigning
+    with httpx.Client(base_url=server.base_url, timeout=15) as api:
+        alice = register(api)
+        image = png(200, 200)
+        presigned = presign(api, alice, len(image)).json()
+        assert send_to_store(presigned, image).status_code == 204
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=15) as client:
+        answers = await asyncio.gather(
+            *(client.post(presigned["complete_url"], headers=alice.headers) for _ in range(4))
+        )
+    # One makes it; the others get it (200) or, caught mid-move, 409 `upload_completing`.
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses.count(201) == 1, [a.text for a in answers]
+    assert set(statuses) <= {200, 201, 409}, [a.text for a in answers]
+    for answer in answers:
+        if answer.status_code == 409:
+            assert answer.json()["error"]["code"] == "upload_completing"
+    assert len({a.json()["id"] for a in answers if a.status_code != 409}) == 1
+    with httpx.Client(base_url=server.base_url, timeout=15) as api:
+        assert complete(api, alice, presigned).status_code == 200  # asked again: made
+    hexed = uuid.UUID(presigned["upload_id"]).hex
+    assert f"uploads/{hexed}" in s3_server.list_keys(bucket)
+    assert pending(s3_server, bucket) == []
+    with httpx.Client(base_url=server.base_url, timeout=15) as api:
+        assert api.get(answers[0].json()["url"], headers=alice.headers).content == image

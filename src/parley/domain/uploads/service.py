@@ -22,6 +22,7 @@ from datetime import timedelta
 from urllib.parse import quote, unquote
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 
 from parley.db import uploads as queries
 from parley.db.database import Database
@@ -50,6 +51,7 @@ from parley.domain.uploads.schemas import (
 )
 from parley.domain.uploads.sniff import sniff
 from parley.errors import (
+    Conflict,
     Forbidden,
     NotFound,
     NotSupported,
@@ -163,7 +165,10 @@ class UploadService:
             elif not await self._store.rename(
                 from_key, file_key(upload_id), content_type=content_type
             ):
-                raise upload_not_found()  # a concurrent completion moved it first
+                raise Conflict(  # a concurrent completion moved it first, or it is gone
+                    "Another request is completing this upload; ask again.",
+                    code="upload_completing",
+                )
             stored.append(file_key(upload_id))
             if image is not None and image.thumbnail is not None:
                 await self._store.put(
@@ -299,8 +304,9 @@ class UploadService:
             log.info("upload.presigned_refused", upload_id=str(upload_id), size=stat.size)
             await asyncio.shield(self._forget([key]))
             raise
-        except NotFound:
-            existing = await self.find_own(principal, upload_id)  # a concurrent completion
+        except (NotFound, IntegrityError):
+            # Gone, or recorded meanwhile by a concurrent completion (its row came first).
+            existing = await self.find_own(principal, upload_id)
             if existing is None:
                 raise
             return existing, False
