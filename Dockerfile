@@ -1,7 +1,7 @@
 # Parley, for running several instances behind a load balancer (see docker-compose.yml).
 FROM python:3.11-slim AS build
 WORKDIR /app
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml constraints.txt README.md LICENSE ./
 COPY src ./src
 RUN python -m venv /venv \
  && /venv/bin/pip install --no-cache-dir -c constraints.txt .

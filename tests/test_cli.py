@@ -113,3 +113,34 @@ def test_the_seeds_environment_starts_the_way_the_seeds_do(tmp_path: Path) -> No
         "parley: REDIS_PASSWORD set, but no Redis server: set REDIS_URL (redis://host:6379/0), "
         "REDIS_HOST or REDIS_ADDR, or unset them to run one instance on its own."
     ]
+
+
+def _parley(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "parley", *args],
+        env=parley_env(tmp_path, env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_version_prints_the_packages_version(tmp_path: Path) -> None:
+    from parley import __version__
+
+    result = _parley(tmp_path, "--version", env={})
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"parley {__version__}"
+
+
+def test_a_bad_setting_is_one_line_naming_it_not_a_traceback(tmp_path: Path) -> None:
+    result = _parley(tmp_path, "serve", env={"PORT": "abc", "SERVER_MODE": "nope"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert sorted(lines) == [
+        "parley: APP_ENV: Input should be 'development' or 'production' (got 'nope')",
+        "parley: PORT: Input should be a valid integer, unable to parse string as an integer"
+        " (got 'abc')",
+    ], result.stderr

@@ -17,6 +17,7 @@ from parley.api.errors import install_error_handlers
 from parley.api.json_body import JsonBodyPolicyMiddleware
 from parley.api.metrics import Metrics, Reading
 from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
+from parley.api.ops_access import OpsAccessMiddleware
 from parley.api.routes import (
     auth,
     broadcast,
@@ -29,6 +30,7 @@ from parley.api.routes import (
     uploads,
     users,
 )
+from parley.api.security_headers import SecurityHeadersMiddleware
 from parley.config import Settings
 from parley.realtime.chat.namespace import ChatNamespace
 from parley.realtime.chat.websocket import ChatWebSocketSession
@@ -158,7 +160,18 @@ def behind_trusted_proxies(app: ASGIApp, trusted: list[str]) -> ASGIApp:
 
 def live_readings(runtime: Runtime, engine: EngineServer) -> list[Reading]:
     games = runtime.games.games
+    refused = {**runtime.auth.guard.refused, "sign_in_busy": runtime.auth.hasher_refused}
     return [
+        *(
+            Reading(
+                "parley_sign_in_refused",
+                "Sign-ins, registrations and refreshes refused by a limit, by code.",
+                count,
+                counter=True,
+                labels=(("code", code),),
+            )
+            for code, count in sorted(refused.items())
+        ),
         Reading(
             "parley_socketio_sessions",
             "Engine.IO sessions (Socket.IO clients).",
@@ -254,5 +267,12 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(
+        OpsAccessMiddleware,
+        docs=settings.effective_docs_access,
+        metrics=settings.effective_metrics_access,
+        token=settings.ops_token,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts_max_age_secs=settings.hsts_max_age_secs)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app

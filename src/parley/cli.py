@@ -20,12 +20,57 @@ cli = typer.Typer(help="Parley: real-time chat and game backend.", no_args_is_he
 T = TypeVar("T")
 
 
+_SECRET_ENDINGS = ("SECRET", "PASSWORD", "API_KEY", "_TOKEN", "CREDENTIALS")
+
+
 def _settings() -> Settings:
+    """The settings, or one line per bad value on stderr and exit status 2 (no traceback)."""
+    from pydantic import ValidationError
+
     try:
         return Settings()
     except ConfigurationError as exc:
         typer.secho(f"parley: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
+    except ValidationError as exc:
+        for line in setting_errors(exc):
+            typer.secho(f"parley: {line}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+
+
+def setting_errors(exc: Exception) -> list[str]:
+    """`NAME: what is wrong (got 'value')` for each bad setting; secrets' values not shown."""
+    from pydantic import ValidationError
+
+    assert isinstance(exc, ValidationError)
+    lines = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        shown = "" if name.upper().endswith(_SECRET_ENDINGS) else error.get("input")
+        got = f" (got {shown!r})" if isinstance(shown, str) else ""
+        lines.append(f"{name}: {message}{got}")
+    return lines
+
+
+def _version(value: bool) -> None:
+    if value:
+        from parley import __version__
+
+        typer.echo(f"parley {__version__}")
+        raise typer.Exit
+
+
+@cli.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Parley: real-time chat and game backend."""
 
 
 def _hasher(settings: Settings) -> PasswordHasher:

@@ -72,6 +72,14 @@ class LogFormat(StrEnum):
     CONSOLE = "console"
 
 
+class OpsAccess(StrEnum):
+    """Who may read an operator page (`/metrics`; `/docs`, `/redoc`, `/openapi.json`)."""
+
+    PUBLIC = "public"
+    TOKEN = "token"  # noqa: S105 (a mode's name): `Authorization: Bearer <OPS_TOKEN>`
+    OFF = "off"  # 404, as if it did not exist
+
+
 class JwtAlgorithm(StrEnum):
     HS256 = "HS256"
     RS256 = "RS256"
@@ -265,6 +273,32 @@ class Settings(BaseSettings):
         description="Comma-separated addresses or CIDR networks of the reverse proxies whose "
         "`X-Forwarded-For` / `X-Forwarded-Proto` are believed (`*`: any peer); empty = no "
         "proxy is trusted and the client address is the TCP peer's.",
+    )
+    docs_access: OpsAccess | None = Field(
+        None,
+        validation_alias=AliasChoices("DOCS_ACCESS"),
+        description="`/docs`, `/redoc`, `/openapi.json`: `public`, `token` (`Authorization: "
+        "Bearer <OPS_TOKEN>`) or `off` (404). Default: `public` in development, `off` in "
+        "production.",
+    )
+    metrics_access: OpsAccess | None = Field(
+        None,
+        validation_alias=AliasChoices("METRICS_ACCESS"),
+        description="`/metrics`: `public`, `token` or `off`. Default: `public` in "
+        "development; in production `token` when `OPS_TOKEN` is set, else `off`.",
+    )
+    ops_token: str = Field(
+        "",
+        validation_alias=AliasChoices("OPS_TOKEN"),
+        description="The bearer token for operator pages set to `token` (at least 32 "
+        "characters); a Prometheus scrape sends it with `authorization.credentials`.",
+    )
+    hsts_max_age_secs: int = Field(
+        31_536_000,
+        ge=0,
+        validation_alias=AliasChoices("HSTS_MAX_AGE_SECS"),
+        description="`Strict-Transport-Security` max-age on responses to requests that came "
+        "over HTTPS (directly, or as a trusted proxy's `X-Forwarded-Proto` says); 0 = none.",
     )
     max_request_body_bytes: int = Field(
         1_048_576,
@@ -471,6 +505,57 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OTP_RATE_WINDOW", "OTP_RATE_WINDOW_SECS"),
         description="The window of the two limits above.",
     )
+    login_attempts_per_client: int = Field(
+        30,
+        ge=1,
+        validation_alias=AliasChoices("LOGIN_ATTEMPTS_PER_CLIENT"),
+        description="Password sign-ins one client address may try per minute, right or wrong, "
+        "whatever the account (credential stuffing).",
+    )
+    login_failures_per_account: int = Field(
+        5,
+        ge=1,
+        validation_alias=AliasChoices("LOGIN_FAILURES_PER_ACCOUNT"),
+        description="Wrong passwords for one account from one client address per "
+        "LOGIN_FAILURE_WINDOW; then that address waits (the owner elsewhere does not).",
+    )
+    login_failure_window_secs: DurationSecs = Field(
+        300.0,
+        validation_alias=AliasChoices("LOGIN_FAILURE_WINDOW", "LOGIN_FAILURE_WINDOW_SECS"),
+        description="The window of LOGIN_FAILURES_PER_ACCOUNT.",
+    )
+    registrations_per_client: int = Field(
+        20,
+        ge=1,
+        validation_alias=AliasChoices("REGISTRATIONS_PER_CLIENT"),
+        description="Accounts one client address may register per hour.",
+    )
+    refreshes_per_client: int = Field(
+        120,
+        ge=1,
+        validation_alias=AliasChoices("REFRESHES_PER_CLIENT"),
+        description="Token refreshes one client address may make per minute.",
+    )
+    sign_ins_in_flight_per_client: int = Field(
+        2,
+        ge=1,
+        validation_alias=AliasChoices("SIGN_INS_IN_FLIGHT_PER_CLIENT"),
+        description="Password sign-ins and registrations of one client address being hashed "
+        "at once on an instance; more are refused at once rather than queued.",
+    )
+    password_hash_workers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("PASSWORD_HASH_WORKERS"),
+        description="Threads that hash passwords (each hash takes one core for its duration).",
+    )
+    password_hash_queue: int = Field(
+        64,
+        ge=0,
+        validation_alias=AliasChoices("PASSWORD_HASH_QUEUE"),
+        description="Hashes that may wait for a worker; past that, 503 `sign_in_busy`.",
+    )
     default_phone_region: str = Field(
         "US",
         validation_alias=AliasChoices("DEFAULT_PHONE_REGION"),
@@ -623,6 +708,16 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _check_ops_access(self) -> Settings:
+        uses_token = OpsAccess.TOKEN in (self.effective_docs_access, self.effective_metrics_access)
+        if uses_token and len(self.ops_token) < 32:
+            raise ConfigurationError(
+                "DOCS_ACCESS or METRICS_ACCESS is `token`: set OPS_TOKEN to at least 32 random "
+                "characters (python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+        return self
+
+    @model_validator(mode="after")
     def _check_forwarded_allow_ips(self) -> Settings:
         # uvicorn matches entries strictly and trusts everyone only for exactly ["*"]: hand it
         # networks as it reads them (10.0.0.1/8 -> 10.0.0.0/8), and "*" alone.
@@ -673,6 +768,20 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.app_env is AppEnv.PRODUCTION
+
+    @property
+    def effective_docs_access(self) -> OpsAccess:
+        if self.docs_access is not None:
+            return self.docs_access
+        return OpsAccess.OFF if self.is_production else OpsAccess.PUBLIC
+
+    @property
+    def effective_metrics_access(self) -> OpsAccess:
+        if self.metrics_access is not None:
+            return self.metrics_access
+        if not self.is_production:
+            return OpsAccess.PUBLIC
+        return OpsAccess.TOKEN if self.ops_token else OpsAccess.OFF
 
     @property
     def effective_log_format(self) -> LogFormat:

@@ -123,6 +123,14 @@ class DatabaseBusy(ServiceUnavailable):
     default_message = "The database is busy with other writes; try again in a moment."
 
 
+class SignInBusy(ServiceUnavailable):
+    """Every password-hashing worker is busy and the queue for them is full: a burst of
+    sign-ins (or guesses from many addresses). Retry after `retry_after` seconds."""
+
+    code = "sign_in_busy"
+    default_message = "Too many sign-ins at once; try again in a moment."
+
+
 class UnsupportedMediaType(ParleyError):
     code = "unsupported_media_type"
     http_status = 415

@@ -23,6 +23,7 @@ from parley.config import Settings
 from parley.db.database import Database
 from parley.db.migrate import upgrade_to_head
 from parley.domain.accounts.auth import AuthService
+from parley.domain.accounts.guard import SignInGuard, SignInLimits
 from parley.domain.accounts.otp import OtpService
 from parley.domain.accounts.provisioning import (
     count_users,
@@ -85,6 +86,41 @@ class Runtime:
             stack.push_async_callback(sender.aclose)
             return sender
         return UnavailableSmsSender() if settings.is_production else LogSmsSender()
+
+    @staticmethod
+    async def _sign_in_guard(stack: AsyncExitStack, settings: Settings) -> SignInGuard:
+        """Password sign-in, registration and refresh limits, across instances with Redis."""
+
+        async def limit(name: str, limit: int, window_secs: float) -> RateLimit:
+            return await stack.enter_async_context(
+                create_rate_limit(
+                    settings.redis_url,
+                    prefix=settings.redis_prefix,
+                    name=name,
+                    limit=limit,
+                    window_secs=window_secs,
+                )
+            )
+
+        return SignInGuard(
+            SignInLimits(
+                attempts_per_client=await limit(
+                    "login-client", settings.login_attempts_per_client, 60
+                ),
+                failures_per_account=await limit(
+                    "login-failures",
+                    settings.login_failures_per_account,
+                    settings.login_failure_window_secs,
+                ),
+                registrations_per_client=await limit(
+                    "register-client", settings.registrations_per_client, 3600
+                ),
+                refreshes_per_client=await limit(
+                    "refresh-client", settings.refreshes_per_client, 60
+                ),
+                in_flight_per_client=settings.sign_ins_in_flight_per_client,
+            )
+        )
 
     @staticmethod
     async def _otp_limit(
@@ -159,8 +195,11 @@ class Runtime:
         hasher = PasswordHasher(
             time_cost=settings.password_hash_time_cost,
             memory_kib=settings.password_hash_memory_kib,
+            workers=settings.password_hash_workers,
+            queue=settings.password_hash_queue,
         )
         async with AsyncExitStack() as stack:
+            stack.callback(hasher.close)
             db = Database(
                 settings.effective_database_url,
                 pool_size=settings.database_pool_size,
@@ -196,7 +235,7 @@ class Runtime:
             )
             presence.start_sweeping(every_secs=settings.presence_instance_ttl_secs / 2)
             stack.push_async_callback(presence.close)
-            auth = AuthService(uow, hasher, tokens)
+            auth = AuthService(uow, hasher, tokens, await cls._sign_in_guard(stack, settings))
             recovery = await cls._recovery(stack, settings, broker, publisher, auth)
             otp = OtpService(
                 db,

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.accounts import PASSWORD, create_admin, login, register, unique_username
+from tests.support.accounts import (
+    PASSWORD,
+    Account,
+    create_admin,
+    login,
+    register,
+    run_cli,
+    unique_username,
+)
 from tests.support.server import ServerProcess
 
 
@@ -131,3 +139,46 @@ def test_a_disabled_account_is_signed_out_and_cannot_sign_in(
 
     api.put(f"/api/v1/users/{alice.id}/status", headers=admin.headers, json={"status": "active"})
     assert login(api, alice.username).user["id"] == alice.id
+
+
+def test_email_and_phone_are_shown_to_themselves_staff_and_admins_only(
+    api: httpx.Client, server: ServerProcess
+) -> None:
+    marker = unique_username("private")
+    owner = register(api, name=f"{marker} owner")
+    other = register(api)
+    admin = create_admin(api, server)
+    agent_name = unique_username("agent")
+    made = run_cli(
+        server,
+        "create-user",
+        agent_name,
+        "--role",
+        "agent",
+        env={"PARLEY_NEW_USER_PASSWORD": PASSWORD},
+    )
+    assert made.returncode == 0, made.stderr
+    agent = login(api, agent_name)
+    email = f"{owner.username}@example.com"
+
+    def seen_by(viewer: Account) -> list[dict[str, object]]:
+        one = api.get(f"/api/v1/users/{owner.id}", headers=viewer.headers)
+        found = api.get("/api/v1/users", params={"q": marker}, headers=viewer.headers)
+        assert one.status_code == found.status_code == 200
+        return [one.json(), *found.json()["users"]]
+
+    for viewer in (owner, agent, admin):
+        for shown in seen_by(viewer):
+            assert shown["email"] == email
+    assert api.get("/api/v1/users/me", headers=owner.headers).json()["email"] == email
+    for shown in seen_by(other):
+        assert shown["email"] is None
+        assert shown["mobile_no"] is None
+        assert shown["username"] == owner.username  # the public profile stays
+    # The customer-service seed's directory: the same rule.
+    listed = api.get("/api/users", headers=other.headers).json()
+    assert listed
+    assert all(u["email"] is None for u in listed if u["id"] != other.id)
+    # The directory searches public fields only: an email does not find its owner.
+    by_email = api.get("/api/v1/users", params={"q": email}, headers=other.headers)
+    assert by_email.json()["total"] == 0

@@ -223,6 +223,7 @@ RULES: list[Rule] = [
     Rule("GET", "/api/v1/health", "", at("/api/v1/health"), PUBLIC),
     Rule("GET", "/health", "", at("/health"), PUBLIC),
     Rule("GET", "/api/version", "", at("/api/version"), PUBLIC),
+    Rule("GET", "/api/v1/version", "", at("/api/v1/version"), PUBLIC),
     Rule("GET", "/openapi.json", "", at("/openapi.json"), PUBLIC),
     Rule("GET", "/docs", "", at("/docs"), PUBLIC),
     Rule("GET", "/docs/oauth2-redirect", "", at("/docs/oauth2-redirect"), PUBLIC),

@@ -167,3 +167,13 @@ def test_clients_behind_nginx_are_seen_with_their_own_addresses(balanced: Balanc
             sessions = api.get("/api/v1/auth/sessions", headers=account.headers)
             assert sessions.status_code == 200, sessions.text
             assert [s["ip_address"] for s in sessions.json()] == [address]
+
+
+def test_operator_pages_are_not_served_to_the_outside(balanced: Balanced) -> None:
+    with httpx.Client(base_url=balanced.url, timeout=15) as outside:
+        for path in ("/metrics", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+            assert outside.get(path).status_code == 404, path
+        assert outside.get("/health").status_code == 200
+        assert outside.get("/api/v1/version").status_code == 200
+    with httpx.Client(base_url=balanced.instances[0].base_url, timeout=15) as inside:
+        assert inside.get("/metrics").status_code == 200  # scraped on the internal network

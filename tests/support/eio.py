@@ -1,5 +1,5 @@
-"""Engine.IO v4 over WebSocket by hand: every packet as sent, pings answered only if asked, for
-tests of the heartbeat and of malformed Socket.IO packets."""
+"""Engine.IO over WebSocket by hand (v4, or v3 with `eio=3`): every packet as sent, pings
+answered only if asked, for tests of the heartbeat and of malformed Socket.IO packets."""
 
 from __future__ import annotations
 
@@ -28,8 +28,11 @@ class EioSocket:
         self.seen: list[str] = []
 
     @classmethod
-    async def open(cls, server: ServerProcess, path: str = "/socket.io/") -> EioSocket:
-        url = f"ws://127.0.0.1:{server.port}{path}?EIO=4&transport=websocket"
+    async def open(
+        cls, server: ServerProcess, path: str = "/socket.io/", *, eio: int = 4, query: str = ""
+    ) -> EioSocket:
+        """`query` is appended as it is (`&token=…`)."""
+        url = f"ws://127.0.0.1:{server.port}{path}?EIO={eio}&transport=websocket{query}"
         connection = await connect(url, open_timeout=RECEIVE_TIMEOUT_SECS)
         async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
             first = await connection.recv()
@@ -57,6 +60,10 @@ class EioSocket:
                 self.seen.append(packet)
                 if match(packet):
                     return packet
+
+    async def starting(self, prefix: str, timeout: float = RECEIVE_TIMEOUT_SECS) -> str:
+        """The next packet that starts with `prefix`."""
+        return await self.next(lambda p: p.startswith(prefix), timeout)
 
     async def event(self, name: str, timeout: float = RECEIVE_TIMEOUT_SECS) -> Any:
         """The data of the next Socket.IO event `name` on `/`."""

@@ -43,8 +43,15 @@ def parley_env(data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
         TYPING_TTL_SECS="1",
         PRESENCE_GRACE_SECS="0.3",
         WS_AUTH_TIMEOUT_SECS="1",
-        # Every test signs in from 127.0.0.1; the per-client limit has a test of its own.
+        # Every test signs in from 127.0.0.1; the per-client limits have tests of their own
+        # (tests/api/test_sign_in_limits.py).
         OTP_REQUESTS_PER_CLIENT="10000",
+        LOGIN_ATTEMPTS_PER_CLIENT="1000000",
+        LOGIN_FAILURES_PER_ACCOUNT="1000000",
+        REGISTRATIONS_PER_CLIENT="1000000",
+        REFRESHES_PER_CLIENT="1000000",
+        SIGN_INS_IN_FLIGHT_PER_CLIENT="100000",
+        PASSWORD_HASH_QUEUE="100000",
         # Tests make their own users; the seed's default ones have a test of their own.
         SEED_DEFAULT_USERS="false",
         **FAST_HASHING,

@@ -49,7 +49,7 @@ def error_response(
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     retry_after = (extra.get("details") or {}).get("retry_after")
-    if status == 429 and retry_after is not None:
+    if status in (429, 503) and retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return JSONResponse({"error": body}, status_code=status, headers=headers or None)
 

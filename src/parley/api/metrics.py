@@ -19,6 +19,8 @@ class Reading:
     help: str
     value: float
     counter: bool = False
+    labels: tuple[tuple[str, str], ...] = ()
+    """Readings of one name with labels are one metric family (same label names each)."""
 
 
 class LiveCollector(Collector):
@@ -28,9 +30,18 @@ class LiveCollector(Collector):
         self._read = read
 
     def collect(self) -> Iterator[Metric]:
+        families: dict[str, Metric] = {}
         for reading in self._read():
-            family = CounterMetricFamily if reading.counter else GaugeMetricFamily
-            yield family(reading.name, reading.help, value=reading.value)
+            family = families.get(reading.name)
+            if family is None:
+                kind = CounterMetricFamily if reading.counter else GaugeMetricFamily
+                names = [name for name, _ in reading.labels]
+                if not names:
+                    yield kind(reading.name, reading.help, value=reading.value)
+                    continue
+                family = families[reading.name] = kind(reading.name, reading.help, labels=names)
+            family.add_metric([value for _, value in reading.labels], reading.value)  # type: ignore[attr-defined]
+        yield from families.values()
 
 
 class Metrics:

@@ -125,11 +125,17 @@ async def _send_too_large(send: Send, max_bytes: int) -> None:
 
 
 async def send_error(
-    send: Send, status: int, error: dict[str, object], *, close: bool = False
+    send: Send,
+    status: int,
+    error: dict[str, object],
+    *,
+    close: bool = False,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """The error shape, answered by a middleware before any route runs."""
     body = orjson.dumps({"error": error})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += extra_headers or []
     if close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})

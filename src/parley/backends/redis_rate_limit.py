@@ -25,6 +25,20 @@ return 0
 """
 """0: allowed; else the milliseconds until the oldest hit leaves the window."""
 
+PEEK = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local window = tonumber(ARGV[1])
+local count = redis.call('ZCOUNT', KEYS[1], '(' .. (now_ms - window), '+inf')
+if count >= tonumber(ARGV[2]) then
+  local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now_ms - window), '+inf',
+    'WITHSCORES', 'LIMIT', 0, 1)
+  return math.max(1, tonumber(oldest[2]) + window - now_ms)
+end
+return 0
+"""
+"""HIT's answer without recording (nor trimming: read-only)."""
+
 
 class RedisRateLimit(RateLimit):
     def __init__(self, url: str, *, prefix: str, name: str, limit: int, window_secs: float) -> None:
@@ -33,6 +47,7 @@ class RedisRateLimit(RateLimit):
         self._limit = limit
         self._window_ms = max(1, int(window_secs * 1000))
         self._script = self._redis.register_script(HIT)
+        self._peek = self._redis.register_script(PEEK)
         self._hits = 0
 
     async def aclose(self) -> None:
@@ -45,4 +60,8 @@ class RedisRateLimit(RateLimit):
                 keys=[self._key + key], args=[self._window_ms, self._limit, self._hits]
             )
         )
+        return None if wait_ms == 0 else wait_ms / 1000
+
+    async def peek(self, key: str) -> float | None:
+        wait_ms = int(await self._peek(keys=[self._key + key], args=[self._window_ms, self._limit]))
         return None if wait_ms == 0 else wait_ms / 1000

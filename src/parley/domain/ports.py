@@ -75,6 +75,10 @@ class RateLimit(Resource, ABC):
     async def hit(self, key: str) -> float | None:
         """Record a hit; None if allowed, else the seconds until the next one would be."""
 
+    @abstractmethod
+    async def peek(self, key: str) -> float | None:
+        """What `hit` would answer, without recording anything."""
+
 
 class PresenceStore(Resource, ABC):
     """Who is connected, and who is looking at which conversation, across instances.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 
 from parley.domain.ports import RateLimit
 
@@ -14,22 +15,33 @@ class RateLimiter(RateLimit):
     """At most `limit` hits per key in any `window_secs`, in this process. Memory is bounded:
     past MAX_KEYS the least recently seen keys are forgotten."""
 
-    def __init__(self, *, limit: int, window_secs: float) -> None:
+    def __init__(
+        self, *, limit: int, window_secs: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._limit = limit
         self._window = window_secs
+        self._clock = clock
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()
 
     async def hit(self, key: str) -> float | None:
-        now = time.monotonic()
+        return self._check(key, record=True)
+
+    async def peek(self, key: str) -> float | None:
+        return self._check(key, record=False)
+
+    def _check(self, key: str, *, record: bool) -> float | None:
+        now = self._clock()
         hits = self._hits.pop(key, None) or deque()
         while hits and now - hits[0] >= self._window:
             hits.popleft()
-        self._hits[key] = hits
+        if hits or record:
+            self._hits[key] = hits
         if len(self._hits) > MAX_KEYS:
             self._hits.popitem(last=False)
         if len(hits) >= self._limit:
             return self._window - (now - hits[0])
-        hits.append(now)
+        if record:
+            hits.append(now)
         return None
 
 

@@ -9,17 +9,16 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.client import connect
 
 from parley.realtime.wire.engineio3 import decode_payload
 from tests.support.accounts import Account, register
 from tests.support.clients import RECEIVE_TIMEOUT_SECS
+from tests.support.eio import EioSocket
 from tests.support.server import ServerProcess, start_server
 
 PATH = "/socket.io/"
@@ -89,44 +88,6 @@ class Polling:
             while not any(p.startswith(match) for p in seen):
                 seen += packets_of(await self.poll())
         return seen
-
-
-class V3Socket:
-    """A v3 client over WebSocket that pings only when told to."""
-
-    def __init__(self, connection: ClientConnection, handshake: dict[str, Any]) -> None:
-        self.connection = connection
-        self.handshake = handshake
-        self.seen: list[str] = []
-
-    @classmethod
-    async def open(cls, server: ServerProcess, query: str = "") -> V3Socket:
-        url = f"ws://127.0.0.1:{server.port}{PATH}?EIO=3&transport=websocket{query}"
-        connection = await connect(url, open_timeout=RECEIVE_TIMEOUT_SECS)
-        async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
-            first = await connection.recv()
-        assert isinstance(first, str)
-        assert first.startswith("0"), first
-        return cls(connection, orjson.loads(first[1:]))
-
-    async def next(self, prefix: str) -> str:
-        async with asyncio.timeout(RECEIVE_TIMEOUT_SECS):
-            while True:
-                packet = await self.connection.recv()
-                assert isinstance(packet, str)
-                self.seen.append(packet)
-                if packet.startswith(prefix):
-                    return packet
-
-    async def closed(self, timeout: float) -> int | None:
-        try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    packet = await self.connection.recv()
-                    assert isinstance(packet, str)
-                    self.seen.append(packet)
-        except ConnectionClosed as closed:
-            return closed.rcvd.code if closed.rcvd is not None else None
 
 
 async def test_the_polling_handshake_is_v3s_and_connects_to_root(
@@ -233,20 +194,20 @@ async def test_a_websocket_client_that_pings_stays_and_one_that_stops_is_closed(
     v3_server: ServerProcess, account: Account
 ) -> None:
     signed_in = f"&token={account.access_token}"  # so that no sign-in timeout comes first
-    pinging = await V3Socket.open(v3_server, signed_in)
+    pinging = await EioSocket.open(v3_server, eio=3, query=signed_in)
     assert pinging.handshake["upgrades"] == []
     assert "maxPayload" not in pinging.handshake
-    assert await pinging.next("40") == "40"
+    assert await pinging.starting("40") == "40"
     started = time.monotonic()
     while time.monotonic() - started < INTERVAL_SECS + TIMEOUT_SECS + LATE_SECS:
         await pinging.connection.send("2")  # paced by the answers, as fast as they come
-        assert await pinging.next("3") == "3"
+        assert await pinging.starting("3") == "3"
     await pinging.connection.send('421["heartbeat"]')
-    assert (await pinging.next("431")).startswith('431[{"status":"alive"')
+    assert (await pinging.starting("431")).startswith('431[{"status":"alive"')
     assert "2" not in pinging.seen  # the server never pings a v3 client
     await pinging.connection.close()
 
-    silent = await V3Socket.open(v3_server, signed_in)
+    silent = await EioSocket.open(v3_server, eio=3, query=signed_in)
     opened = time.monotonic()
     code = await silent.closed(INTERVAL_SECS + TIMEOUT_SECS + 5)
     waited = time.monotonic() - opened
@@ -276,35 +237,35 @@ async def test_the_upgrade_from_polling(http: httpx.AsyncClient, v3_server: Serv
 async def test_v2_namespace_connects_answers_and_errors(
     v3_server: ServerProcess, account: Account
 ) -> None:
-    socket = await V3Socket.open(v3_server)
-    assert await socket.next("40") == "40"
+    socket = await EioSocket.open(v3_server, eio=3)
+    assert await socket.starting("40") == "40"
     # The token in the namespace's query; the answer names the namespace alone, no sid.
     await socket.connection.send(f"40/gameplay?token={account.access_token}&x=1,")
-    assert await socket.next("40/") == "40/gameplay,"
-    authenticated = await socket.next('42/gameplay,["authenticated"')
+    assert await socket.starting("40/") == "40/gameplay,"
+    authenticated = await socket.starting('42/gameplay,["authenticated"')
     assert orjson.loads(authenticated.partition(",")[2])[1]["user_id"] == account.id
     await socket.connection.send('42/gameplay,7["list_rooms",{}]')
-    assert (await socket.next("43/gameplay,7")).startswith('43/gameplay,7[{"rooms":')
+    assert (await socket.starting("43/gameplay,7")).startswith('43/gameplay,7[{"rooms":')
     await socket.connection.send("41/gameplay,")  # the client leaves the namespace
     await socket.connection.send('42/gameplay,8["list_rooms",{}]')
-    assert await socket.next("44/gameplay,") == '44/gameplay,"Not connected to namespace"'
+    assert await socket.starting("44/gameplay,") == '44/gameplay,"Not connected to namespace"'
     await socket.connection.send("40/nowhere,")
-    assert await socket.next("44/nowhere,") == '44/nowhere,"Invalid namespace"'
+    assert await socket.starting("44/nowhere,") == '44/nowhere,"Invalid namespace"'
     await socket.connection.send("40/gameplay?token=not-a-token,")
-    refused = orjson.loads((await socket.next("44/gameplay,")).partition(",")[2])
+    refused = orjson.loads((await socket.starting("44/gameplay,")).partition(",")[2])
     assert refused["code"] == "invalid_token"
     assert refused["message"]
     await socket.connection.send("2")
-    assert await socket.next("3") == "3"  # the session carries on
+    assert await socket.starting("3") == "3"  # the session carries on
     await socket.connection.close()
 
 
 async def test_a_bad_token_in_the_query_refuses_the_implicit_root(
     v3_server: ServerProcess,
 ) -> None:
-    socket = await V3Socket.open(v3_server, "&token=not-a-token")
-    refused = orjson.loads((await socket.next("44"))[2:])
+    socket = await EioSocket.open(v3_server, eio=3, query="&token=not-a-token")
+    refused = orjson.loads((await socket.starting("44"))[2:])
     assert refused["code"] == "invalid_token"
     await socket.connection.send('421["heartbeat"]')
-    assert await socket.next("44") == '44"Not connected to namespace"'
+    assert await socket.starting("44") == '44"Not connected to namespace"'
     await socket.connection.close()

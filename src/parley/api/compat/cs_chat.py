@@ -110,12 +110,12 @@ async def logout(user: CurrentUser, runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.get("/users/me")
 async def me(user: CurrentUser, runtime: RuntimeDep) -> dict[str, Any]:
-    return user_shape(await runtime.users.get_user(user.user_id))
+    return user_shape(await runtime.users.get_user(user.user_id, user))
 
 
 @router.get("/users")
 async def users(user: CurrentUser, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    page = await runtime.users.list_users(search=None, limit=100, offset=0)
+    page = await runtime.users.list_users(user, search=None, limit=100, offset=0)
     return [user_shape(u) for u in page.users]
 
 

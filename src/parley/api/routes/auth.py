@@ -42,9 +42,9 @@ async def login(body: LoginRequest, runtime: RuntimeDep, client: Client) -> Auth
 
 
 @router.post("/refresh")
-async def refresh(body: RefreshRequest, runtime: RuntimeDep) -> AuthResult:
+async def refresh(body: RefreshRequest, runtime: RuntimeDep, client: Client) -> AuthResult:
     """Trade a refresh token for a new pair. Each refresh token works once."""
-    return await runtime.auth.refresh(body.refresh_token)
+    return await runtime.auth.refresh(body.refresh_token, client)
 
 
 @router.post("/logout")
@@ -59,7 +59,7 @@ async def logout(
 
 @router.get("/me")
 async def me(user: CurrentUser, runtime: RuntimeDep) -> UserPublic:
-    return await runtime.users.get_user(user.user_id)
+    return await runtime.users.get_user(user.user_id, user)
 
 
 @router.get("/sessions")

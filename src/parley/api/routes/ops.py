@@ -34,6 +34,7 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 
+@router.get("/api/v1/version")
 @router.get("/api/version")
 async def version() -> dict[str, str]:
     return {"version": __version__, "name": "Parley", "timestamp": now_iso()}

@@ -30,12 +30,12 @@ async def list_users(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> UserPage:
     """Users whose name or username contains `q`, oldest account first."""
-    return await runtime.users.list_users(search=search, limit=limit, offset=offset)
+    return await runtime.users.list_users(user, search=search, limit=limit, offset=offset)
 
 
 @router.get("/me")
 async def get_me(user: CurrentUser, runtime: RuntimeDep) -> UserPublic:
-    return await runtime.users.get_user(user.user_id)
+    return await runtime.users.get_user(user.user_id, user)
 
 
 @router.patch("/me")
@@ -46,7 +46,7 @@ async def update_me(body: ProfileUpdate, user: CurrentUser, runtime: RuntimeDep)
 
 @router.get("/{user_id}")
 async def get_user(user_id: uuid.UUID, user: CurrentUser, runtime: RuntimeDep) -> UserPublic:
-    return await runtime.users.get_user(user_id)
+    return await runtime.users.get_user(user_id, user)
 
 
 @router.put("/{user_id}/role")

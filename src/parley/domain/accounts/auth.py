@@ -20,6 +20,7 @@ from parley.db.database import Database
 from parley.db.models import DeviceSession, User
 from parley.db.types import utcnow
 from parley.domain.accounts.creation import add_account
+from parley.domain.accounts.guard import SignInGuard
 from parley.domain.accounts.principal import ClientInfo, Principal
 from parley.domain.accounts.schemas import (
     AuthResult,
@@ -52,11 +53,19 @@ GATEWAY_SESSION = uuid.UUID(int=0)
 
 
 class AuthService:
-    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, tokens: TokenService) -> None:
+    def __init__(
+        self, uow: UnitOfWork, hasher: PasswordHasher, tokens: TokenService, guard: SignInGuard
+    ) -> None:
         self._uow = uow
         self._db: Database = uow.db
         self._hasher = hasher
         self._tokens = tokens
+        self.guard = guard
+
+    @property
+    def hasher_refused(self) -> int:
+        """Hashes refused because the hashing queue was full."""
+        return self._hasher.refused
 
     async def register(self, command: UserCreate, client: ClientInfo) -> AuthResult:
         if command.role not in SELF_SERVICE_ROLES:
@@ -65,7 +74,9 @@ class AuthService:
                 code="role_not_allowed",
                 field="role",
             )
-        password_hash = await self._hasher.hash(command.password)
+        await self.guard.check_registration(client)
+        async with self.guard.hashing(client):
+            password_hash = await self._hasher.hash(command.password)
         try:
             async with self._db.transaction() as tx:
                 user = await add_account(tx, command, password_hash)
@@ -75,11 +86,15 @@ class AuthService:
         return AuthResult(user=UserPublic.model_validate(user), tokens=tokens)
 
     async def log_in(self, command: LoginRequest, client: ClientInfo) -> AuthResult:
+        await self.guard.check_login(command.login, client)
         async with self._db.transaction() as tx:
             user = await user_queries.find_user_by_login(tx, command.login)
         # Always hash, even for an unknown user, so timing does not tell which accounts exist.
-        valid = await self._hasher.verify(user.password_hash if user else None, command.password)
+        async with self.guard.hashing(client):
+            password_hash = user.password_hash if user else None
+            valid = await self._hasher.verify(password_hash, command.password)
         if user is None or not valid:
+            await self.guard.failed_login(command.login, client)
             raise InvalidCredentials()
         if user.status != AccountStatus.ACTIVE:
             raise AccountDisabled()
@@ -113,7 +128,8 @@ class AuthService:
         )
         return self._pair(user, session_id, refresh.token)
 
-    async def refresh(self, refresh_token: str) -> AuthResult:
+    async def refresh(self, refresh_token: str, client: ClientInfo) -> AuthResult:
+        await self.guard.check_refresh(client)
         claims = self._tokens.verify_refresh(refresh_token)
         new_refresh = self._tokens.issue_refresh(claims.user_id, claims.session_id)
         now = utcnow()

@@ -16,7 +16,7 @@ from parley.domain.accounts.creation import conflict_for
 from parley.domain.accounts.principal import Principal
 from parley.domain.accounts.schemas import ProfileUpdate, UserPage, UserPublic
 from parley.domain.events import account_disabled, role_changed
-from parley.domain.roles import AccountStatus, Role
+from parley.domain.roles import STAFF_ROLES, AccountStatus, Role
 from parley.domain.unit_of_work import UnitOfWork
 from parley.errors import Conflict, NotFound
 
@@ -26,19 +26,31 @@ MAX_OFFSET = 2**31
 to a database that cannot bind them."""
 
 
+def as_seen_by(user: UserPublic, viewer: Principal) -> UserPublic:
+    """A user's email and phone number are theirs: shown to themselves, staff (agents,
+    super-agents) and admins; everyone else sees them as null."""
+    if viewer.user_id == user.id or viewer.role in STAFF_ROLES:
+        return user
+    return user.model_copy(update={"email": None, "mobile_no": None})
+
+
 class UserService:
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
         self._db: Database = uow.db
 
-    async def get_user(self, user_id: uuid.UUID) -> UserPublic:
+    async def get_user(self, user_id: uuid.UUID, viewer: Principal) -> UserPublic:
+        """The profile as `viewer` may see it (see `as_seen_by`)."""
         async with self._db.transaction() as tx:
             user = await user_queries.find_user(tx, user_id)
         if user is None:
             raise NotFound("No user with that id.", code="user_not_found")
-        return UserPublic.model_validate(user)
+        return as_seen_by(UserPublic.model_validate(user), viewer)
 
-    async def list_users(self, *, search: str | None, limit: int, offset: int) -> UserPage:
+    async def list_users(
+        self, viewer: Principal, *, search: str | None, limit: int, offset: int
+    ) -> UserPage:
+        """The directory: `search` matches names and usernames only (public fields)."""
         limit = max(1, min(limit, MAX_PAGE_SIZE))
         offset = max(0, min(offset, MAX_OFFSET))
         async with self._db.transaction() as tx:
@@ -46,7 +58,7 @@ class UserService:
                 tx, search=search, limit=limit, offset=offset
             )
         return UserPage(
-            users=[UserPublic.model_validate(row) for row in rows],
+            users=[as_seen_by(UserPublic.model_validate(row), viewer) for row in rows],
             total=total,
             limit=limit,
             offset=offset,
