@@ -640,6 +640,14 @@ class Settings(BaseSettings):
         description="Uploads not attached to any message this long after they were made are "
         "removed by the cleanup task.",
     )
+    upload_presign_expires_secs: DurationSecs = Field(
+        900.0,
+        ge=1,
+        le=604_800,
+        validation_alias=AliasChoices("UPLOAD_PRESIGN_EXPIRES", "UPLOAD_PRESIGN_EXPIRES_SECS"),
+        description="How long a presigned direct-to-storage upload may be sent (S3 only; "
+        "at most 7 days, S3's own bound).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info",
         validation_alias=AliasChoices("LOG_LEVEL"),

@@ -141,3 +141,11 @@ class RangeNotSatisfiable(ParleyError):
     code = "range_not_satisfiable"
     http_status = 416
     default_message = "The requested range lies outside the file."
+
+
+class NotSupported(ParleyError):
+    """Something this deployment cannot do (its backend has no such feature)."""
+
+    code = "not_supported"
+    http_status = 501
+    default_message = "This server cannot do that."

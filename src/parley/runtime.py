@@ -270,6 +270,24 @@ class Runtime:
             friends = FriendService(uow)
             reactions = ReactionService(uow)
             search = SearchService(uow)
+            file_store = await stack.enter_async_context(
+                create_file_store(
+                    settings.file_store_url,
+                    local_root=settings.data_dir / "uploads",
+                    endpoint_url=settings.s3_endpoint_url,
+                    region=settings.s3_region,
+                    access_key_id=settings.s3_access_key_id,
+                    secret_access_key=settings.s3_secret_access_key,
+                )
+            )
+            uploads = UploadService(
+                db,
+                file_store,
+                max_bytes=settings.upload_max_bytes,
+                allowed_types=settings.upload_allowed_types,
+                unattached_ttl_secs=settings.upload_unattached_ttl_secs,
+                presign_expires_secs=settings.upload_presign_expires_secs,
+            )
             live = LiveService(
                 auth=auth,
                 friends=friends,
@@ -282,6 +300,7 @@ class Runtime:
                 hub=hub,
                 catch_up_budget_bytes=settings.outbox_limit_bytes // 2,
                 catch_up_budget_frames=settings.outbox_limit // 2,
+                uploads=uploads,
             )
             game_store = await stack.enter_async_context(
                 create_game_store(
@@ -299,23 +318,6 @@ class Runtime:
                 max_state_bytes=settings.game_max_state_bytes,
             )
             stack.push_async_callback(gameplay.close)
-            file_store = await stack.enter_async_context(
-                create_file_store(
-                    settings.file_store_url,
-                    local_root=settings.data_dir / "uploads",
-                    endpoint_url=settings.s3_endpoint_url,
-                    region=settings.s3_region,
-                    access_key_id=settings.s3_access_key_id,
-                    secret_access_key=settings.s3_secret_access_key,
-                )
-            )
-            uploads = UploadService(
-                db,
-                file_store,
-                max_bytes=settings.upload_max_bytes,
-                allowed_types=settings.upload_allowed_types,
-                unattached_ttl_secs=settings.upload_unattached_ttl_secs,
-            )
             take_lock: TakeLock = no_lock_needed
             if isinstance(broker, RedisBroker):
                 redis_broker = broker

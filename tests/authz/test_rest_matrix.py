@@ -361,6 +361,22 @@ RULES: list[Rule] = [
         attached_upload("/thumbnail"),
         (401, 404, 200, 200, 404, 404, 404, 401),
     ),
+    # Presigned uploads: the test server's store is a local directory, which has none (501);
+    # completing is the presigner's own (404 for anyone else, 200 for an upload already made).
+    Rule(
+        "POST",
+        "/api/v1/uploads/presign",
+        "local store",
+        at("/api/v1/uploads/presign", {"filename": "a.png", "size": 10}),
+        (401, 501, 501, 501, 501, 501, 501, 401),
+    ),
+    Rule(
+        "POST",
+        "/api/v1/uploads/{upload_id}/complete",
+        "the owner's, made already",
+        attached_upload("/complete"),
+        (401, 404, 404, 200, 404, 404, 404, 401),
+    ),
     # -- reactions: the members of the message's conversation
     Rule(
         "PUT",

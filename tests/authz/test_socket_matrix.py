@@ -239,6 +239,10 @@ CHAT_RULES: dict[str, list[Rule]] = {
     "unreact": [
         Rule("group", lambda c: {"message_id": c.scene.group_message, "emoji": "👍"}, MEMBERS)
     ],
+    # Socket.IO only: bytes as a binary attachment; anyone signed in, as over REST.
+    "upload": [
+        Rule("a small file", lambda c: {"data": b"hello\n", "filename": "a.txt"}, SIGNED_IN)
+    ],
     "search_messages": [
         Rule("everywhere", lambda c: {"q": "hi"}, SIGNED_IN),
         Rule("group", lambda c: {"q": "hi", "conversation_id": c.scene.group}, MEMBERS),

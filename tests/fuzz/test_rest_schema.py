@@ -216,6 +216,19 @@ def send(callers: Callers, method: str, path: str, drawn: dict[str, Any]) -> htt
     return callers.api.request(method, url, headers=headers, content=drawn["body"])
 
 
+DELIBERATE_5XX = {501: {"presign_not_supported"}}
+"""Answers of 500 and up that are no failure: what this deployment cannot do, by design (a
+local file store has no presigned uploads)."""
+
+
+def deliberate(response: httpx.Response) -> bool:
+    codes = DELIBERATE_5XX.get(response.status_code, set())
+    try:
+        return bool(codes) and response.json()["error"]["code"] in codes
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_no_server_error(
     method: str,
@@ -245,7 +258,7 @@ def test_no_server_error(
             raise AssertionError(
                 f"{method} {path} as {drawn['who']} with {drawn!r:.600}: connection failed: {exc!r}"
             ) from exc
-        assert response.status_code < 500, (
+        assert response.status_code < 500 or deliberate(response), (
             f"{method} {response.request.url} as {drawn['who']} with body "
             f"{(drawn['body'] or b'')[:300]!r} -> {response.status_code} {response.text[:300]}"
         )

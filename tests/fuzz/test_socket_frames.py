@@ -102,6 +102,8 @@ def chat_commands(world: World, token: str) -> dict[str, dict[str, Any]]:
         "react": {"message_id": world.message_id, "emoji": "👍"},
         "unreact": {"message_id": world.message_id, "emoji": "👍"},
         "search_messages": {"q": "hi there", "conversation_id": world.group_id, "limit": 5},
+        # Its bytes come only as a binary attachment, which text frames cannot carry.
+        "upload": {"data": "not bytes", "filename": "fuzz.txt"},
     }
     aliases = {
         "message": "send_message",

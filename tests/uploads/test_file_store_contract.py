@@ -86,12 +86,41 @@ async def test_keys_cannot_leave_the_store(store: FileStore, key: str) -> None:
 async def test_presigned_upload_where_supported(store: FileStore) -> None:
     body = b"straight to storage"
     presigned = await store.presign_upload(
-        "direct", content_type="text/plain", size=len(body), expires_in_secs=60
+        "direct", max_bytes=len(body), metadata={"filename": "a%20b.txt"}, expires_in_secs=60
     )
     if presigned is None:  # the local directory: uploads go through Parley
         return
-    assert presigned.method == "PUT"
+    assert presigned.method == "POST"
     async with httpx.AsyncClient(timeout=10) as client:
-        answer = await client.put(presigned.url, content=body, headers=presigned.headers)
-    assert answer.status_code == 200, answer.text
+        answer = await client.post(
+            presigned.url, data=presigned.fields, files={"file": ("x", body, "text/plain")}
+        )
+    assert answer.status_code == 204, answer.text
     assert await _read(store, "direct") == body
+    found = await store.stat("direct")
+    assert found is not None
+    assert (found.size, found.metadata) == (len(body), {"filename": "a%20b.txt"})
+
+
+async def test_rename_moves_a_file_and_says_when_there_was_none(store: FileStore) -> None:
+    await store.put("pending-a", io.BytesIO(DATA), size=len(DATA), content_type="text/plain")
+    assert await store.rename("pending-a", "final-a", content_type="image/png") is True
+    assert await store.size("pending-a") is None
+    assert await _read(store, "final-a") == DATA
+    assert await store.rename("pending-a", "final-a", content_type="image/png") is False
+    assert await _read(store, "final-a") == DATA
+
+
+async def test_list_keys_by_prefix(store: FileStore) -> None:
+    for key in ("pending-1", "pending-2", "other"):
+        await store.put(key, io.BytesIO(b"x"), size=1, content_type="text/plain")
+    assert sorted([key async for key in store.list_keys("pending-")]) == ["pending-1", "pending-2"]
+    assert [key async for key in store.list_keys("none-")] == []
+
+
+async def test_stat_gives_size_and_metadata(store: FileStore) -> None:
+    await store.put("plain", io.BytesIO(b"12345"), size=5, content_type="text/plain")
+    found = await store.stat("plain")
+    assert found is not None
+    assert found.size == 5
+    assert await store.stat("missing") is None

@@ -17,7 +17,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parley.errors import MalformedRequest, ParleyError, Unauthenticated, ValidationFailed
+from parley.errors import (
+    MalformedRequest,
+    NotSupported,
+    ParleyError,
+    Unauthenticated,
+    ValidationFailed,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -55,7 +61,7 @@ def _field_path(location: tuple[Any, ...]) -> str:
 
 async def _on_parley_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ParleyError)
-    if exc.http_status >= 500:
+    if exc.http_status >= 500 and not isinstance(exc, NotSupported):  # 501: by design
         log.error("request.failed", code=exc.code, error=exc.message)
     extra = {"details": exc.details} if exc.details else {}
     return error_response(request, exc.http_status, exc.code, exc.message, **extra)

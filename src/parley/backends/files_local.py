@@ -84,3 +84,32 @@ class LocalFileStore(FileStore):
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+
+    async def rename(self, key: str, new_key: str, *, content_type: str) -> bool:
+        source, target = self._path(key), self._path(new_key)
+        return await asyncio.to_thread(self._rename, source, target)
+
+    @staticmethod
+    def _rename(source: Path, target: Path) -> bool:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, target)
+        except FileNotFoundError:
+            return False
+        return True
+
+    async def list_keys(self, prefix: str) -> AsyncIterator[str]:
+        names = await asyncio.to_thread(self._list, prefix)
+        for name in names:
+            yield name
+
+    def _list(self, prefix: str) -> list[str]:
+        if not self._root.exists():
+            return []
+        return [
+            path.name
+            for folder in self._root.iterdir()
+            if folder.is_dir()
+            for path in folder.iterdir()
+            if path.name.startswith(prefix) and path.is_file()
+        ]

@@ -16,7 +16,7 @@ from aiobotocore.session import get_session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from parley.domain.ports import FileStore, PresignedUpload, check_file_key
+from parley.domain.ports import FileStore, PresignedUpload, StoredFile, check_file_key
 from parley.errors import NotFound
 
 CHUNK_BYTES = 64 * 1024
@@ -109,21 +109,57 @@ class S3FileStore(FileStore):
         await self._client.delete_object(Bucket=self._bucket, Key=self._key(key))
 
     async def presign_upload(
-        self, key: str, *, content_type: str, size: int, expires_in_secs: int
+        self, key: str, *, max_bytes: int, metadata: dict[str, str], expires_in_secs: int
     ) -> PresignedUpload | None:
-        url = await self._client.generate_presigned_url(
-            "put_object",
-            Params={
-                "Bucket": self._bucket,
-                "Key": self._key(key),
-                "ContentType": content_type,
-                "ContentLength": size,
-            },
+        # A presigned POST: its policy, signed, holds the key, the metadata and the size
+        # range, so S3 itself refuses a larger file (a presigned PUT cannot bound a size).
+        fields = {f"x-amz-meta-{name}": value for name, value in metadata.items()}
+        conditions: list[Any] = [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", 1, max_bytes])
+        answer = await self._client.generate_presigned_post(
+            Bucket=self._bucket,
+            Key=self._key(key),
+            Fields=fields,
+            Conditions=conditions,
             ExpiresIn=expires_in_secs,
         )
         return PresignedUpload(
-            url=str(url),
-            method="PUT",
-            headers={"Content-Type": content_type, "Content-Length": str(size)},
+            url=str(answer["url"]),
+            method="POST",
+            fields={str(k): str(v) for k, v in answer["fields"].items()},
+            headers={},
             expires_in_secs=expires_in_secs,
         )
+
+    async def stat(self, key: str) -> StoredFile | None:
+        try:
+            head = await self._client.head_object(Bucket=self._bucket, Key=self._key(key))
+        except ClientError as exc:
+            if _is_missing(exc):
+                return None
+            raise
+        metadata = {str(k).lower(): str(v) for k, v in (head.get("Metadata") or {}).items()}
+        return StoredFile(int(head["ContentLength"]), metadata)
+
+    async def rename(self, key: str, new_key: str, *, content_type: str) -> bool:
+        # S3 has no rename: a copy inside the store (no bytes through Parley), then a delete.
+        try:
+            await self._client.copy_object(
+                Bucket=self._bucket,
+                Key=self._key(new_key),
+                CopySource={"Bucket": self._bucket, "Key": self._key(key)},
+                MetadataDirective="REPLACE",
+                ContentType=content_type,
+            )
+        except ClientError as exc:
+            if _is_missing(exc):
+                return False
+            raise
+        await self.delete(key)
+        return True
+
+    async def list_keys(self, prefix: str) -> AsyncIterator[str]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self._bucket, Prefix=self._key(prefix)):
+            for item in page.get("Contents", []):
+                yield str(item["Key"])[len(self._prefix) :]

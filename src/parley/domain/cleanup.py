@@ -56,8 +56,11 @@ class Cleanup:
         codes = await self._otp.delete_expired()
         async with self._db.transaction() as tx:
             sessions = await session_queries.delete_expired_sessions(tx, now=utcnow())
-        files = await self._uploads.delete_stale() if self._uploads is not None else 0
-        return {"otps": codes, "sessions": sessions, "uploads": files}
+        files = pending = 0
+        if self._uploads is not None:
+            files = await self._uploads.delete_stale()
+            pending = await self._uploads.delete_stale_pending()
+        return {"otps": codes, "sessions": sessions, "uploads": files, "pending_uploads": pending}
 
     async def _every_interval(self) -> None:
         while True:

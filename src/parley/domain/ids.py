@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from datetime import UTC, datetime
 
 
 def uuid7() -> uuid.UUID:
@@ -16,3 +17,13 @@ def uuid7() -> uuid.UUID:
     value |= 0b10 << 62  # variant
     value |= rand & 0x3FFF_FFFF_FFFF_FFFF  # rand_b
     return uuid.UUID(int=value)
+
+
+def uuid7_time(value: uuid.UUID) -> datetime | None:
+    """When a UUIDv7 was made (its first 48 bits: Unix milliseconds); None for another kind."""
+    if value.version != 7:
+        return None
+    try:
+        return datetime.fromtimestamp((value.int >> 80) / 1000, UTC)
+    except (ValueError, OverflowError, OSError):  # past the year 9999: none of ours
+        return None

@@ -293,12 +293,22 @@ class SmsSender(ABC):
 
 @dataclass(frozen=True, slots=True)
 class PresignedUpload:
-    """Where and how a client sends a file straight to the store (no Parley in between)."""
+    """Where and how a client sends a file straight to the store (no Parley in between):
+    an HTML-form POST of `fields` then the file (S3's presigned POST, whose signed policy
+    makes the store itself hold the size), or a PUT with `headers`."""
 
     url: str
     method: str
+    fields: dict[str, str]
     headers: dict[str, str]
     expires_in_secs: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    size: int
+    metadata: dict[str, str]
+    """What was stored with the file (a presigned upload's signed fields: its filename)."""
 
 
 _FILE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
@@ -336,8 +346,23 @@ class FileStore(Resource, ABC):
         """Remove `key`; nothing stored there is not an error."""
 
     async def presign_upload(
-        self, key: str, *, content_type: str, size: int, expires_in_secs: int
+        self, key: str, *, max_bytes: int, metadata: dict[str, str], expires_in_secs: int
     ) -> PresignedUpload | None:
-        """A URL the client may PUT exactly this file to; None when the store has none
-        (a local directory), and the client uploads through Parley instead."""
+        """How a client may send one file of 1 to `max_bytes` bytes straight to `key`, with
+        `metadata` kept beside it; None when the store has no such thing (a local
+        directory), and the client uploads through Parley instead."""
         return None
+
+    async def stat(self, key: str) -> StoredFile | None:
+        """The size and metadata of what is stored under `key`; None when nothing is."""
+        size = await self.size(key)
+        return None if size is None else StoredFile(size, {})
+
+    @abstractmethod
+    async def rename(self, key: str, new_key: str, *, content_type: str) -> bool:
+        """Move a file to `new_key` (replacing what was there); False when `key` holds
+        nothing (a concurrent rename took it)."""
+
+    @abstractmethod
+    def list_keys(self, prefix: str) -> AsyncIterator[str]:
+        """Every key starting with `prefix`, in no promised order."""

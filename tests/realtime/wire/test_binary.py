@@ -2,8 +2,9 @@
 python-socketio's client and with socket.io-client 4.8: against `parley serve` and against
 `parley protocol-server` (binary echoed as binary).
 
-Parley's own events take no bytes (`binary_not_supported`, answered after the attachments, the
-connection alive, nothing stored); the JSON input policy holds for the JSON part of a binary
+Parley's own events take no bytes but as files (`tests/uploads/test_binary_attachments`): bytes
+anywhere else are `binary_not_supported`, answered after the attachments, the connection alive,
+nothing stored; the JSON input policy holds for the JSON part of a binary
 packet; what the reference server treats as a decoding failure (an attachment nobody waits
 for, a text packet before the last attachment, more attachments than `SIO_MAX_ATTACHMENTS`, an
 illegal placeholder, base64 that is not) closes the connection; and a packet with its

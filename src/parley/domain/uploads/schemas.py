@@ -47,3 +47,30 @@ class AttachmentRef(Lenient):
     """`{upload_id}` in a send: one of the sender's own uploads, not yet attached."""
 
     upload_id: uuid.UUID = Field(validation_alias=AliasChoices("upload_id", "uploadId", "id"))
+
+
+class PresignRequest(Lenient):
+    """`POST /api/v1/uploads/presign`: the file the client is about to send to the store."""
+
+    filename: str | None = Field(None, max_length=1024)
+    content_type: str | None = Field(
+        None,
+        max_length=255,
+        validation_alias=AliasChoices("content_type", "contentType", "mime_type", "type"),
+    )
+    """What the client believes it is: refused early when not allowed; the bytes decide."""
+    size: int = Field(ge=1, le=2**53)
+    """The file's size: the store takes no more than this."""
+
+
+class PresignedPublic(BaseModel):
+    upload_id: uuid.UUID
+    method: str
+    """`POST`: an HTML-form upload of `fields`, then the file as the last part, named `file`."""
+    url: str
+    fields: dict[str, str]
+    headers: dict[str, str]
+    expires_at: datetime
+    """The store takes the file until then; complete it (`complete_url`) once sent."""
+    max_size: int
+    complete_url: str

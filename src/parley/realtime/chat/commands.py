@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, StrictBytes, model_validator
 
 from parley.domain.accounts.schemas import Lenient
 from parley.domain.conversations.schemas import (
@@ -17,6 +17,8 @@ from parley.domain.conversations.schemas import (
 )
 from parley.domain.conversations.search import MAX_PAGE as MAX_SEARCH_PAGE
 from parley.domain.social.schemas import RequestRef, UserRef
+from parley.domain.uploads.carried import NewFile
+from parley.errors import MalformedRequest
 from parley.realtime.chat.live import LiveService
 from parley.realtime.connection import Connection
 from parley.realtime.signin import SyncCommand, principal_of
@@ -73,6 +75,78 @@ class SearchCommand(Lenient):
     cursor: str | None = Field(None, max_length=200)
 
 
+class FileCommand(Lenient):
+    """`upload {data, filename}`, and an entry of a send's `attachments` bringing its bytes:
+    `data` is a Socket.IO binary attachment (a Buffer, an ArrayBuffer, bytes), never text."""
+
+    data: StrictBytes = Field(validation_alias=AliasChoices("data", "file", "buffer"))
+    filename: str | None = Field(
+        None, max_length=1024, validation_alias=AliasChoices("filename", "name")
+    )
+
+
+FILE_FIELDS = ("data", "file", "buffer")
+BYTES = (bytes, bytearray, memoryview)
+
+
+def _has_bytes(value: Any) -> bool:
+    if isinstance(value, BYTES):
+        return True
+    if isinstance(value, list | tuple):
+        return any(_has_bytes(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_bytes(item) for item in value.values())
+    return False
+
+
+def stray_bytes(args: list[Any]) -> bool:
+    """Bytes outside an event's first argument, or as that argument itself (not an object):
+    never where a binary event takes them."""
+    first_is_object = bool(args) and isinstance(args[0], dict)
+    return _has_bytes(args[1:] if first_is_object else args)
+
+
+def binary_not_supported(where: str) -> MalformedRequest:
+    return MalformedRequest(
+        "Bytes go only in an attachment's `data` (or `upload`'s); nowhere else.",
+        code="binary_not_supported",
+        field=where,
+    )
+
+
+def _file_in(item: Any) -> FileCommand | None:
+    """An entry of `attachments` bringing its bytes, checked; None for a reference."""
+    if not isinstance(item, dict):
+        return None
+    field = next((k for k in FILE_FIELDS if isinstance(item.get(k), BYTES)), None)
+    if field is None:
+        return None
+    if _has_bytes({k: v for k, v in item.items() if k != field}):
+        raise binary_not_supported("attachments")
+    return FileCommand.model_validate(item)
+
+
+def split_files(data: dict[str, Any]) -> tuple[dict[str, Any], list[NewFile]]:
+    """A send's arguments without the attachments that bring their bytes, and those files
+    (with their places among the attachments); bytes anywhere else are refused."""
+    attachments = data.get("attachments")
+    files: list[NewFile] = []
+    rest = data
+    if isinstance(attachments, list):
+        kept = []
+        for position, item in enumerate(attachments):
+            file = _file_in(item)
+            if file is None:
+                kept.append(item)
+            else:
+                files.append(NewFile(position, bytes(file.data), file.filename))
+        if files:
+            rest = {**data, "attachments": kept}
+    if _has_bytes(rest):
+        raise binary_not_supported("attachments" if isinstance(attachments, list) else "data")
+    return rest, files
+
+
 class RequestList(Lenient):
     direction: Literal["incoming", "outgoing"] = "incoming"
 
@@ -90,8 +164,22 @@ class Commands:
     async def send(
         self, connection: Connection, data: dict[str, Any], *, echo: bool
     ) -> dict[str, Any]:
-        message = await self.live.send(connection, MessageSend.model_validate(data), echo=echo)
+        rest, files = split_files(data)
+        command = MessageSend.model_validate(rest)
+        if files:
+            message = await self.live.send_with_files(connection, command, files, echo=echo)
+        else:
+            message = await self.live.send(connection, command, echo=echo)
         return message.model_dump(mode="json")
+
+    async def upload(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        """Socket.IO only: the file's bytes in `data`; answers what `POST /api/v1/uploads`
+        does, to attach with `attachments: [{upload_id}]`."""
+        file = _file_in(data)
+        if file is None:
+            file = FileCommand.model_validate(data)  # refused: `data` holds no bytes
+        upload = await self.live.upload(connection, bytes(file.data), file.filename)
+        return upload.model_dump(mode="json")
 
     async def join(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         command = ConversationCommand.model_validate(data)

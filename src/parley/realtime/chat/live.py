@@ -33,7 +33,10 @@ from parley.domain.events import Event, conversation_channel
 from parley.domain.presence import PresenceService, UserStatus
 from parley.domain.social.blocks import BlockService
 from parley.domain.social.friends import FriendService
-from parley.errors import Forbidden, NotFound, ParleyError
+from parley.domain.uploads.carried import NewFile, send_with_files
+from parley.domain.uploads.schemas import UploadPublic
+from parley.domain.uploads.service import UploadService
+from parley.errors import Forbidden, NotFound, NotSupported, ParleyError
 from parley.realtime.connection import MESSAGE_CREATED, Connection, OutboundEvent
 from parley.realtime.hub import Hub
 from parley.realtime.signin import principal_of, renew_access
@@ -81,6 +84,7 @@ class LiveService:
         hub: Hub,
         catch_up_budget_bytes: int,
         catch_up_budget_frames: int,
+        uploads: UploadService | None = None,
     ) -> None:
         self.auth = auth
         self.friends = friends
@@ -95,6 +99,7 @@ class LiveService:
         self._messages = messages
         self._presence = presence
         self._hub = hub
+        self._uploads = uploads
 
     async def open(
         self, connection: Connection, principal: Principal, *, hold: bool = False
@@ -263,6 +268,30 @@ class LiveService:
         origin = None if echo else connection.id
         message, _ = await self._messages.send(principal_of(connection), command, origin=origin)
         return message
+
+    async def send_with_files(
+        self, connection: Connection, command: MessageSend, files: list[NewFile], *, echo: bool
+    ) -> MessagePublic:
+        """A send whose attachments bring their bytes (Socket.IO binary): stored as uploads
+        in the send's flow; a refused send leaves no upload behind."""
+        principal = principal_of(connection)
+        # Who may not send here learns so before any file is stored.
+        await self._conversations.resolve(principal, command.conversation)
+        origin = None if echo else connection.id
+        return await send_with_files(
+            self._messages, self._require_uploads(), principal, command, files, origin=origin
+        )
+
+    async def upload(
+        self, connection: Connection, data: bytes, filename: str | None
+    ) -> UploadPublic:
+        """The same as `POST /api/v1/uploads`, with the bytes in the event."""
+        return await self._require_uploads().store_bytes(principal_of(connection), data, filename)
+
+    def _require_uploads(self) -> UploadService:
+        if self._uploads is None:
+            raise NotSupported("This server takes no uploads.", code="uploads_not_supported")
+        return self._uploads
 
     async def edit(
         self, connection: Connection, message_id: uuid.UUID, content: str

@@ -2,10 +2,11 @@
 
 Client events: `authenticate`, `join` / `leave` `{room_id}`, `message`, `typing`, `read`,
 `subscribe_status` / `unsubscribe_status`, `edit_message`, `delete_message`, `heartbeat`,
-`sync`, and the GOSOCKET seed's phone sign-in (`login`, `verify_otp`, `set_profile`,
-`device_info`). Server events: `connected`, `authenticated`, `message`, `room_users`,
-`user_joined` / `user_left`, `typing`, `read_receipt`, `user_online` / `user_offline`,
-`message_updated`, `message_deleted`, `conversation_joined`, `synced`, `error`.
+`sync`, `upload` (bytes: see `accepts_binary`), and the GOSOCKET seed's phone sign-in
+(`login`, `verify_otp`, `set_profile`, `device_info`). Server events: `connected`,
+`authenticated`, `message`, `room_users`, `user_joined` / `user_left`, `typing`,
+`read_receipt`, `user_online` / `user_offline`, `message_updated`, `message_deleted`,
+`conversation_joined`, `synced`, `error`.
 Sign-in and errors: see `transports.socketio`; a dropped socket coming back as itself
 (`{pid, offset}` in its CONNECT): see `recovery`.
 """
@@ -24,7 +25,7 @@ from parley.domain.accounts.principal import Principal
 from parley.domain.accounts.schemas import Lenient
 from parley.errors import ParleyError
 from parley.realtime.chat import phone_events
-from parley.realtime.chat.commands import Commands
+from parley.realtime.chat.commands import Commands, binary_not_supported, stray_bytes
 from parley.realtime.chat.live import LiveService
 from parley.realtime.protocol import CloseCode
 from parley.realtime.recovery import Recovery, Resumed
@@ -69,6 +70,23 @@ class ChatNamespace(AuthenticatedNamespace):
         self.events = EVENTS
         if live.sends_may_overlap:
             self.overlapping_events = SEND_EVENTS
+
+    def accepts_binary(self, event: str) -> bool:
+        """Bytes go in a send's `attachments[i].data` (stored as uploads in the send's flow)
+        and in `upload`'s `data`; anywhere else in those events they are refused with
+        `binary_not_supported` (`commands.split_files`), and every other event is refused
+        before it runs."""
+        return event in BINARY_EVENTS
+
+    async def on_event(
+        self, socket: SocketIOConnection, event: str, args: list[Any], *, wants_ack: bool
+    ) -> Any:
+        if event in BINARY_EVENTS and stray_bytes(args):
+            refused = binary_not_supported("arguments")
+            return self._error(
+                socket, event, refused.code, refused.message, refused.details, wants_ack
+            )
+        return await super().on_event(socket, event, args, wants_ack=wants_ack)
 
     async def greet(self, socket: SocketIOConnection) -> None:
         socket.emit("connected", phone_events.greeting(socket))
@@ -238,6 +256,7 @@ def _command(
 
 
 SEND_EVENTS = frozenset({"message", "send_message"})
+BINARY_EVENTS = SEND_EVENTS | {"upload"}
 
 EVENTS: dict[str, Handler] = {
     "authenticate": ChatNamespace.authenticate,
@@ -275,4 +294,5 @@ EVENTS: dict[str, Handler] = {
     "unreact": _command(Commands.unreact),
     "remove_reaction": _command(Commands.unreact),
     "search_messages": _command(Commands.search_messages),
+    "upload": _command(Commands.upload),
 }

@@ -344,7 +344,10 @@ class SocketIOServer(EngineHandler):
         elif packet.kind == EVENT:
             namespace = self._namespaces[socket.namespace]
             name = packet.data[0] if isinstance(packet.data, list) and packet.data else None
-            if isinstance(name, str) and name in namespace.overlapping_events:
+            # A binary send stores its files before it joins the commit queue: it runs alone,
+            # so that it keeps its place among the sends around it.
+            overlaps = isinstance(name, str) and name in namespace.overlapping_events
+            if overlaps and not packet.attachments:
                 await socket.pipeline.overlap(self._event(socket, packet))
             else:
                 await socket.pipeline.run(self._event(socket, packet))
