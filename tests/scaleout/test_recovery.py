@@ -10,30 +10,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import migrate
 from tests.support.accounts import direct_chat, register
+from tests.support.deployment import two_instances
 from tests.support.js import run_js
 from tests.support.recovering import Recovering, lingering_old_connection, post
-from tests.support.server import ServerProcess, start_server
-from tests.support.services import REDIS_URL, create_postgres_database, require_tcp, scale_out_env
+from tests.support.server import ServerProcess
 
 
 @pytest.fixture
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two instances of one deployment; a test may kill the first."""
-    require_tcp("Redis", REDIS_URL)
-    database = create_postgres_database()
-    try:
-        root = Path(tmp_path_factory.mktemp("recovery"))
-        migrate(root / "migrate", database.url)
-        env = scale_out_env(database.url)
-        a = start_server(root / "a", env)
-        b = start_server(root / "b", env)
-        yield a, b
-        a.stop()
-        b.stop()
-    finally:
-        database.drop()
+    with two_instances(Path(tmp_path_factory.mktemp("recovery"))) as both:
+        yield both
 
 
 def test_the_official_client_comes_back_on_the_other_instance(

@@ -12,29 +12,17 @@ import pytest
 import socketio
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import migrate
 from tests.support.accounts import create_admin, direct_chat, login, register
 from tests.support.clients import WsClient
-from tests.support.server import ServerProcess, start_server
-from tests.support.services import REDIS_URL, create_postgres_database, require_tcp, scale_out_env
+from tests.support.deployment import two_instances
+from tests.support.server import ServerProcess
 from tests.support.sio import SioClient
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    require_tcp("Redis", REDIS_URL)
-    database = create_postgres_database()
-    try:
-        root = Path(tmp_path_factory.mktemp("revocation"))
-        migrate(root / "migrate", database.url)
-        env = scale_out_env(database.url)
-        a = start_server(root / "a", env)
-        b = start_server(root / "b", env)
-        yield a, b
-        a.stop()
-        b.stop()
-    finally:
-        database.drop()
+    with two_instances(Path(tmp_path_factory.mktemp("revocation"))) as both:
+        yield both
 
 
 @pytest.fixture
