@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.accounts import PASSWORD, login, run_cli, unique_username
-from tests.support.server import ServerProcess, parley_env
+from tests.support.server import ServerProcess, parley_env, run_parley
 
 
 def test_seed_creates_the_four_default_users(api: httpx.Client, server: ServerProcess) -> None:
@@ -48,19 +48,8 @@ def test_create_user_refuses_a_taken_username(api: httpx.Client, server: ServerP
 
 
 def test_reset_db_asks_first(tmp_path: Path) -> None:
-    env = parley_env(tmp_path, {})
-
     def parley(*args: str, answer: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "parley", *args],
-            env=env,
-            cwd=tmp_path,
-            input=answer,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_parley(tmp_path, *args, input_text=answer)
 
     assert parley("seed").returncode == 0
     declined = parley("reset-db", answer="n\n")
@@ -115,28 +104,16 @@ def test_the_seeds_environment_starts_the_way_the_seeds_do(tmp_path: Path) -> No
     ]
 
 
-def _parley(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "parley", *args],
-        env=parley_env(tmp_path, env),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_version_prints_the_packages_version(tmp_path: Path) -> None:
     from parley import __version__
 
-    result = _parley(tmp_path, "--version", env={})
+    result = run_parley(tmp_path, "--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"parley {__version__}"
 
 
 def test_a_bad_setting_is_one_line_naming_it_not_a_traceback(tmp_path: Path) -> None:
-    result = _parley(tmp_path, "serve", env={"PORT": "abc", "SERVER_MODE": "nope"})
+    result = run_parley(tmp_path, "serve", env={"PORT": "abc", "SERVER_MODE": "nope"})
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert sorted(lines) == [

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import structlog
 
@@ -88,20 +89,24 @@ class Runtime:
         return UnavailableSmsSender() if settings.is_production else LogSmsSender()
 
     @staticmethod
-    async def _sign_in_guard(stack: AsyncExitStack, settings: Settings) -> SignInGuard:
-        """Password sign-in, registration and refresh limits, across instances with Redis."""
-
-        async def limit(name: str, limit: int, window_secs: float) -> RateLimit:
-            return await stack.enter_async_context(
-                create_rate_limit(
-                    settings.redis_url,
-                    prefix=settings.redis_prefix,
-                    name=name,
-                    limit=limit,
-                    window_secs=window_secs,
-                )
+    async def _rate_limit(
+        stack: AsyncExitStack, settings: Settings, name: str, limit: int, window_secs: float
+    ) -> RateLimit:
+        """A limit counted in this process, or across every instance with Redis."""
+        return await stack.enter_async_context(
+            create_rate_limit(
+                settings.redis_url,
+                prefix=settings.redis_prefix,
+                name=name,
+                limit=limit,
+                window_secs=window_secs,
             )
+        )
 
+    @classmethod
+    async def _sign_in_guard(cls, stack: AsyncExitStack, settings: Settings) -> SignInGuard:
+        """Password sign-in, registration and refresh limits."""
+        limit = partial(cls._rate_limit, stack, settings)
         return SignInGuard(
             SignInLimits(
                 attempts_per_client=await limit(
@@ -119,21 +124,6 @@ class Runtime:
                     "refresh-client", settings.refreshes_per_client, 60
                 ),
                 in_flight_per_client=settings.sign_ins_in_flight_per_client,
-            )
-        )
-
-    @staticmethod
-    async def _otp_limit(
-        stack: AsyncExitStack, settings: Settings, name: str, limit: int
-    ) -> RateLimit:
-        """Phone-code requests per number or per client address, across instances with Redis."""
-        return await stack.enter_async_context(
-            create_rate_limit(
-                settings.redis_url,
-                prefix=settings.redis_prefix,
-                name=name,
-                limit=limit,
-                window_secs=settings.otp_rate_window_secs,
             )
         )
 
@@ -244,11 +234,19 @@ class Runtime:
                 secret=settings.jwt_secret or settings.development_jwt_secret(),
                 ttl_secs=settings.otp_ttl_secs,
                 max_attempts=settings.otp_max_attempts,
-                per_number=await cls._otp_limit(
-                    stack, settings, "otp-number", settings.otp_requests_per_number
+                per_number=await cls._rate_limit(
+                    stack,
+                    settings,
+                    "otp-number",
+                    settings.otp_requests_per_number,
+                    settings.otp_rate_window_secs,
                 ),
-                per_client=await cls._otp_limit(
-                    stack, settings, "otp-client", settings.otp_requests_per_client
+                per_client=await cls._rate_limit(
+                    stack,
+                    settings,
+                    "otp-client",
+                    settings.otp_requests_per_client,
+                    settings.otp_rate_window_secs,
                 ),
                 default_region=settings.default_phone_region,
                 reveal_codes=not settings.is_production,

@@ -4,8 +4,6 @@ carries tokens or personal data, HSTS over HTTPS, and operator pages (`/metrics`
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import httpx
 import pytest
 
 from tests.support.accounts import register
-from tests.support.server import JWT_SECRET, ServerProcess, parley_env, start_server
+from tests.support.server import JWT_SECRET, ServerProcess, run_parley, start_server
 
 OPS_TOKEN = "ops-token-for-the-tests-0123456789abcdef"
 
@@ -133,14 +131,8 @@ def test_token_protected_operator_pages(tmp_path: Path) -> None:
 
 
 def test_a_token_access_without_a_long_enough_token_refuses_to_start(tmp_path: Path) -> None:
-    refused = subprocess.run(
-        [sys.executable, "-m", "parley", "serve", "--port", "1"],
-        env=parley_env(tmp_path, {"METRICS_ACCESS": "token", "OPS_TOKEN": "short"}),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    refused = run_parley(
+        tmp_path, "serve", "--port", "1", env={"METRICS_ACCESS": "token", "OPS_TOKEN": "short"}
     )
     assert refused.returncode == 2
     assert refused.stderr.startswith("parley: DOCS_ACCESS or METRICS_ACCESS is `token`: set")

@@ -8,9 +8,9 @@ from tests.support.accounts import (
     PASSWORD,
     Account,
     create_admin,
+    create_staff,
     login,
     register,
-    run_cli,
     unique_username,
 )
 from tests.support.server import ServerProcess
@@ -148,17 +148,7 @@ def test_email_and_phone_are_shown_to_themselves_staff_and_admins_only(
     owner = register(api, name=f"{marker} owner")
     other = register(api)
     admin = create_admin(api, server)
-    agent_name = unique_username("agent")
-    made = run_cli(
-        server,
-        "create-user",
-        agent_name,
-        "--role",
-        "agent",
-        env={"PARLEY_NEW_USER_PASSWORD": PASSWORD},
-    )
-    assert made.returncode == 0, made.stderr
-    agent = login(api, agent_name)
+    agent = create_staff(api, server, "agent")
     email = f"{owner.username}@example.com"
 
     def seen_by(viewer: Account) -> list[dict[str, object]]:

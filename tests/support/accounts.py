@@ -91,18 +91,23 @@ def run_cli(
     )
 
 
-def create_admin(api: httpx.Client, server: ServerProcess) -> Account:
-    username = unique_username("admin")
+def create_staff(api: httpx.Client, server: ServerProcess, role: str) -> Account:
+    """A signed-in account with a role only the CLI (or an admin) gives: agent, admin, …"""
+    username = unique_username(role.replace("-", ""))
     result = run_cli(
         server,
         "create-user",
         username,
         "--role",
-        "admin",
+        role,
         env={"PARLEY_NEW_USER_PASSWORD": PASSWORD},
     )
     assert result.returncode == 0, result.stderr
     return login(api, username)
+
+
+def create_admin(api: httpx.Client, server: ServerProcess) -> Account:
+    return create_staff(api, server, "admin")
 
 
 def befriend(api: httpx.Client, a: Account, b: Account) -> None:

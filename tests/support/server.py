@@ -63,6 +63,22 @@ def parley_env(data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def run_parley(
+    data_dir: Path, *args: str, env: Mapping[str, str] | None = None, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m parley …` with the tests' environment (`parley_env`) in `data_dir`."""
+    return subprocess.run(
+        [sys.executable, "-m", "parley", *args],
+        env=parley_env(data_dir, env or {}),
+        cwd=data_dir,
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 @dataclass
 class ServerProcess:
     base_url: str
