@@ -22,6 +22,7 @@ from parley.api.routes import (
     broadcast,
     conversations,
     friends,
+    notifications,
     ops,
     otp,
     rooms,
@@ -182,6 +183,32 @@ def live_readings(runtime: Runtime, engine: EngineServer) -> list[Reading]:
             games.actions_dropped,
             counter=True,
         ),
+        *push_readings(runtime),
+    ]
+
+
+def push_readings(runtime: Runtime) -> list[Reading]:
+    push = runtime.push
+    if push is None:
+        return []
+    return [
+        Reading("parley_push_sent", "Devices a push was delivered to.", push.sent, counter=True),
+        Reading(
+            "parley_push_failed",
+            "Devices a push could not be delivered to (refused, or out of attempts).",
+            push.failed,
+            counter=True,
+        ),
+        *(
+            Reading(
+                "parley_push_dropped",
+                "Pushes not sent, by reason.",
+                count,
+                counter=True,
+                labels=(("reason", reason),),
+            )
+            for reason, count in sorted(push.dropped.items())
+        ),
     ]
 
 
@@ -223,6 +250,7 @@ def create_app(
         friends,
         rooms,
         conversations,
+        notifications,
         search,
         broadcast,
         uploads,

@@ -19,6 +19,8 @@ class Reading:
     help: str
     value: float
     counter: bool = False
+    labels: tuple[tuple[str, str], ...] = ()
+    """One sample of a labelled family: readings of the same name make one metric."""
 
 
 class LiveCollector(Collector):
@@ -28,9 +30,18 @@ class LiveCollector(Collector):
         self._read = read
 
     def collect(self) -> Iterator[Metric]:
+        labelled: dict[str, Metric] = {}
         for reading in self._read():
             family = CounterMetricFamily if reading.counter else GaugeMetricFamily
-            yield family(reading.name, reading.help, value=reading.value)
+            if not reading.labels:
+                yield family(reading.name, reading.help, value=reading.value)
+                continue
+            names = [name for name, _ in reading.labels]
+            metric = labelled.get(reading.name)
+            if metric is None:
+                metric = labelled[reading.name] = family(reading.name, reading.help, labels=names)
+            metric.add_metric([value for _, value in reading.labels], reading.value)  # type: ignore[attr-defined]
+        yield from labelled.values()
 
 
 class Metrics:

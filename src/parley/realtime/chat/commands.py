@@ -16,6 +16,7 @@ from parley.domain.conversations.schemas import (
     ReadMark,
 )
 from parley.domain.conversations.search import MAX_PAGE as MAX_SEARCH_PAGE
+from parley.domain.notifications.schemas import MuteSet
 from parley.domain.social.schemas import RequestRef, UserRef
 from parley.realtime.chat.live import LiveService
 from parley.realtime.connection import Connection
@@ -24,6 +25,10 @@ from parley.realtime.signin import SyncCommand, principal_of
 
 class ConversationCommand(Lenient):
     conversation: ConversationRef = Field(validation_alias=CONVERSATION_REF)
+
+
+class MuteCommand(ConversationCommand, MuteSet):
+    pass
 
 
 class TypingCommand(ConversationCommand):
@@ -244,3 +249,19 @@ class Commands:
             cursor=command.cursor,
         )
         return page.model_dump(mode="json")
+
+    # -- mutes ------------------------------------------------------------------------------
+
+    async def mute_conversation(
+        self, connection: Connection, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        command = MuteCommand.model_validate(data)
+        state = await self.live.mute(connection, command.conversation, until=command.until)
+        return state.model_dump(mode="json")
+
+    async def unmute_conversation(
+        self, connection: Connection, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        command = ConversationCommand.model_validate(data)
+        state = await self.live.unmute(connection, command.conversation)
+        return state.model_dump(mode="json")

@@ -275,4 +275,6 @@ EVENTS: dict[str, Handler] = {
     "unreact": _command(Commands.unreact),
     "remove_reaction": _command(Commands.unreact),
     "search_messages": _command(Commands.search_messages),
+    "mute_conversation": _command(Commands.mute_conversation),
+    "unmute_conversation": _command(Commands.unmute_conversation),
 }

@@ -145,6 +145,8 @@ HANDLERS: dict[str, Handler] = {
     "unreact": _plain(Commands.unreact),
     "remove_reaction": _plain(Commands.unreact),
     "search_messages": _plain(Commands.search_messages),
+    "mute_conversation": _plain(Commands.mute_conversation),
+    "unmute_conversation": _plain(Commands.unmute_conversation),
     "ping": ping,
     "heartbeat": ping,
     "auth": renew,
