@@ -239,6 +239,15 @@ CHAT_RULES: dict[str, list[Rule]] = {
     "unreact": [
         Rule("group", lambda c: {"message_id": c.scene.group_message, "emoji": "👍"}, MEMBERS)
     ],
+    "mute_conversation": [
+        Rule("group", lambda c: {"conversation_id": c.scene.group}, MEMBERS),
+        Rule(
+            "support",
+            lambda c: {"conversation_id": c.scene.support, "until": "2999-01-01T00:00:00Z"},
+            (NA, NM, NM, OK, OK, NM, NM),
+        ),
+    ],
+    "unmute_conversation": [Rule("group", lambda c: {"conversation_id": c.scene.group}, MEMBERS)],
     "search_messages": [
         Rule("everywhere", lambda c: {"q": "hi"}, SIGNED_IN),
         Rule("group", lambda c: {"q": "hi", "conversation_id": c.scene.group}, MEMBERS),

@@ -102,6 +102,8 @@ def chat_commands(world: World, token: str) -> dict[str, dict[str, Any]]:
         "react": {"message_id": world.message_id, "emoji": "👍"},
         "unreact": {"message_id": world.message_id, "emoji": "👍"},
         "search_messages": {"q": "hi there", "conversation_id": world.group_id, "limit": 5},
+        "mute_conversation": {"conversation_id": world.group_id, "until": "2999-01-01T00:00:00Z"},
+        "unmute_conversation": {"conversation_id": world.group_id},
     }
     aliases = {
         "message": "send_message",
