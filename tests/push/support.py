@@ -85,7 +85,3 @@ def verify_signature(record: dict[str, Any]) -> None:
 
 def body_of(record: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(record["body"]))
-
-
-def pushes_for(records: list[dict[str, Any]], user: Account) -> list[dict[str, Any]]:
-    return [body_of(r) for r in records if body_of(r)["user_id"] == user.id]

@@ -15,7 +15,6 @@ from tests.push.support import (
     group,
     log_event,
     planned,
-    pushes_for,
     send,
     verify_signature,
 )

@@ -13,6 +13,7 @@ Run as `python -m tests.support.push_receiver PORT PUBLIC_KEY_PEM_FILE`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import subprocess
 import sys
@@ -93,6 +94,7 @@ def build_app(public_key_pem: str) -> Any:
         return canned(answer, JSONResponse({}))
 
     async def token(request: Request) -> Response:
+        await request.body()  # kept by the request: `record` reads it again after the form
         form = await request.form()
         assertion = str(form.get("assertion", ""))
         try:
@@ -138,10 +140,8 @@ def build_app(public_key_pem: str) -> Any:
             ]
 
         async with arrived:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(arrived.wait_for(lambda: len(matching()) >= count), timeout)
-            except TimeoutError:
-                pass
             return JSONResponse(matching())
 
     return Starlette(
