@@ -4,11 +4,12 @@ that waited is still wanted."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, exists, not_, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, and_, exists, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from parley.db.models import Block, Conversation, ConversationMember, DeviceSession, User
@@ -20,14 +21,13 @@ def muted_now(now: datetime) -> ColumnElement[bool]:
     return and_(member.muted == true(), or_(member.muted_until.is_(None), member.muted_until > now))
 
 
-async def push_candidates(
-    tx: AsyncSession,
+def push_candidates(
     conversation_id: uuid.UUID,
     sender_id: uuid.UUID | None,
     now: datetime,
     *,
     limit: int,
-) -> list[uuid.UUID]:
+) -> Select[uuid.UUID]:
     """Members a new message may be pushed to: not the sender, active, not muting the
     conversation, not blocking the sender, with at least one live device that has a token.
     At most `limit` (the caller asks for one more to learn there were more)."""
@@ -52,7 +52,7 @@ async def push_candidates(
     if sender_id is not None:
         blocking = exists().where(Block.blocker_id == member.user_id, Block.blocked_id == sender_id)
         query = query.where(member.user_id != sender_id, not_(blocking))
-    return list((await tx.execute(query)).scalars())
+    return query
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +65,11 @@ class PushContext:
     name: str | None
 
 
-async def push_context(
-    tx: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID, now: datetime
-) -> PushContext | None:
-    """None when the user is no member (any more)."""
+def push_context_query(
+    conversation_id: uuid.UUID, user_id: uuid.UUID
+) -> Select[int, bool, datetime | None, str, str | None]:
     member = ConversationMember
-    query = (
+    return (
         select(
             member.last_read_seq,
             member.muted,
@@ -81,9 +80,13 @@ async def push_context(
         .join(Conversation, Conversation.id == member.conversation_id)
         .where(member.conversation_id == conversation_id, member.user_id == user_id)
     )
-    row = (await tx.execute(query)).first()
-    if row is None:
+
+
+def push_context(rows: Sequence[Any], now: datetime) -> PushContext | None:
+    """The context from `push_context_query`'s rows; None when the user is no member."""
+    if not rows:
         return None
-    last_read_seq, muted, until, kind, name = row
-    muted = bool(muted) and (until is None or until > now)
-    return PushContext(int(last_read_seq), muted, str(kind), name)
+    row = rows[0]
+    until = row[2]
+    muted = bool(row[1]) and (until is None or until > now)
+    return PushContext(int(row[0]), muted, str(row[3]), row[4])

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.database import Database
@@ -159,20 +159,15 @@ async def set_push_token(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def push_targets(
-    tx: AsyncSession, user_ids: Sequence[uuid.UUID], now: datetime
-) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
-    """(user id, session id, token) of every live session of these users that has a token."""
-    if not user_ids:
-        return []
-    query = select(DeviceSession.user_id, DeviceSession.id, DeviceSession.fcm_token).where(
-        DeviceSession.user_id.in_(list(user_ids)),
+def push_targets(user_id: uuid.UUID, now: datetime) -> Select[uuid.UUID, str | None]:
+    """(session id, token) of every live session of the user that has a push token."""
+    return select(DeviceSession.id, DeviceSession.fcm_token).where(
+        DeviceSession.user_id == user_id,
         DeviceSession.fcm_token.is_not(None),
         DeviceSession.fcm_token != "",
         DeviceSession.revoked_at.is_(None),
         DeviceSession.expires_at > now,
     )
-    return [(row[0], row[1], str(row[2])) for row in await tx.execute(query)]
 
 
 async def forget_push_token(tx: AsyncSession, session_id: uuid.UUID, token: str) -> bool:
