@@ -66,9 +66,22 @@ def log_event(
     return found
 
 
-def planned(server: ServerProcess, message: dict[str, Any]) -> dict[str, Any]:
-    """How the server planned the message's pushes: `scheduled`, `online`."""
-    return log_event(server, "push.planned", message_id=message["id"])
+def planned(
+    server: ServerProcess, message: dict[str, Any], timeout_secs: float = 15
+) -> dict[str, Any]:
+    """How the server planned the message's pushes: `scheduled`, `online` (members)."""
+
+    def find() -> dict[str, Any] | None:
+        for line in server.log_lines:
+            if "push.planned" in line and message["id"] in line:
+                return dict(json.loads(line))
+        return None
+
+    with server.logged:
+        found = server.logged.wait_for(find, timeout=timeout_secs)
+    if found is None:
+        raise TimeoutError(f"message {message['id']} was not planned within {timeout_secs}s")
+    return found
 
 
 def verify_signature(record: dict[str, Any]) -> None:

@@ -52,6 +52,8 @@ log = structlog.get_logger(__name__)
 KEEP_ITEMS = 10
 """Messages one waiting push remembers (its `message_ids`); the count goes on past it."""
 PREVIEW_CHARS = 200
+PLAN_BATCH = 256
+"""New messages planned in one round (grouped by conversation and sender)."""
 MAX_BACKOFF_SECS = 300.0
 DROP_REASONS = (
     "queue_full",
@@ -114,18 +116,30 @@ class PushService:
 
     async def _plan_forever(self) -> None:
         while True:
-            message = await self._incoming.get()
-            try:
-                await self._plan(message)
-            except Exception:  # one message's pushes lost; the next ones go on
-                self.dropped["error"] += 1
-                log.exception("push.plan_failed", message_id=message.get("id"))
+            batch = [await self._incoming.get()]
+            while len(batch) < PLAN_BATCH and not self._incoming.empty():
+                batch.append(self._incoming.get_nowait())
+            # A burst in one conversation from one sender is planned with one query.
+            groups: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+            for message in batch:
+                sender = message.get("sender_id")
+                key = (str(message["conversation_id"]), str(sender) if sender else None)
+                groups.setdefault(key, []).append(message)
+            for (conversation, sender), messages in groups.items():
+                try:
+                    await self._plan(conversation, sender, messages)
+                except Exception:  # these messages' pushes are lost; the next ones go on
+                    self.dropped["error"] += len(messages)
+                    log.exception("push.plan_failed", message_ids=[m.get("id") for m in messages])
 
-    async def _plan(self, message: dict[str, Any]) -> None:
-        conversation_id = uuid.UUID(str(message["conversation_id"]))
-        sender = message.get("sender_id")
-        sender_id = uuid.UUID(str(sender)) if sender else None
-        # A plain read (on SQLite not in the line of writers): one indexed query per message.
+    async def _plan(
+        self, conversation: str, sender: str | None, messages: list[dict[str, Any]]
+    ) -> None:
+        """Queue pushes of `messages` (one conversation's, from one sender) for the members
+        who are offline now and may get them."""
+        conversation_id = uuid.UUID(conversation)
+        sender_id = uuid.UUID(sender) if sender else None
+        # A plain read (on SQLite not in the line of writers), one indexed query.
         query = push_queries.push_candidates(
             conversation_id, sender_id, utcnow(), limit=self._max_recipients + 1
         )
@@ -134,28 +148,28 @@ class PushService:
             return
         if len(candidates) > self._max_recipients:
             candidates = candidates[: self._max_recipients]
-            self._drop("too_many_recipients", message_id=message["id"])
-        item = {
-            "id": str(message["id"]),
-            "seq": int(message["seq"]),
-            "sender_id": str(sender) if sender else None,
-            "sender": _sender_name(message),
-            "preview": _preview(message),
-        }
-        scheduled = online = 0
-        for user_id in candidates:
-            if await self._presence.is_online(str(user_id)):
-                online += 1
-                continue
+            self._drop("too_many_recipients", conversation_id=conversation)
+        items = [
+            {
+                "id": str(message["id"]),
+                "seq": int(message["seq"]),
+                "sender_id": sender,
+                "sender": _sender_name(message),
+                "preview": _preview(message),
+            }
+            for message in messages
+        ]
+        offline = [u for u in candidates if not await self._presence.is_online(str(u))]
+        for user_id in offline:
             key = f"{user_id}:{conversation_id}"
-            await self._queue.add(key, item, delay_secs=self._grace, keep=KEEP_ITEMS)
-            scheduled += 1
+            for item in items:
+                await self._queue.add(key, item, delay_secs=self._grace, keep=KEEP_ITEMS)
         log.info(
             "push.planned",
-            message_id=item["id"],
-            conversation_id=str(conversation_id),
-            scheduled=scheduled,
-            online=online,
+            message_ids=[item["id"] for item in items],
+            conversation_id=conversation,
+            scheduled=len(offline),
+            online=len(candidates) - len(offline),
         )
 
     # -- delivery ---------------------------------------------------------------------------
