@@ -278,3 +278,14 @@ def _metric(api: httpx.Client, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[-1])
     raise AssertionError(f"{name} is not among the metrics")
+
+
+def test_the_push_routes_are_in_openapi(push_api: httpx.Client) -> None:
+    spec = push_api.get("/openapi.json").json()
+    paths = spec["paths"]
+    assert set(paths["/api/v1/conversations/{conversation_id}/mute"]) == {"put", "delete"}
+    assert set(paths["/api/v1/auth/sessions/current/push-token"]) == {"put", "delete"}
+    schemas = spec["components"]["schemas"]
+    assert {"muted", "muted_until"} <= set(schemas["ConversationPublic"]["properties"])
+    assert "has_push_token" in schemas["SessionPublic"]["properties"]
+    assert set(schemas["MuteState"]["properties"]) == {"conversation_id", "muted", "muted_until"}
