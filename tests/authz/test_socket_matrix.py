@@ -248,6 +248,8 @@ CHAT_RULES: dict[str, list[Rule]] = {
         ),
     ],
     "unmute_conversation": [Rule("group", lambda c: {"conversation_id": c.scene.group}, MEMBERS)],
+    "set_push_token": [Rule("", lambda c: {"fcm_token": "authz-socket-token"}, SIGNED_IN)],
+    "clear_push_token": [Rule("", lambda c: {}, SIGNED_IN)],
     "search_messages": [
         Rule("everywhere", lambda c: {"q": "hi"}, SIGNED_IN),
         Rule("group", lambda c: {"q": "hi", "conversation_id": c.scene.group}, MEMBERS),

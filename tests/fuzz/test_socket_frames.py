@@ -104,6 +104,8 @@ def chat_commands(world: World, token: str) -> dict[str, dict[str, Any]]:
         "search_messages": {"q": "hi there", "conversation_id": world.group_id, "limit": 5},
         "mute_conversation": {"conversation_id": world.group_id, "until": "2999-01-01T00:00:00Z"},
         "unmute_conversation": {"conversation_id": world.group_id},
+        "set_push_token": {"fcm_token": "fuzz-token"},
+        "clear_push_token": {},
     }
     aliases = {
         "message": "send_message",

@@ -51,3 +51,24 @@ async def test_mute_and_unmute_over_socketio_and_ws(
         assert unmuted == {"conversation_id": room, "muted": False, "muted_until": None}
     finally:
         await sio.client.disconnect()
+
+
+async def test_a_socket_sets_and_clears_its_devices_push_token(
+    push_api: httpx.Client, push_server: ServerProcess
+) -> None:
+    bob = register(push_api)
+    ws = await WsClient.open(push_server.base_url, bob.access_token)
+    sio = SioClient()
+    await sio.connect(push_server.base_url, auth={"token": bob.access_token})
+    try:
+        session = await ws.ack("set_push_token", {"fcm_token": "tok-ws-" + bob.id})
+        assert (session["has_push_token"], session["current"]) == (True, True)
+        empty = await ws.command("set_push_token", {"fcm_token": ""})
+        assert empty.get("data", empty)["code"] == "validation_error", empty
+        cleared = await sio.client.call("clear_push_token", {}, timeout=5)
+        assert cleared["has_push_token"] is False
+    finally:
+        await ws.close()
+        await sio.client.disconnect()
+    sessions = push_api.get("/api/v1/auth/sessions", headers=bob.headers).json()
+    assert sessions[0]["has_push_token"] is False

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 
-from parley.domain.accounts.schemas import Lenient
+from parley.domain.accounts.schemas import Lenient, PushTokenSet
 from parley.domain.conversations.schemas import (
     CONVERSATION_REF,
     ConversationRef,
@@ -265,3 +265,16 @@ class Commands:
         command = ConversationCommand.model_validate(data)
         state = await self.live.unmute(connection, command.conversation)
         return state.model_dump(mode="json")
+
+    # -- the device's push token ------------------------------------------------------------
+
+    async def set_push_token(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = PushTokenSet.model_validate(data)
+        session = await self.live.auth.set_push_token(principal_of(connection), command.fcm_token)
+        return session.model_dump(mode="json")
+
+    async def clear_push_token(
+        self, connection: Connection, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        session = await self.live.auth.set_push_token(principal_of(connection), None)
+        return session.model_dump(mode="json")

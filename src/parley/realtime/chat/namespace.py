@@ -277,4 +277,6 @@ EVENTS: dict[str, Handler] = {
     "search_messages": _command(Commands.search_messages),
     "mute_conversation": _command(Commands.mute_conversation),
     "unmute_conversation": _command(Commands.unmute_conversation),
+    "set_push_token": _command(Commands.set_push_token),
+    "clear_push_token": _command(Commands.clear_push_token),
 }

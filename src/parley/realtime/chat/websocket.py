@@ -147,6 +147,8 @@ HANDLERS: dict[str, Handler] = {
     "search_messages": _plain(Commands.search_messages),
     "mute_conversation": _plain(Commands.mute_conversation),
     "unmute_conversation": _plain(Commands.unmute_conversation),
+    "set_push_token": _plain(Commands.set_push_token),
+    "clear_push_token": _plain(Commands.clear_push_token),
     "ping": ping,
     "heartbeat": ping,
     "auth": renew,
