@@ -289,3 +289,29 @@ def test_the_push_routes_are_in_openapi(push_api: httpx.Client) -> None:
     assert {"muted", "muted_until"} <= set(schemas["ConversationPublic"]["properties"])
     assert "has_push_token" in schemas["SessionPublic"]["properties"]
     assert set(schemas["MuteState"]["properties"]) == {"conversation_id", "muted", "muted_until"}
+
+
+def test_a_push_shows_edits_and_leaves_out_deleted_messages(
+    push_api: httpx.Client, push_server: ServerProcess, receiver: PushReceiver
+) -> None:
+    alice, _ = device_user(push_api, "Alice")
+    bob, _ = device_user(push_api)
+    carol, _ = device_user(push_api)
+    chat = direct_chat(push_api, alice, bob)
+    first = send(push_api, alice, chat, "typo hre")
+    second = send(push_api, alice, chat, "oops, wrong chat")
+    edited = push_api.patch(
+        f"/api/v1/messages/{first['id']}", headers=alice.headers, json={"content": "typo here"}
+    )
+    assert edited.status_code == 200, edited.text
+    deleted = push_api.delete(f"/api/v1/messages/{second['id']}", headers=alice.headers)
+    assert deleted.status_code == 200, deleted.text
+    [record] = receiver.wait("webhook", contains=bob.id)
+    push = body_of(record)
+    assert (push["count"], push["message_ids"], push["body"]) == (1, [first["id"]], "typo here")
+    # every message deleted meanwhile: no push at all
+    other = direct_chat(push_api, alice, carol)
+    gone = send(push_api, alice, other, "never mind")
+    assert push_api.delete(f"/api/v1/messages/{gone['id']}", headers=alice.headers).is_success
+    assert log_event(push_server, "push.dropped", user_id=carol.id)["reason"] == "deleted"
+    assert not receiver.seen("webhook", contains=carol.id)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from parley.db.models import Block, Conversation, ConversationMember, DeviceSession, User
+from parley.db.models import Block, Conversation, ConversationMember, DeviceSession, Message, User
 from parley.domain.roles import AccountStatus
 
 
@@ -90,3 +90,16 @@ def push_context(rows: Sequence[Any], now: datetime) -> PushContext | None:
     until = row[2]
     muted = bool(row[1]) and (until is None or until > now)
     return PushContext(int(row[0]), muted, str(row[3]), row[4])
+
+
+def message_states(
+    message_ids: Sequence[uuid.UUID],
+) -> Select[uuid.UUID, str, datetime | None, list[Any] | None, list[str] | None]:
+    """The waiting messages as they are now (edited, deleted), for what a push says."""
+    return select(
+        Message.id,
+        Message.content,
+        Message.deleted_at,
+        Message.attachments,
+        Message.attachment_urls,
+    ).where(Message.id.in_(list(message_ids)))

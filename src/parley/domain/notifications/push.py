@@ -60,6 +60,7 @@ DROP_REASONS = (
     "too_many_recipients",
     "online",
     "read",
+    "deleted",
     "muted",
     "not_member",
     "no_devices",
@@ -223,26 +224,49 @@ class PushService:
         if not unread:
             self._drop("read", **facts)
             return
+        items, count = await self._still_there(pending, unread)
+        if not items:
+            self._drop("deleted", **facts)
+            return
         if not targets:
             self._drop("no_devices", **facts)
             return
         if await self._rate_limit.hit(user) is not None:
             self._drop("rate_limited", **facts)
             return
-        title, body = compose(context.kind, context.name, pending.items, pending.count)
+        title, body = compose(context.kind, context.name, items, count)
         notification = Notification(
             id=str(uuid.uuid4()),
             user_id=user,
             conversation_id=conversation,
             conversation_kind=context.kind,
-            message_ids=[str(i["id"]) for i in pending.items],
-            count=pending.count,
+            message_ids=[str(i["id"]) for i in items],
+            count=count,
             title=title,
             body=body,
-            sender_id=pending.items[-1].get("sender_id"),
+            sender_id=items[-1].get("sender_id"),
             targets=[PushTarget(str(row[0]), str(row[1])) for row in targets],
         )
         await self._send(notification)
+
+    async def _still_there(
+        self, pending: PendingPush, unread: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The unread waiting messages nobody deleted, with previews of their current text
+        (edits show), and how many messages the push is for in all."""
+        rows: Sequence[Any] = await self._db.read_rows(
+            push_queries.message_states([uuid.UUID(str(i["id"])) for i in unread])
+        )
+        now = {str(row[0]): row for row in rows}
+        kept = []
+        for item in unread:
+            row = now.get(str(item["id"]))
+            if row is None or row[2] is not None:
+                continue  # deleted meanwhile: not announced, its text not shown
+            shown = {"content": row[1], "attachments": row[3], "attachment_urls": row[4]}
+            kept.append({**item, "preview": _preview(shown)})
+        gone = len(pending.items) - len(kept)
+        return kept, max(len(kept), pending.count - gone) if kept else 0
 
     async def _send(self, notification: Notification) -> None:
         """Every attempt the notification takes; counts each device once, at its end."""
