@@ -261,7 +261,10 @@ class PushService:
         kept = []
         for item in unread:
             row = now.get(str(item["id"]))
-            if row is None or row[2] is not None:
+            if row is None:  # not stored yet (write-behind lags): as it was sent
+                kept.append(item)
+                continue
+            if row[2] is not None:
                 continue  # deleted meanwhile: not announced, its text not shown
             shown = {"content": row[1], "attachments": row[3], "attachment_urls": row[4]}
             kept.append({**item, "preview": _preview(shown)})
