@@ -185,8 +185,14 @@ def test_a_push_notifier_needs_its_settings(
         Settings(_env_file=None)  # type: ignore[call-arg]
 
 
-def test_push_settings_default_to_the_log_notifier(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_push_settings_default_to_the_log_notifier_in_development_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert settings.push_notifier.value == "log"
+    assert settings.effective_push_notifier.value == "log"
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("JWT_SECRET", "x" * 40)
+    production = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert production.effective_push_notifier.value == "off"  # nothing pretends to push
     monkeypatch.setenv("PUSH_GRACE_SECS", "250ms")
     assert Settings(_env_file=None).push_grace_secs == 0.25  # type: ignore[call-arg]

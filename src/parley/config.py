@@ -535,10 +535,11 @@ class Settings(BaseSettings):
         description="Uploads not attached to any message this long after they were made are "
         "removed by the cleanup task.",
     )
-    push_notifier: PushNotifierKind = Field(
-        PushNotifierKind.LOG,
+    push_notifier: PushNotifierKind | None = Field(
+        None,
         validation_alias=AliasChoices("PUSH_NOTIFIER"),
-        description="How pushes reach offline devices: log, webhook, fcm or off.",
+        description="How pushes reach offline devices: log, webhook, fcm or off; unset: log "
+        "in development, off in production.",
     )
     push_grace_secs: DurationSecs = Field(
         3.0,
@@ -747,13 +748,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_push(self) -> Settings:
-        if self.push_notifier is PushNotifierKind.WEBHOOK and not (
+        if self.effective_push_notifier is PushNotifierKind.WEBHOOK and not (
             self.push_webhook_url and self.push_webhook_secret
         ):
             raise ConfigurationError(
                 "PUSH_NOTIFIER=webhook needs PUSH_WEBHOOK_URL and PUSH_WEBHOOK_SECRET."
             )
-        if self.push_notifier is PushNotifierKind.FCM and not self.fcm_service_account_file:
+        if self.effective_push_notifier is PushNotifierKind.FCM and not (
+            self.fcm_service_account_file
+        ):
             raise ConfigurationError(
                 "PUSH_NOTIFIER=fcm needs FCM_SERVICE_ACCOUNT_FILE (the service account's JSON key)."
             )
@@ -773,6 +776,12 @@ class Settings(BaseSettings):
                 "large messages disconnect every listener of a room."
             )
         return self
+
+    @property
+    def effective_push_notifier(self) -> PushNotifierKind:
+        if self.push_notifier is not None:
+            return self.push_notifier
+        return PushNotifierKind.OFF if self.is_production else PushNotifierKind.LOG
 
     @property
     def is_production(self) -> bool:

@@ -94,7 +94,7 @@ class Runtime:
         presence: PresenceStore,
     ) -> PushService | None:
         notifier = create_notifier(
-            settings.push_notifier.value,
+            settings.effective_push_notifier.value,
             webhook_url=settings.push_webhook_url,
             webhook_secret=settings.push_webhook_secret,
             fcm_service_account_file=settings.fcm_service_account_file,
