@@ -72,3 +72,24 @@ async def test_a_socket_sets_and_clears_its_devices_push_token(
         await sio.client.disconnect()
     sessions = push_api.get("/api/v1/auth/sessions", headers=bob.headers).json()
     assert sessions[0]["has_push_token"] is False
+
+
+async def test_the_users_other_devices_hear_a_mute(
+    push_api: httpx.Client, push_server: ServerProcess
+) -> None:
+    alice, _ = device_user(push_api)
+    bob = register(push_api)
+    room = group(push_api, alice, bob)
+    ws = await WsClient.open(push_server.base_url, bob.access_token)
+    sio = SioClient()
+    await sio.connect(push_server.base_url, auth={"token": bob.access_token})
+    try:
+        assert push_api.put(f"/api/v1/conversations/{room}/mute", headers=bob.headers).is_success
+        heard = await ws.expect("mute_changed")
+        assert heard["data"] == {"conversation_id": room, "muted": True, "muted_until": None}
+        assert (await sio.expect("mute_changed"))["muted"] is True
+        assert push_api.delete(f"/api/v1/conversations/{room}/mute", headers=bob.headers)
+        assert (await ws.expect("mute_changed"))["data"]["muted"] is False
+    finally:
+        await ws.close()
+        await sio.client.disconnect()

@@ -13,9 +13,12 @@ from parley.db.types import utcnow
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations import access
 from parley.domain.conversations.views import mute_of
+from parley.domain.events import Audience, Event, user_channel
 from parley.domain.notifications.schemas import MuteState
 from parley.domain.unit_of_work import UnitOfWork
 from parley.errors import Forbidden, ValidationFailed
+
+MUTE_CHANGED = "mute.changed"
 
 
 class MuteService:
@@ -47,4 +50,16 @@ class MuteService:
             member.muted_until = until
             await work.tx.flush()
             now_muted, now_until = mute_of(member)
-        return MuteState(conversation_id=conversation.id, muted=now_muted, muted_until=now_until)
+            state = MuteState(
+                conversation_id=conversation.id, muted=now_muted, muted_until=now_until
+            )
+            # The user's other devices show the conversation muted too (`mute_changed`).
+            work.emit(
+                Event(
+                    user_channel(principal.user_id),
+                    MUTE_CHANGED,
+                    state.model_dump(mode="json"),
+                    Audience.USER,
+                )
+            )
+        return state
