@@ -10,7 +10,8 @@ conversation meanwhile join that entry: one push says "3 new messages in #room".
 When an entry falls due (every instance polls; each entry is taken by one), it is sent only if
 the member is still offline, still a member, has not muted the conversation and has not read
 those messages meanwhile (a client that reconnected got them by catch-up), and the per-user
-rate limit allows; then to every live device with a token, through the notifier. Passing
+rate limit allows; the messages are read again, so that an edit shows and a deleted one is
+left out; then it goes to every live device with a token, through the notifier. Passing
 failures are retried with exponential backoff (or the push service's `Retry-After`), up to
 `PUSH_MAX_ATTEMPTS`; tokens the push service calls dead are taken off their sessions.
 
