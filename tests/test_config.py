@@ -166,3 +166,33 @@ def test_the_gosocket_seeds_env_file_is_understood(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("LOG_LEVEL", "loud")
     with pytest.raises(ValueError, match=r"log_level|LOG_LEVEL"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("env", "needed"),
+    [
+        ({"PUSH_NOTIFIER": "webhook"}, "PUSH_WEBHOOK_URL"),
+        ({"PUSH_NOTIFIER": "webhook", "PUSH_WEBHOOK_URL": "http://x"}, "PUSH_WEBHOOK_SECRET"),
+        ({"PUSH_NOTIFIER": "fcm"}, "FCM_SERVICE_ACCOUNT_FILE"),
+    ],
+)
+def test_a_push_notifier_needs_its_settings(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], needed: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=needed):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_push_settings_default_to_the_log_notifier_in_development_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.effective_push_notifier.value == "log"
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("JWT_SECRET", "x" * 40)
+    production = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert production.effective_push_notifier.value == "off"  # nothing pretends to push
+    monkeypatch.setenv("PUSH_GRACE_SECS", "250ms")
+    assert Settings(_env_file=None).push_grace_secs == 0.25  # type: ignore[call-arg]

@@ -28,6 +28,7 @@ from parley.api.routes import (
     broadcast,
     conversations,
     friends,
+    notifications,
     ops,
     otp,
     rooms,
@@ -210,6 +211,32 @@ def live_readings(runtime: Runtime, engine: EngineServer) -> list[Reading]:
             games.actions_dropped,
             counter=True,
         ),
+        *push_readings(runtime),
+    ]
+
+
+def push_readings(runtime: Runtime) -> list[Reading]:
+    push = runtime.push
+    if push is None:
+        return []
+    return [
+        Reading("parley_push_sent", "Devices a push was delivered to.", push.sent, counter=True),
+        Reading(
+            "parley_push_failed",
+            "Devices a push could not be delivered to (refused, or out of attempts).",
+            push.failed,
+            counter=True,
+        ),
+        *(
+            Reading(
+                "parley_push_dropped",
+                "Pushes not sent, by reason.",
+                count,
+                counter=True,
+                labels=(("reason", reason),),
+            )
+            for reason, count in sorted(push.dropped.items())
+        ),
     ]
 
 
@@ -251,6 +278,7 @@ def create_app(
         friends,
         rooms,
         conversations,
+        notifications,
         search,
         broadcast,
         uploads,

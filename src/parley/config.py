@@ -80,6 +80,13 @@ class OpsAccess(StrEnum):
     OFF = "off"  # 404, as if it did not exist
 
 
+class PushNotifierKind(StrEnum):
+    LOG = "log"
+    WEBHOOK = "webhook"
+    FCM = "fcm"
+    OFF = "off"
+
+
 class JwtAlgorithm(StrEnum):
     HS256 = "HS256"
     RS256 = "RS256"
@@ -648,6 +655,98 @@ class Settings(BaseSettings):
         description="How long a presigned direct-to-storage upload may be sent (S3 only; "
         "at most 7 days, S3's own bound).",
     )
+    push_notifier: PushNotifierKind | None = Field(
+        None,
+        validation_alias=AliasChoices("PUSH_NOTIFIER"),
+        description="How pushes reach offline devices: log, webhook, fcm or off; unset: log "
+        "in development, off in production.",
+    )
+    push_grace_secs: DurationSecs = Field(
+        3.0,
+        ge=0.01,
+        le=3600,
+        validation_alias=AliasChoices("PUSH_GRACE_SECS"),
+        description="How long after a message an offline member's push waits (a reconnect "
+        "meanwhile gets it by catch-up); messages meanwhile collapse into one push.",
+    )
+    push_webhook_url: str = Field(
+        "",
+        validation_alias=AliasChoices("PUSH_WEBHOOK_URL"),
+        description="PUSH_NOTIFIER=webhook: where pushes are POSTed.",
+    )
+    push_webhook_secret: str = Field(
+        "",
+        validation_alias=AliasChoices("PUSH_WEBHOOK_SECRET"),
+        description="PUSH_NOTIFIER=webhook: the shared secret of the HMAC-SHA256 signature.",
+    )
+    fcm_service_account_file: str = Field(
+        "",
+        validation_alias=AliasChoices("FCM_SERVICE_ACCOUNT_FILE"),
+        description="PUSH_NOTIFIER=fcm: the Firebase service account's JSON key file.",
+    )
+    fcm_base_url: str = Field(
+        "https://fcm.googleapis.com",
+        validation_alias=AliasChoices("FCM_BASE_URL"),
+        description="PUSH_NOTIFIER=fcm: the FCM HTTP v1 API's base URL.",
+    )
+    push_timeout_secs: DurationSecs = Field(
+        10.0,
+        gt=0,
+        le=300,
+        validation_alias=AliasChoices("PUSH_TIMEOUT_SECS"),
+        description="How long one push request (webhook, FCM, OAuth2 token) may take.",
+    )
+    push_max_attempts: int = Field(
+        5,
+        ge=1,
+        le=20,
+        validation_alias=AliasChoices("PUSH_MAX_ATTEMPTS"),
+        description="Tries of a push that fails for a passing reason (429, 5xx, a timeout).",
+    )
+    push_retry_base_secs: DurationSecs = Field(
+        1.0,
+        gt=0,
+        le=600,
+        validation_alias=AliasChoices("PUSH_RETRY_BASE_SECS"),
+        description="The first retry's wait; each next one waits twice as long.",
+    )
+    push_rate_limit: int = Field(
+        10,
+        ge=1,
+        le=100_000,
+        validation_alias=AliasChoices("PUSH_RATE_LIMIT"),
+        description="Pushes one user may get per PUSH_RATE_WINDOW; more are dropped.",
+    )
+    push_rate_window_secs: DurationSecs = Field(
+        60.0,
+        gt=0,
+        le=86400,
+        validation_alias=AliasChoices("PUSH_RATE_WINDOW_SECS"),
+        description="The window of PUSH_RATE_LIMIT.",
+    )
+    push_queue_limit: int = Field(
+        10_000,
+        ge=1,
+        le=10_000_000,
+        validation_alias=AliasChoices("PUSH_QUEUE_LIMIT"),
+        description="New messages waiting for their pushes to be planned, per instance; "
+        "past it they are dropped (counted).",
+    )
+    push_max_recipients: int = Field(
+        1000,
+        ge=1,
+        le=1_000_000,
+        validation_alias=AliasChoices("PUSH_MAX_RECIPIENTS"),
+        description="Most members one message is pushed to (a huge room's members past it "
+        "get none, counted).",
+    )
+    push_concurrency: int = Field(
+        32,
+        ge=1,
+        le=1000,
+        validation_alias=AliasChoices("PUSH_CONCURRENCY"),
+        description="Pushes one instance delivers at once.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info",
         validation_alias=AliasChoices("LOG_LEVEL"),
@@ -778,6 +877,22 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _check_push(self) -> Settings:
+        if self.effective_push_notifier is PushNotifierKind.WEBHOOK and not (
+            self.push_webhook_url and self.push_webhook_secret
+        ):
+            raise ConfigurationError(
+                "PUSH_NOTIFIER=webhook needs PUSH_WEBHOOK_URL and PUSH_WEBHOOK_SECRET."
+            )
+        if self.effective_push_notifier is PushNotifierKind.FCM and not (
+            self.fcm_service_account_file
+        ):
+            raise ConfigurationError(
+                "PUSH_NOTIFIER=fcm needs FCM_SERVICE_ACCOUNT_FILE (the service account's JSON key)."
+            )
+        return self
+
+    @model_validator(mode="after")
     def _check_write_behind(self) -> Settings:
         if self.write_behind and not self.redis_url:
             raise ConfigurationError("WRITE_BEHIND=true needs REDIS_URL: the stream is in Redis.")
@@ -791,6 +906,12 @@ class Settings(BaseSettings):
                 "large messages disconnect every listener of a room."
             )
         return self
+
+    @property
+    def effective_push_notifier(self) -> PushNotifierKind:
+        if self.push_notifier is not None:
+            return self.push_notifier
+        return PushNotifierKind.OFF if self.is_production else PushNotifierKind.LOG
 
     @property
     def is_production(self) -> bool:

@@ -14,7 +14,9 @@ from parley.backends import (
     create_broker,
     create_file_store,
     create_game_store,
+    create_notifier,
     create_presence_store,
+    create_push_queue,
     create_rate_limit,
     create_recovery_store,
 )
@@ -39,7 +41,9 @@ from parley.domain.conversations.search import SearchService
 from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
 from parley.domain.gameplay.service import GameplayService
-from parley.domain.ports import Broker, RateLimit, SmsSender
+from parley.domain.notifications.mutes import MuteService
+from parley.domain.notifications.push import PushService
+from parley.domain.ports import Broker, PresenceStore, RateLimit, SmsSender
 from parley.domain.presence import PresenceService
 from parley.domain.social.blocks import BlockService
 from parley.domain.social.friends import FriendService
@@ -77,8 +81,60 @@ class Runtime:
     rooms: RoomService
     search: SearchService
     uploads: UploadService
+    mutes: MuteService
     recovery: Recovery | None = None
     """Socket.IO connection-state recovery; None when `SIO_RECOVERY_WINDOW` is 0."""
+    push: PushService | None = None
+    """Pushes to offline devices; None with `PUSH_NOTIFIER=off`."""
+
+    @staticmethod
+    async def _push(
+        stack: AsyncExitStack,
+        settings: Settings,
+        db: Database,
+        publisher: EventPublisher,
+        presence: PresenceStore,
+    ) -> PushService | None:
+        notifier = create_notifier(
+            settings.effective_push_notifier.value,
+            webhook_url=settings.push_webhook_url,
+            webhook_secret=settings.push_webhook_secret,
+            fcm_service_account_file=settings.fcm_service_account_file,
+            fcm_base_url=settings.fcm_base_url,
+            timeout_secs=settings.push_timeout_secs,
+        )
+        if notifier is None:
+            return None
+        notifier = await stack.enter_async_context(notifier)
+        queue = await stack.enter_async_context(
+            create_push_queue(settings.redis_url, prefix=settings.redis_prefix)
+        )
+        rate_limit = await stack.enter_async_context(
+            create_rate_limit(
+                settings.redis_url,
+                prefix=settings.redis_prefix,
+                name="push-user",
+                limit=settings.push_rate_limit,
+                window_secs=settings.push_rate_window_secs,
+            )
+        )
+        push = PushService(
+            db,
+            presence,
+            queue,
+            notifier,
+            rate_limit,
+            grace_secs=settings.push_grace_secs,
+            queue_limit=settings.push_queue_limit,
+            max_recipients=settings.push_max_recipients,
+            max_attempts=settings.push_max_attempts,
+            retry_base_secs=settings.push_retry_base_secs,
+            concurrency=settings.push_concurrency,
+        )
+        publisher.on_message_created(push.message_created)
+        push.start()
+        stack.push_async_callback(push.close)
+        return push
 
     @staticmethod
     async def _sms_sender(stack: AsyncExitStack, settings: Settings) -> SmsSender:
@@ -225,6 +281,7 @@ class Runtime:
             )
             presence.start_sweeping(every_secs=settings.presence_instance_ttl_secs / 2)
             stack.push_async_callback(presence.close)
+            push = await cls._push(stack, settings, db, publisher, store)
             auth = AuthService(uow, hasher, tokens, await cls._sign_in_guard(stack, settings))
             recovery = await cls._recovery(stack, settings, broker, publisher, auth)
             otp = OtpService(
@@ -286,6 +343,7 @@ class Runtime:
                 unattached_ttl_secs=settings.upload_unattached_ttl_secs,
                 presign_expires_secs=settings.upload_presign_expires_secs,
             )
+            mutes = MuteService(uow)
             live = LiveService(
                 auth=auth,
                 friends=friends,
@@ -296,6 +354,7 @@ class Runtime:
                 messages=messages,
                 presence=presence,
                 hub=hub,
+                mutes=mutes,
                 catch_up_budget_bytes=settings.outbox_limit_bytes // 2,
                 catch_up_budget_frames=settings.outbox_limit // 2,
                 uploads=uploads,
@@ -354,7 +413,9 @@ class Runtime:
                 rooms=RoomService(uow),
                 search=search,
                 uploads=uploads,
+                mutes=mutes,
                 recovery=recovery,
+                push=push,
             )
 
 

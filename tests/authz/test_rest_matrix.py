@@ -392,6 +392,43 @@ RULES: list[Rule] = [
         at("/api/v1/messages/{group_message}/reactions/%F0%9F%91%8D"),
         (401, 403, 200, 200, 403, 403, 403, 401),
     ),
+    # -- mutes: the members themselves (staff reading a support chat are no members); the
+    # calling device's push token: anyone signed in
+    Rule(
+        "PUT",
+        "/api/v1/conversations/{conversation_id}/mute",
+        "group",
+        at("/api/v1/conversations/{group}/mute"),
+        MEMBERS,
+    ),
+    Rule(
+        "PUT",
+        "/api/v1/conversations/{conversation_id}/mute",
+        "support",
+        at("/api/v1/conversations/{support}/mute"),
+        (401, 403, 403, 200, 200, 403, 403, 401),
+    ),
+    Rule(
+        "DELETE",
+        "/api/v1/conversations/{conversation_id}/mute",
+        "group",
+        at("/api/v1/conversations/{group}/mute"),
+        MEMBERS,
+    ),
+    Rule(
+        "PUT",
+        "/api/v1/auth/sessions/current/push-token",
+        "",
+        at("/api/v1/auth/sessions/current/push-token", {"fcm_token": "authz-token"}),
+        ANY_USER,
+    ),
+    Rule(
+        "DELETE",
+        "/api/v1/auth/sessions/current/push-token",
+        "",
+        at("/api/v1/auth/sessions/current/push-token"),
+        ANY_USER,
+    ),
     # -- search: anyone signed in, over what they may read; one conversation as its history
     Rule("GET", "/api/v1/search/messages", "", at("/api/v1/search/messages?q=hi"), ANY_USER),
     Rule(

@@ -243,6 +243,17 @@ CHAT_RULES: dict[str, list[Rule]] = {
     "upload": [
         Rule("a small file", lambda c: {"data": b"hello\n", "filename": "a.txt"}, SIGNED_IN)
     ],
+    "mute_conversation": [
+        Rule("group", lambda c: {"conversation_id": c.scene.group}, MEMBERS),
+        Rule(
+            "support",
+            lambda c: {"conversation_id": c.scene.support, "until": "2999-01-01T00:00:00Z"},
+            (NA, NM, NM, OK, OK, NM, NM),
+        ),
+    ],
+    "unmute_conversation": [Rule("group", lambda c: {"conversation_id": c.scene.group}, MEMBERS)],
+    "set_push_token": [Rule("", lambda c: {"fcm_token": "authz-socket-token"}, SIGNED_IN)],
+    "clear_push_token": [Rule("", lambda c: {}, SIGNED_IN)],
     "search_messages": [
         Rule("everywhere", lambda c: {"q": "hi"}, SIGNED_IN),
         Rule("group", lambda c: {"q": "hi", "conversation_id": c.scene.group}, MEMBERS),

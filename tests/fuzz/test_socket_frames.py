@@ -104,6 +104,10 @@ def chat_commands(world: World, token: str) -> dict[str, dict[str, Any]]:
         "search_messages": {"q": "hi there", "conversation_id": world.group_id, "limit": 5},
         # Its bytes come only as a binary attachment, which text frames cannot carry.
         "upload": {"data": "not bytes", "filename": "fuzz.txt"},
+        "mute_conversation": {"conversation_id": world.group_id, "until": "2999-01-01T00:00:00Z"},
+        "unmute_conversation": {"conversation_id": world.group_id},
+        "set_push_token": {"fcm_token": "fuzz-token"},
+        "clear_push_token": {},
     }
     aliases = {
         "message": "send_message",

@@ -20,7 +20,7 @@ class Reading:
     value: float
     counter: bool = False
     labels: tuple[tuple[str, str], ...] = ()
-    """Readings of one name with labels are one metric family (same label names each)."""
+    """One sample of a labelled family: readings of the same name make one metric."""
 
 
 class LiveCollector(Collector):
@@ -30,18 +30,18 @@ class LiveCollector(Collector):
         self._read = read
 
     def collect(self) -> Iterator[Metric]:
-        families: dict[str, Metric] = {}
+        labelled: dict[str, Metric] = {}
         for reading in self._read():
-            family = families.get(reading.name)
-            if family is None:
-                kind = CounterMetricFamily if reading.counter else GaugeMetricFamily
-                names = [name for name, _ in reading.labels]
-                if not names:
-                    yield kind(reading.name, reading.help, value=reading.value)
-                    continue
-                family = families[reading.name] = kind(reading.name, reading.help, labels=names)
-            family.add_metric([value for _, value in reading.labels], reading.value)  # type: ignore[attr-defined]
-        yield from families.values()
+            family = CounterMetricFamily if reading.counter else GaugeMetricFamily
+            if not reading.labels:
+                yield family(reading.name, reading.help, value=reading.value)
+                continue
+            names = [name for name, _ in reading.labels]
+            metric = labelled.get(reading.name)
+            if metric is None:
+                metric = labelled[reading.name] = family(reading.name, reading.help, labels=names)
+            metric.add_metric([value for _, value in reading.labels], reading.value)  # type: ignore[attr-defined]
+        yield from labelled.values()
 
 
 class Metrics:

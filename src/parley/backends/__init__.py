@@ -13,7 +13,9 @@ from parley.domain.ports import (
     Broker,
     FileStore,
     GameStore,
+    Notifier,
     PresenceStore,
+    PushQueue,
     RateLimit,
     RecoveryStore,
 )
@@ -109,3 +111,43 @@ def create_file_store(
             secret_access_key=secret_access_key,
         )
     raise ValueError(f"FILE_STORE_URL must be empty or an s3:// URL, not {url!r}")
+
+
+def create_push_queue(redis_url: str, *, prefix: str) -> PushQueue:
+    """Pushes waiting out their grace: in this process, or in Redis (shared by every
+    instance, so one sends each, and what a dead instance left is sent by another)."""
+    if not redis_url:
+        from parley.backends.memory_push import MemoryPushQueue
+
+        return MemoryPushQueue()
+    from parley.backends.redis_push import RedisPushQueue
+
+    return RedisPushQueue(redis_url, prefix=prefix)
+
+
+def create_notifier(
+    kind: str,
+    *,
+    webhook_url: str = "",
+    webhook_secret: str = "",
+    fcm_service_account_file: str = "",
+    fcm_base_url: str = "",
+    timeout_secs: float = 10.0,
+) -> Notifier | None:
+    """`PUSH_NOTIFIER`: log, webhook, fcm, or off (None: no pushes at all)."""
+    if kind == "off":
+        return None
+    if kind == "log":
+        from parley.backends.push_log import LogNotifier
+
+        return LogNotifier()
+    if kind == "webhook":
+        from parley.backends.push_webhook import WebhookNotifier
+
+        return WebhookNotifier(webhook_url, webhook_secret, timeout_secs=timeout_secs)
+    if kind == "fcm":
+        from parley.backends.push_fcm import FcmNotifier, ServiceAccount
+
+        account = ServiceAccount.from_file(fcm_service_account_file)
+        return FcmNotifier(account, base_url=fcm_base_url, timeout_secs=timeout_secs)
+    raise ValueError(f"PUSH_NOTIFIER must be log, webhook, fcm or off, not {kind!r}")

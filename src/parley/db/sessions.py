@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.database import Database
@@ -125,3 +126,56 @@ async def delete_expired_sessions(tx: AsyncSession, *, now: datetime) -> int:
     """Remove sessions past their expiry; revoked ones stay until then, for the audit trail."""
     result = await tx.execute(delete(DeviceSession).where(DeviceSession.expires_at <= now))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def push_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def set_push_token(
+    tx: AsyncSession, session_id: uuid.UUID, token: str | None, *, now: datetime
+) -> bool:
+    """Give a live session its push token (None clears it); the same token on any other
+    session is cleared, since a device's token reaches whoever signed in on it last.
+    False when the session is not live."""
+    digest = push_token_hash(token) if token else None
+    if digest is not None:
+        await tx.execute(
+            update(DeviceSession)
+            .where(DeviceSession.fcm_token_hash == digest, DeviceSession.id != session_id)
+            .values(fcm_token=None, fcm_token_hash=None)
+            .execution_options(synchronize_session=False)
+        )
+    result = await tx.execute(
+        update(DeviceSession)
+        .where(
+            DeviceSession.id == session_id,
+            DeviceSession.revoked_at.is_(None),
+            DeviceSession.expires_at > now,
+        )
+        .values(fcm_token=token, fcm_token_hash=digest)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def push_targets(user_id: uuid.UUID, now: datetime) -> Select[uuid.UUID, str | None]:
+    """(session id, token) of every live session of the user that has a push token."""
+    return select(DeviceSession.id, DeviceSession.fcm_token).where(
+        DeviceSession.user_id == user_id,
+        DeviceSession.fcm_token.is_not(None),
+        DeviceSession.fcm_token != "",
+        DeviceSession.revoked_at.is_(None),
+        DeviceSession.expires_at > now,
+    )
+
+
+async def forget_push_token(tx: AsyncSession, session_id: uuid.UUID, token: str) -> bool:
+    """Clear a token the push service says is dead, unless the session has a new one since."""
+    result = await tx.execute(
+        update(DeviceSession)
+        .where(DeviceSession.id == session_id, DeviceSession.fcm_token == token)
+        .values(fcm_token=None, fcm_token_hash=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

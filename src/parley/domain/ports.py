@@ -2,6 +2,9 @@
 
 Each is small on purpose, so that a new backend is one module. The backends implement them and
 import the domain, never the other way round; `runtime.py` picks the implementations.
+
+Why one module: it is the domain's one list of what it needs from the outside; each port is
+a few lines, and splitting them would scatter that list without making any of them clearer.
 """
 
 from __future__ import annotations
@@ -366,3 +369,88 @@ class FileStore(Resource, ABC):
     @abstractmethod
     def list_keys(self, prefix: str) -> AsyncIterator[str]:
         """Every key starting with `prefix`, in no promised order."""
+
+
+# -- push notifications ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PushTarget:
+    """One device: the session that registered the token, and the token."""
+
+    session_id: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One push to one user's devices: the messages of one conversation that reached them
+    while they were offline (`count` of them; the newest `message_ids`, oldest first)."""
+
+    id: str
+    user_id: str
+    conversation_id: str
+    conversation_kind: str
+    message_ids: list[str]
+    count: int
+    title: str
+    body: str
+    sender_id: str | None
+    targets: list[PushTarget]
+
+    @property
+    def message_id(self) -> str:
+        """The newest message."""
+        return self.message_ids[-1]
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    """What became of each target of one delivery attempt."""
+
+    sent: list[PushTarget] = field(default_factory=list)
+    invalid: list[PushTarget] = field(default_factory=list)
+    """The push service says these tokens are dead: they are taken off their sessions."""
+    retry: list[PushTarget] = field(default_factory=list)
+    """Failed for a passing reason (429, 5xx, a timeout): worth another attempt."""
+    failed: list[PushTarget] = field(default_factory=list)
+    """Failed for good (a refusal that another attempt would not change)."""
+    retry_after_secs: float | None = None
+    """What the push service asked to wait before the next attempt, if it said."""
+
+
+class Notifier(Resource, ABC):
+    """Hands notifications to a push service (a webhook, FCM, the log)."""
+
+    @abstractmethod
+    async def deliver(self, notification: Notification) -> DeliveryReport:
+        """One attempt at every target of `notification`. Never raises for a failed push:
+        the report says what failed and whether it is worth retrying."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPush:
+    """What waited in the push queue under one key (a user and a conversation)."""
+
+    key: str
+    items: list[dict[str, Any]]
+    """The newest items added under the key, oldest first."""
+    count: int
+    """How many were added in all (more than `items` holds when it overflowed)."""
+
+
+class PushQueue(Resource, ABC):
+    """A delayed queue of pushes that collapses what is added under one key.
+
+    The first `add` under a key sets when it falls due; later ones join it until it is
+    taken. `take_due` hands each due key to exactly one taker (of every instance sharing
+    the queue), and a new `add` after that starts a new entry.
+    """
+
+    @abstractmethod
+    async def add(self, key: str, item: dict[str, Any], *, delay_secs: float, keep: int) -> None:
+        """Add `item` under `key`; the entry keeps the `keep` newest items."""
+
+    @abstractmethod
+    async def take_due(self, limit: int) -> list[PendingPush]:
+        """Remove and return up to `limit` entries whose time has come, earliest first."""

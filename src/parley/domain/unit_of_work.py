@@ -11,7 +11,7 @@ not happen.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -41,6 +41,12 @@ class EventPublisher:
     def __init__(self, broker: Broker) -> None:
         self._broker = broker
         self._log: RecoveryStore | None = None
+        self._on_message: list[Callable[[Event], None]] = []
+
+    def on_message_created(self, listener: Callable[[Event], None]) -> None:
+        """Call `listener` with every new message this instance publishes, once committed
+        (push notifications plan from here). It must not block."""
+        self._on_message.append(listener)
 
     def log_messages(self, log: RecoveryStore) -> None:
         """New messages go through the recovery log from now on: each is published with its
@@ -49,6 +55,9 @@ class EventPublisher:
 
     async def publish(self, events: list[Event]) -> None:
         for event in events:
+            if event.name == MESSAGE_CREATED:
+                for listener in self._on_message:
+                    listener(event)
             try:
                 if self._log is not None and event.name == MESSAGE_CREATED:
                     message = LoggedMessage(

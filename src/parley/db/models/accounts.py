@@ -52,6 +52,8 @@ class DeviceSession(Base):
     )
     device_id: Mapped[str | None] = mapped_column(String(255))
     fcm_token: Mapped[str | None] = mapped_column(String(4096))
+    fcm_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    """SHA-256 (hex) of `fcm_token`: one device's token is kept on one session only."""
     user_agent: Mapped[str | None] = mapped_column(String(512))
     ip_address: Mapped[str | None] = mapped_column(String(64))
     device_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -67,6 +67,9 @@ class ConversationMember(Base):
     # Messages with seq ≤ last_read_seq count as read by this member.
     last_read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     joined_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    """No pushes for this conversation to this member (until `muted_until`, if set)."""
+    muted_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Message(Base):

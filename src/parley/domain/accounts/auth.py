@@ -114,19 +114,34 @@ class AuthService:
         """Start a device session for `user` inside the caller's transaction."""
         session_id = uuid.uuid4()
         refresh = self._tokens.issue_refresh(user.id, session_id)
+        fcm_token = device.fcm_token or None
         await session_queries.add_session(
             tx,
             id=session_id,
             user_id=user.id,
             device_id=device.device_id,
-            fcm_token=device.fcm_token,
+            fcm_token=fcm_token,
+            fcm_token_hash=session_queries.push_token_hash(fcm_token) if fcm_token else None,
             user_agent=client.user_agent,
             ip_address=client.ip_address,
             refresh_jti=refresh.jti,
             expires_at=refresh.expires_at,
             otp_session_hash=otp_session_hash,
         )
+        if fcm_token:  # the device's token reaches this session's user from now on
+            await session_queries.set_push_token(tx, session_id, fcm_token, now=utcnow())
         return self._pair(user, session_id, refresh.token)
+
+    async def set_push_token(self, principal: Principal, token: str | None) -> SessionPublic:
+        """Set (or, with None, clear) the calling device session's push token."""
+        async with self._db.transaction() as tx:
+            if not await session_queries.set_push_token(
+                tx, principal.session_id, token or None, now=utcnow()
+            ):
+                raise NotFound("No active session with that id.", code="session_not_found")
+            session = await tx.get(DeviceSession, principal.session_id, populate_existing=True)
+            assert session is not None
+            return _session_public(session, principal)
 
     async def refresh(self, refresh_token: str, client: ClientInfo) -> AuthResult:
         await self.guard.check_refresh(client)
@@ -261,20 +276,7 @@ class AuthService:
     async def list_sessions(self, principal: Principal) -> list[SessionPublic]:
         async with self._db.transaction() as tx:
             rows = await session_queries.list_active_sessions(tx, principal.user_id, utcnow())
-        return [
-            SessionPublic(
-                id=row.id,
-                device_id=row.device_id,
-                user_agent=row.user_agent,
-                ip_address=row.ip_address,
-                created_at=row.created_at,
-                last_used_at=row.last_used_at,
-                expires_at=row.expires_at,
-                current=row.id == principal.session_id,
-                device_info=row.device_info,
-            )
-            for row in rows
-        ]
+        return [_session_public(row, principal) for row in rows]
 
     async def revoke_session(self, principal: Principal, session_id: uuid.UUID) -> None:
         async with self._uow() as work:
@@ -315,6 +317,21 @@ class AuthService:
             refresh_token=refresh_token,
             expires_in=int(self._tokens.access_ttl.total_seconds()),
         )
+
+
+def _session_public(row: DeviceSession, principal: Principal) -> SessionPublic:
+    return SessionPublic(
+        id=row.id,
+        device_id=row.device_id,
+        user_agent=row.user_agent,
+        ip_address=row.ip_address,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
+        current=row.id == principal.session_id,
+        device_info=row.device_info,
+        has_push_token=bool(row.fcm_token),
+    )
 
 
 def _as_uuid(value: str) -> uuid.UUID | None:

@@ -175,6 +175,16 @@ class SessionPublic(BaseModel):
     expires_at: datetime
     current: bool
     device_info: dict[str, Any] | None = None
+    has_push_token: bool = False
+    """Whether pushes reach this device (it gave an `fcm_token`)."""
+
+
+class PushTokenSet(Lenient):
+    """`PUT /api/v1/auth/sessions/current/push-token`: the device's push token (FCM)."""
+
+    fcm_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
+        validation_alias=AliasChoices("fcm_token", "token", "push_token")
+    )
 
 
 # -- phone sign-in -----------------------------------------------------------------------

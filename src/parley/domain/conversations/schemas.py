@@ -278,6 +278,10 @@ class ConversationPublic(BaseModel):
     last_message_at: datetime | None
     last_message: MessagePublic | None = None
     unread_count: int = 0
+    muted: bool = False
+    """Whether you muted it (no pushes for it to your devices)."""
+    muted_until: datetime | None = None
+    """When your mute ends; null with `muted` true: until you unmute."""
     members: list[MemberPublic] = Field(default_factory=list)
     member_count: int | None = None
     """In the room directory: how many members the room has."""

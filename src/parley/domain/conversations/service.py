@@ -226,6 +226,7 @@ class ConversationService:
                     members=members.get(conversation.id),
                     last_message=last,
                     read_seq=member.last_read_seq,
+                    mine=member,
                 )
             )
         return result
@@ -464,4 +465,7 @@ class ConversationService:
                 message_public(head[0], sender_of(head[1]), room_of(conversation)) if head else None
             ),
             read_seq=mine.last_read_seq if mine else None,
+            mine=await queries.find_member(tx, conversation.id, principal.user_id)
+            if mine
+            else None,
         )

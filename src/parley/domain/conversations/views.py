@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from parley.db.models import Conversation, ConversationMember, Message, User
+from parley.db.types import utcnow
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations.schemas import (
     ConversationKind,
@@ -83,8 +86,11 @@ def conversation_public(
     members: list[MemberPublic] | None = None,
     last_message: MessagePublic | None = None,
     read_seq: int | None = None,
+    mine: ConversationMember | None = None,
 ) -> ConversationPublic:
+    """`mine`: the caller's own membership, whose mute the caller sees."""
     unread = max(0, conversation.last_seq - read_seq) if read_seq is not None else 0
+    muted, muted_until = mute_of(mine)
     return ConversationPublic(
         id=conversation.id,
         kind=conversation.kind,
@@ -100,7 +106,19 @@ def conversation_public(
         last_message_at=conversation.last_message_at,
         last_message=last_message,
         unread_count=unread,
+        muted=muted,
+        muted_until=muted_until,
         members=members or [],
         created_at=conversation.created_at,
         updated_at=conversation.updated_at,
     )
+
+
+def mute_of(member: ConversationMember | None) -> tuple[bool, datetime | None]:
+    """Whether the member has the conversation muted now, and until when (None: for good)."""
+    if member is None or not member.muted:
+        return False, None
+    until = member.muted_until
+    if until is not None and until <= utcnow():
+        return False, None
+    return True, until

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, StrictBytes, model_validator
 
-from parley.domain.accounts.schemas import Lenient
+from parley.domain.accounts.schemas import Lenient, PushTokenSet
 from parley.domain.conversations.schemas import (
     CONVERSATION_REF,
     ConversationRef,
@@ -16,6 +16,7 @@ from parley.domain.conversations.schemas import (
     ReadMark,
 )
 from parley.domain.conversations.search import MAX_PAGE as MAX_SEARCH_PAGE
+from parley.domain.notifications.schemas import MuteSet
 from parley.domain.social.schemas import RequestRef, UserRef
 from parley.domain.uploads.carried import NewFile
 from parley.errors import MalformedRequest
@@ -26,6 +27,10 @@ from parley.realtime.signin import SyncCommand, principal_of
 
 class ConversationCommand(Lenient):
     conversation: ConversationRef = Field(validation_alias=CONVERSATION_REF)
+
+
+class MuteCommand(ConversationCommand, MuteSet):
+    pass
 
 
 class TypingCommand(ConversationCommand):
@@ -332,3 +337,32 @@ class Commands:
             cursor=command.cursor,
         )
         return page.model_dump(mode="json")
+
+    # -- mutes ------------------------------------------------------------------------------
+
+    async def mute_conversation(
+        self, connection: Connection, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        command = MuteCommand.model_validate(data)
+        state = await self.live.mute(connection, command.conversation, until=command.until)
+        return state.model_dump(mode="json")
+
+    async def unmute_conversation(
+        self, connection: Connection, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        command = ConversationCommand.model_validate(data)
+        state = await self.live.unmute(connection, command.conversation)
+        return state.model_dump(mode="json")
+
+    # -- the device's push token ------------------------------------------------------------
+
+    async def set_push_token(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = PushTokenSet.model_validate(data)
+        session = await self.live.auth.set_push_token(principal_of(connection), command.fcm_token)
+        return session.model_dump(mode="json")
+
+    async def clear_push_token(
+        self, connection: Connection, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        session = await self.live.auth.set_push_token(principal_of(connection), None)
+        return session.model_dump(mode="json")

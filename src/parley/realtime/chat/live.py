@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from parley.domain.accounts.auth import AuthService
@@ -30,6 +31,8 @@ from parley.domain.conversations.schemas import (
 from parley.domain.conversations.search import SearchService
 from parley.domain.conversations.service import ConversationService
 from parley.domain.events import Event, conversation_channel
+from parley.domain.notifications.mutes import MuteService
+from parley.domain.notifications.schemas import MuteState
 from parley.domain.presence import PresenceService, UserStatus
 from parley.domain.social.blocks import BlockService
 from parley.domain.social.friends import FriendService
@@ -82,6 +85,7 @@ class LiveService:
         messages: MessageService,
         presence: PresenceService,
         hub: Hub,
+        mutes: MuteService,
         catch_up_budget_bytes: int,
         catch_up_budget_frames: int,
         uploads: UploadService | None = None,
@@ -100,6 +104,7 @@ class LiveService:
         self._presence = presence
         self._hub = hub
         self._uploads = uploads
+        self._mutes = mutes
 
     async def open(
         self, connection: Connection, principal: Principal, *, hold: bool = False
@@ -315,6 +320,12 @@ class LiveService:
         return await self._messages.mark_read(
             principal_of(connection), ref, mark, origin=connection.id
         )
+
+    async def mute(self, connection: Connection, ref: str, *, until: datetime | None) -> MuteState:
+        return await self._mutes.mute(principal_of(connection), ref, until=until)
+
+    async def unmute(self, connection: Connection, ref: str) -> MuteState:
+        return await self._mutes.unmute(principal_of(connection), ref)
 
     async def watch(self, connection: Connection, ref: str) -> UserStatus:
         """`ref`: a user id, or the id a trusted gateway knows the user by."""

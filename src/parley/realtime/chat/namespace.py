@@ -295,4 +295,8 @@ EVENTS: dict[str, Handler] = {
     "remove_reaction": _command(Commands.unreact),
     "search_messages": _command(Commands.search_messages),
     "upload": _command(Commands.upload),
+    "mute_conversation": _command(Commands.mute_conversation),
+    "unmute_conversation": _command(Commands.unmute_conversation),
+    "set_push_token": _command(Commands.set_push_token),
+    "clear_push_token": _command(Commands.clear_push_token),
 }

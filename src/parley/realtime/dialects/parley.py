@@ -17,4 +17,5 @@ EVENT_NAMES = {
     "friend.removed": "friend_removed",
     "reaction.added": "reaction_added",
     "reaction.removed": "reaction_removed",
+    "mute.changed": "mute_changed",
 }

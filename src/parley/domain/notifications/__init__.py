@@ -1,0 +1,1 @@
+"""Notifications: per-conversation mutes, and pushes to the devices of offline members."""

@@ -1,0 +1,114 @@
+"""Pushes with two instances on one PostgreSQL and one Redis: presence counts across them,
+each push is sent once, and a push planned by an instance that stops during the grace is
+sent by another (the queue is in Redis)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import migrate
+from tests.push.conftest import push_env
+from tests.push.support import body_of, device_user, group, log_event, planned, send
+from tests.support.accounts import direct_chat
+from tests.support.clients import WsClient
+from tests.support.push_receiver import PushReceiver
+from tests.support.server import ServerProcess, start_server
+from tests.support.services import REDIS_URL, create_postgres_database, require_tcp, scale_out_env
+
+
+@dataclass
+class Cluster:
+    a: ServerProcess
+    b: ServerProcess
+    root: Path
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def cluster(receiver: PushReceiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    require_tcp("Redis", REDIS_URL)
+    database = create_postgres_database()
+    try:
+        root = Path(tmp_path_factory.mktemp("push-cluster"))
+        migrate(root / "migrate", database.url)
+        env = {**scale_out_env(database.url), **push_env(receiver)}
+        a = start_server(root / "a", env)
+        b = start_server(root / "b", env)
+        yield Cluster(a, b, root, env)
+        a.stop()
+        b.stop()
+    finally:
+        database.drop()
+
+
+@pytest.fixture
+def api(cluster: Cluster) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=cluster.a.base_url, timeout=15) as client:
+        yield client
+
+
+async def test_online_on_b_means_no_push_for_a_send_on_a_and_offline_exactly_one(
+    cluster: Cluster, api: httpx.Client, receiver: PushReceiver
+) -> None:
+    alice, _ = device_user(api)
+    bob, _ = device_user(api)
+    dave, _ = device_user(api)
+    room = group(api, alice, bob, dave)
+    watcher = await WsClient.open(cluster.a.base_url, alice.access_token)
+    ws = await WsClient.open(cluster.b.base_url, bob.access_token)
+    try:
+        message = send(api, alice, room, "bob is on B")
+        plan = planned(cluster.a, message)
+        assert (plan["scheduled"], plan["online"]) == (1, 1)
+        await ws.expect("new_message")
+        await ws.close()
+        # B has let bob's connection go once his peers hear he is offline
+        await watcher.next(lambda f: f.get("type") == "user_offline" and bob.id in str(f))
+    finally:
+        await ws.close()
+        await watcher.close()
+    assert len(receiver.wait("webhook", contains=dave.id)) == 1
+    assert not receiver.seen("webhook", contains=bob.id)
+    # bob's connection on B is gone: the next message is pushed to him, once
+    message = send(api, alice, room, "now bob is away")
+    assert planned(cluster.a, message)["scheduled"] == 2
+    pushed = receiver.wait("webhook", contains=bob.id)
+    assert len(pushed) == 1
+    assert body_of(pushed[0])["message_id"] == message["id"]
+    # a later push (due later) has arrived: a duplicate of bob's would have by now too
+    marker = send(api, alice, direct_chat(api, alice, dave), "marker")
+    assert len(receiver.wait("webhook", contains=marker["id"])) == 1
+    assert len(receiver.seen("webhook", contains=bob.id)) == 1
+    senders = [s for s in (cluster.a, cluster.b) if _logged(s, "push.delivered", user_id=bob.id)]
+    assert len(senders) == 1
+
+
+def test_a_push_planned_by_an_instance_that_stops_is_sent_by_another(
+    cluster: Cluster, api: httpx.Client, receiver: PushReceiver
+) -> None:
+    c = start_server(cluster.root / "c", cluster.env)
+    try:
+        with httpx.Client(base_url=c.base_url, timeout=15) as api_c:
+            alice, _ = device_user(api_c)
+            bob, _ = device_user(api_c)
+            message = send(api_c, alice, direct_chat(api_c, alice, bob), "before C stops")
+            assert planned(c, message)["scheduled"] == 1
+    finally:
+        c.stop()  # within the grace (1.5 s): C never sends it
+    pushed = receiver.wait("webhook", contains=bob.id)
+    assert len(pushed) == 1
+    assert not _logged(c, "push.delivered", user_id=bob.id)
+    assert any(_logged(s, "push.delivered", user_id=bob.id) for s in (cluster.a, cluster.b))
+
+
+def _logged(server: ServerProcess, event: str, **fields: object) -> bool:
+    try:
+        log_event(server, event, timeout_secs=5, **fields)
+    except TimeoutError:
+        return False
+    return True
