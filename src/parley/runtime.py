@@ -1,4 +1,10 @@
-"""The objects built once at start-up and shared by every transport."""
+"""The objects built once at start-up and shared by every transport.
+
+Why one module: this is the composition root, the one place where each port meets the
+backend the settings choose and each service gets its collaborators, in start-up order and
+torn down in reverse by one exit stack. Split, the order would be spread over files that
+each need all the others.
+"""
 
 from __future__ import annotations
 

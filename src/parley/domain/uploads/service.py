@@ -288,7 +288,7 @@ class UploadService:
             raise upload_not_found()
         stat = await self._store.stat(key)
         if stat is None:
-            raise upload_not_found()
+            return await self._completed_meanwhile(principal, upload_id), False
         try:
             if stat.size > self.max_bytes:
                 raise too_large(self.max_bytes)
@@ -310,6 +310,18 @@ class UploadService:
             if existing is None:
                 raise
             return existing, False
+
+    async def _completed_meanwhile(
+        self, principal: Principal, upload_id: uuid.UUID
+    ) -> UploadPublic:
+        """No pending file: a concurrent completion took it (409 until its row is in), or none."""
+        if (existing := await self.find_own(principal, upload_id)) is not None:
+            return existing
+        async with self._db.transaction() as tx:
+            recorded = await queries.find_upload(tx, upload_id) is not None
+        if not recorded and await self._store.stat(file_key(upload_id)) is not None:
+            raise Conflict("Another request is completing this upload.", code="upload_completing")
+        raise upload_not_found()
 
     async def delete_stale_pending(self, *, limit: int = 500) -> int:
         """Remove presigned uploads never completed within the TTL of their presign."""
