@@ -178,6 +178,12 @@ def live_readings(runtime: Runtime, engine: EngineServer) -> list[Reading]:
     games = runtime.games.games
     refused = {**runtime.auth.guard.refused, "sign_in_busy": runtime.auth.hasher_refused}
     return [
+        Reading(
+            "parley_creations_refused",
+            "Conversations, rooms and game rooms refused by CREATIONS_PER_USER.",
+            runtime.creations.refused,
+            counter=True,
+        ),
         *(
             Reading(
                 "parley_sign_in_refused",

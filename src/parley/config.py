@@ -590,6 +590,31 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PASSWORD_HASH_QUEUE"),
         description="Hashes that may wait for a worker; past that, 503 `sign_in_busy`.",
     )
+    creations_per_user: int = Field(
+        60,
+        ge=1,
+        validation_alias=AliasChoices("CREATIONS_PER_USER"),
+        description="Conversations, rooms (opened by joining a new name too) and game rooms "
+        "one user may create per hour; admins are not limited.",
+    )
+    max_owned_conversations: int = Field(
+        500,
+        ge=1,
+        validation_alias=AliasChoices("MAX_OWNED_CONVERSATIONS"),
+        description="Groups and rooms one user may own (admins: no limit).",
+    )
+    max_rooms_joined: int = Field(
+        1000,
+        ge=1,
+        validation_alias=AliasChoices("MAX_ROOMS_JOINED"),
+        description="Open rooms one user may be a member of.",
+    )
+    max_conversation_members: int = Field(
+        10_000,
+        ge=2,
+        validation_alias=AliasChoices("MAX_CONVERSATION_MEMBERS"),
+        description="Members of one group or room.",
+    )
     default_phone_region: str = Field(
         "US",
         validation_alias=AliasChoices("DEFAULT_PHONE_REGION"),

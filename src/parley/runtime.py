@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import structlog
@@ -41,11 +41,13 @@ from parley.domain.accounts.provisioning import (
 from parley.domain.accounts.users import UserService
 from parley.domain.cleanup import Cleanup, TakeLock, no_lock_needed
 from parley.domain.conversations.messages import MessageService
+from parley.domain.conversations.quotas import Quotas
 from parley.domain.conversations.reactions import ReactionService
 from parley.domain.conversations.rooms import RoomService
 from parley.domain.conversations.search import SearchService
 from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
+from parley.domain.creation import CreationLimit
 from parley.domain.gameplay.service import GameplayService
 from parley.domain.notifications.mutes import MuteService
 from parley.domain.notifications.push import PushService
@@ -91,6 +93,7 @@ class Runtime:
     recovery: Recovery | None = None
     """Socket.IO connection-state recovery; None when `SIO_RECOVERY_WINDOW` is 0."""
     push: PushService | None = None
+    creations: CreationLimit = field(default_factory=CreationLimit)
     """Pushes to offline devices; None with `PUSH_NOTIFIER=off`."""
 
     @staticmethod
@@ -314,7 +317,21 @@ class Runtime:
                 default_region=settings.default_phone_region,
                 reveal_codes=not settings.is_production,
             )
-            conversations = ConversationService(uow, auto_create_rooms=settings.rooms_auto_create)
+            creations = CreationLimit(
+                await cls._rate_limit(
+                    stack, settings, "creations", settings.creations_per_user, 3600
+                )
+            )
+            conversations = ConversationService(
+                uow,
+                auto_create_rooms=settings.rooms_auto_create,
+                creations=creations,
+                quotas=Quotas(
+                    max_owned=settings.max_owned_conversations,
+                    max_rooms_joined=settings.max_rooms_joined,
+                    max_members=settings.max_conversation_members,
+                ),
+            )
             messages = MessageService(
                 uow,
                 max_content_chars=settings.max_message_chars,
@@ -375,6 +392,7 @@ class Runtime:
             )
             gameplay = GameplayService(
                 game_store,
+                creations=creations,
                 actions_per_sec=settings.game_actions_per_sec,
                 seat_grace_secs=settings.game_seat_grace_secs,
                 max_settings_bytes=settings.game_max_settings_bytes,
@@ -422,6 +440,7 @@ class Runtime:
                 mutes=mutes,
                 recovery=recovery,
                 push=push,
+                creations=creations,
             )
 
 

@@ -240,6 +240,36 @@ def test_conversations_are_listed_by_recent_activity(api: httpx.Client) -> None:
     assert only_groups.json()["conversations"] == []
 
 
+def test_the_conversation_list_pages_with_a_cursor(api: httpx.Client) -> None:
+    alice = register(api)
+    others = [register(api) for _ in range(5)]
+    chats = [create(api, alice, participant_id=o.id)["id"] for o in others]
+    for chat in chats[:2]:  # two with messages, three without (listed last, newest first)
+        send(api, alice, chat, "hello")
+    expected = [chats[1], chats[0], chats[4], chats[3], chats[2]]
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        params: dict[str, object] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/api/v1/conversations", params=params, headers=alice.headers).json()
+        seen += [c["id"] for c in page["conversations"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        assert page["has_more"] is (cursor is not None)
+        if cursor is None:
+            break
+    assert (seen, pages) == (expected, 3)
+    everything = api.get("/api/v1/conversations", headers=alice.headers).json()
+    assert [c["id"] for c in everything["conversations"]] == expected  # default page: 100
+    for bad in ("not-a-cursor", "W10", "WzEsMiwzXQ"):  # garbage, [], [1,2,3]
+        refused = api.get("/api/v1/conversations", params={"cursor": bad}, headers=alice.headers)
+        assert refused.status_code == 422, bad
+        assert refused.json()["error"]["details"]["field"] == "cursor"
+    too_many = api.get("/api/v1/conversations", params={"limit": 201}, headers=alice.headers)
+    assert too_many.status_code == 422
+
+
 def test_open_rooms_are_joined_by_name(api: httpx.Client) -> None:
     alice, bob = register(api), register(api)
     room_name = f"lobby-{uuid.uuid4().hex[:8]}"

@@ -55,6 +55,10 @@ def parley_env(data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
         # Many tests open hundreds of sockets from 127.0.0.1 at once (test_http_edge.py has
         # the limit's own test).
         HTTP_MAX_CONNECTIONS_PER_CLIENT="100000",
+        # The fuzz and authz suites create thousands of conversations as a few users
+        # (tests/api/test_quotas.py has the limits' own tests).
+        CREATIONS_PER_USER="1000000",
+        MAX_OWNED_CONVERSATIONS="1000000",
         # Tests make their own users; the seed's default ones have a test of their own.
         SEED_DEFAULT_USERS="false",
         **FAST_HASHING,

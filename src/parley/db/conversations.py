@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.database import Database
@@ -82,14 +83,27 @@ async def member_user_ids(tx: AsyncSession, conversation_id: uuid.UUID) -> list[
     return list((await tx.execute(query)).scalars())
 
 
+@dataclass(frozen=True)
+class ActivityPosition:
+    """Where a page of a user's conversations ended, in their order (most recent activity
+    first, those without messages last, then newest first, then by id)."""
+
+    last_message_at: datetime | None
+    created_at: datetime
+    id: uuid.UUID
+
+
 async def list_for_user(
     tx: AsyncSession,
     user_id: uuid.UUID,
     *,
     kinds: Sequence[str] | None = None,
     statuses: Sequence[str] | None = None,
+    after: ActivityPosition | None = None,
+    limit: int | None = None,
 ) -> Sequence[tuple[Conversation, ConversationMember]]:
-    """The user's conversations, most recently active first."""
+    """The user's conversations, most recently active first; `after` a position, at most
+    `limit` of them."""
     query = (
         select(Conversation, ConversationMember)
         .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
@@ -99,13 +113,33 @@ async def list_for_user(
         query = query.where(Conversation.kind.in_(kinds))
     if statuses:
         query = query.where(Conversation.status.in_(statuses))
+    if after is not None:
+        query = query.where(_after(after))
     # Portable NULLS LAST (MariaDB has no such clause): conversations without messages last.
     query = query.order_by(
         Conversation.last_message_at.is_(None),
         Conversation.last_message_at.desc(),
         Conversation.created_at.desc(),
+        Conversation.id.desc(),
     )
+    if limit is not None:
+        query = query.limit(limit)
     return [(row[0], row[1]) for row in await tx.execute(query)]
+
+
+def _after(position: ActivityPosition) -> ColumnElement[bool]:
+    """Rows past `position` in list_for_user's order (a keyset condition)."""
+    older = or_(
+        Conversation.created_at < position.created_at,
+        and_(Conversation.created_at == position.created_at, Conversation.id < position.id),
+    )
+    if position.last_message_at is None:  # among those without messages: only older ones
+        return and_(Conversation.last_message_at.is_(None), older)
+    return or_(
+        Conversation.last_message_at.is_(None),
+        Conversation.last_message_at < position.last_message_at,
+        and_(Conversation.last_message_at == position.last_message_at, older),
+    )
 
 
 CONVERSATION_IDS_OF_USER = select(ConversationMember.conversation_id).where(
@@ -217,3 +251,26 @@ async def load_members(
 
 async def delete_conversation(tx: AsyncSession, conversation_id: uuid.UUID) -> None:
     await tx.execute(delete(Conversation).where(Conversation.id == conversation_id))
+
+
+async def count_owned(tx: AsyncSession, user_id: uuid.UUID) -> int:
+    """Groups and rooms the user owns (support chats are their customers' but not counted)."""
+    query = select(func.count()).where(
+        Conversation.owner_id == user_id, Conversation.kind.in_(("group", "room"))
+    )
+    return int((await tx.execute(query)).scalar_one())
+
+
+async def count_memberships(tx: AsyncSession, user_id: uuid.UUID, kind: str) -> int:
+    query = (
+        select(func.count())
+        .select_from(ConversationMember)
+        .join(Conversation, Conversation.id == ConversationMember.conversation_id)
+        .where(ConversationMember.user_id == user_id, Conversation.kind == kind)
+    )
+    return int((await tx.execute(query)).scalar_one())
+
+
+async def count_members(tx: AsyncSession, conversation_id: uuid.UUID) -> int:
+    query = select(func.count()).where(ConversationMember.conversation_id == conversation_id)
+    return int((await tx.execute(query)).scalar_one())

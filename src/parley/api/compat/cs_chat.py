@@ -9,9 +9,9 @@ Same services as `/api/v1`, its camelCase shapes: a chat is a support conversati
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import AliasChoices, BaseModel, Field, ValidationError
 
@@ -26,6 +26,7 @@ from parley.domain.conversations.schemas import (
     MessagePublic,
     MessageSend,
 )
+from parley.domain.conversations.service import DEFAULT_LIST_PAGE, MAX_LIST_PAGE
 
 router = APIRouter(prefix="/api", tags=["compat: customer-service chat"])
 
@@ -127,9 +128,20 @@ async def set_online(body: OnlineStatus, user: CurrentUser, runtime: RuntimeDep)
 
 
 @router.get("/chats")
-async def chats(user: CurrentUser, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    found = await runtime.conversations.list_for(user, kinds=[ConversationKind.SUPPORT])
-    return [chat_shape(c) for c in found]
+async def chats(
+    user: CurrentUser,
+    runtime: RuntimeDep,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST_PAGE)] = DEFAULT_LIST_PAGE,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> list[dict[str, Any]]:
+    """The seed's list, a page at a time: the next page's cursor in `X-Next-Cursor`."""
+    page = await runtime.conversations.list_for(
+        user, kinds=[ConversationKind.SUPPORT], limit=limit, cursor=cursor
+    )
+    if page.next_cursor:
+        response.headers["X-Next-Cursor"] = page.next_cursor
+    return [chat_shape(c) for c in page.conversations]
 
 
 @router.post("/chats", status_code=status.HTTP_201_CREATED)

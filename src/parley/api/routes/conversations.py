@@ -7,13 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from parley.api.deps import CurrentUser, RuntimeDep
 from parley.domain.conversations.messages import MAX_PAGE, MAX_SEQ
 from parley.domain.conversations.schemas import (
     ConversationCreate,
     ConversationKind,
+    ConversationPage,
     ConversationPublic,
     ConversationStatus,
     ConversationUpdate,
@@ -27,12 +28,9 @@ from parley.domain.conversations.schemas import (
     ReadMark,
     ReadReceipt,
 )
+from parley.domain.conversations.service import DEFAULT_LIST_PAGE, MAX_LIST_PAGE
 
 router = APIRouter(prefix="/api/v1", tags=["conversations"])
-
-
-class ConversationList(BaseModel):
-    conversations: list[ConversationPublic]
 
 
 class MessageBody(MessageSend):
@@ -57,11 +55,14 @@ async def list_conversations(
     runtime: RuntimeDep,
     kind: Annotated[list[ConversationKind] | None, Query()] = None,
     status_: Annotated[list[ConversationStatus] | None, Query(alias="status")] = None,
-) -> ConversationList:
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST_PAGE)] = DEFAULT_LIST_PAGE,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> ConversationPage:
     """The caller's conversations, most recent activity first, each with its last message
-    and the caller's unread count."""
-    found = await runtime.conversations.list_for(user, kinds=kind, statuses=status_)
-    return ConversationList(conversations=found)
+    and the caller's unread count; `limit` a page (pass `next_cursor` back as `cursor`)."""
+    return await runtime.conversations.list_for(
+        user, kinds=kind, statuses=status_, limit=limit, cursor=cursor
+    )
 
 
 @router.get("/conversations/{conversation_id}")

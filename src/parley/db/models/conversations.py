@@ -34,7 +34,7 @@ class Conversation(Base):
     # Open rooms are found by name; unique among rooms only (NULL for the other kinds).
     room_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     owner_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="SET NULL")
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     customer_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="SET NULL"), index=True

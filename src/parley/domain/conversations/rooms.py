@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from parley.db import rooms as room_queries
 from parley.db.models import Conversation
 from parley.domain.conversations.schemas import ConversationPublic, RoomPage
 from parley.domain.conversations.views import conversation_public
+from parley.domain.cursors import decode_cursor, encode_cursor, not_ours
 from parley.domain.unit_of_work import UnitOfWork
-from parley.errors import ValidationFailed
 
 MAX_ROOM_PAGE = 100
 
@@ -22,7 +19,7 @@ class RoomService:
     async def directory(self, *, search: str | None, limit: int, cursor: str | None) -> RoomPage:
         """Public rooms, by name; `next_cursor` fetches the next page."""
         limit = max(1, min(limit, MAX_ROOM_PAGE))
-        after = _decode(cursor) if cursor else None
+        after = _room_key(cursor) if cursor else None
         async with self._uow() as work:
             rows = await room_queries.public_rooms(
                 work.tx, search=search, after_key=after, limit=limit + 1
@@ -30,7 +27,7 @@ class RoomService:
         page = rows[:limit]
         rooms = [_listed(c, n) for c, n in page]
         more = len(rows) > limit
-        next_cursor = _encode(str(page[-1][0].room_key)) if more and page else None
+        next_cursor = encode_cursor([str(page[-1][0].room_key)]) if more and page else None
         return RoomPage(rooms=rooms, next_cursor=next_cursor, has_more=more)
 
 
@@ -40,16 +37,8 @@ def _listed(room: Conversation, members: int) -> ConversationPublic:
     return public
 
 
-def _encode(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        key = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise ValidationFailed("That cursor is not one this server gave.", field="cursor") from exc
-    if not key:
-        raise ValidationFailed("That cursor is not one this server gave.", field="cursor")
+def _room_key(cursor: str) -> str:
+    (key,) = decode_cursor(cursor, 1)
+    if not isinstance(key, str) or not key:
+        raise not_ours()
     return key

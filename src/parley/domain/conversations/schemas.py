@@ -289,6 +289,13 @@ class ConversationPublic(BaseModel):
     updated_at: datetime
 
 
+class ConversationPage(BaseModel):
+    conversations: list[ConversationPublic]
+    next_cursor: str | None = None
+    """Pass it back as `cursor` for the next page; null on the last one."""
+    has_more: bool = False
+
+
 class RoomPage(BaseModel):
     rooms: list[ConversationPublic]
     next_cursor: str | None

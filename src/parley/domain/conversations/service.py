@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +19,11 @@ from parley.db import users as user_queries
 from parley.db.models import Conversation, User
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations import access
+from parley.domain.conversations.quotas import Quotas
 from parley.domain.conversations.schemas import (
     ConversationCreate,
     ConversationKind,
+    ConversationPage,
     ConversationPublic,
     ConversationStatus,
     ConversationUpdate,
@@ -35,6 +38,8 @@ from parley.domain.conversations.views import (
     room_of,
     sender_of,
 )
+from parley.domain.creation import CreationLimit
+from parley.domain.cursors import decode_cursor, encode_cursor, not_ours
 from parley.domain.events import Audience, Event, conversation_channel, user_channel
 from parley.domain.roles import STAFF_ROLES, Role
 from parley.domain.social.rules import require_direct_allowed
@@ -48,13 +53,40 @@ def _room_exists() -> Conflict:
     return Conflict("Another room already has that name.", code="room_exists")
 
 
+DEFAULT_LIST_PAGE = 100
+MAX_LIST_PAGE = 200
+
+
+def _position(cursor: str) -> queries.ActivityPosition:
+    last, created, conversation_id = decode_cursor(cursor, 3)
+    try:
+        return queries.ActivityPosition(
+            last_message_at=None if last is None else datetime.fromisoformat(last),
+            created_at=datetime.fromisoformat(created),
+            id=uuid.UUID(conversation_id),
+        )
+    except (TypeError, ValueError) as exc:
+        raise not_ours() from exc
+
+
 class ConversationService:
-    def __init__(self, uow: UnitOfWork, *, auto_create_rooms: bool = True) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        *,
+        auto_create_rooms: bool = True,
+        creations: CreationLimit | None = None,
+        quotas: Quotas | None = None,
+    ) -> None:
         self._uow = uow
         self._auto_create_rooms = auto_create_rooms
+        self._creations = creations or CreationLimit()
+        self._quotas = quotas or Quotas()
 
     async def create(self, principal: Principal, command: ConversationCreate) -> ConversationPublic:
         kind = command.resolved_kind()
+        if kind is not ConversationKind.DIRECT:  # a direct chat counts only when it is new
+            await self._creations.take(principal, "conversations")
         try:
             async with self._uow() as work:
                 if kind is ConversationKind.DIRECT:
@@ -91,6 +123,7 @@ class ConversationService:
         existing = await queries.find_by_key(work.tx, direct_key=f"{low}:{high}")
         if existing is not None:
             return existing
+        await self._creations.take(principal, "conversations")
         conversation = await queries.add_conversation(
             work.tx, kind=ConversationKind.DIRECT.value, direct_key=f"{low}:{high}"
         )
@@ -102,7 +135,9 @@ class ConversationService:
         self, work: Work, principal: Principal, command: ConversationCreate
     ) -> Conversation:
         others = [u for u in dict.fromkeys(command.participant_ids) if u != principal.user_id]
+        self._quotas.require_group_room(len(others) + 1)
         await self._require_users(work.tx, others)
+        await self._require_owned_below_quota(work, principal)
         conversation = await queries.add_conversation(
             work.tx,
             kind=ConversationKind.GROUP.value,
@@ -122,6 +157,8 @@ class ConversationService:
     async def _add_room(self, work: Work, principal: Principal, name: str) -> Conversation:
         """A new open room owned by its creator. If another one of that name committed since
         the caller looked, the unique room key refuses this one (IntegrityError)."""
+        await self._require_owned_below_quota(work, principal)
+        await self._require_rooms_below_quota(work, principal)
         conversation = await queries.add_conversation(
             work.tx,
             kind=ConversationKind.ROOM.value,
@@ -178,6 +215,7 @@ class ConversationService:
                     raise access.not_found()
                 # Not _open_room: a room created since the lookup above must end in the
                 # IntegrityError that join_room retries on, not in room_exists.
+                await self._creations.take(principal, "rooms")
                 conversation = await self._add_room(work, principal, ref)
                 return await self._detail(work.tx, conversation, principal), True
             member = await queries.find_member(work.tx, conversation.id, principal.user_id)
@@ -191,6 +229,8 @@ class ConversationService:
                         code="private_room",
                     )
                 else:
+                    await self._require_rooms_below_quota(work, principal)
+                    await self._require_members_below_quota(work, conversation)
                     await self._enrol(work, conversation, principal.user_id, MemberRole.MEMBER)
                     added = True
             return await self._detail(work.tx, conversation, principal), added
@@ -201,14 +241,24 @@ class ConversationService:
         *,
         kinds: Sequence[ConversationKind] | None = None,
         statuses: Sequence[ConversationStatus] | None = None,
-    ) -> list[ConversationPublic]:
+        limit: int = DEFAULT_LIST_PAGE,
+        cursor: str | None = None,
+    ) -> ConversationPage:
+        """The caller's conversations, most recent activity first, a page at a time. The
+        order moves as conversations get messages: one that gets a message while a client
+        pages moves to the front (a client reloads the first page on `new_message`)."""
+        limit = max(1, min(limit, MAX_LIST_PAGE))
         async with self._uow() as work:
             rows = await queries.list_for_user(
                 work.tx,
                 principal.user_id,
                 kinds=[k.value for k in kinds or []],
                 statuses=[s.value for s in statuses or []],
+                after=_position(cursor) if cursor else None,
+                limit=limit + 1,
             )
+            more = len(rows) > limit
+            rows = rows[:limit]
             conversations = [c for c, _ in rows]
             heads = await message_queries.latest_of(
                 work.tx, [(c.id, c.last_seq) for c in conversations]
@@ -229,7 +279,17 @@ class ConversationService:
                     mine=member,
                 )
             )
-        return result
+        last_row = conversations[-1] if conversations else None
+        next_cursor = None
+        if more and last_row is not None:
+            next_cursor = encode_cursor(
+                [
+                    last_row.last_message_at.isoformat() if last_row.last_message_at else None,
+                    last_row.created_at.isoformat(),
+                    str(last_row.id),
+                ]
+            )
+        return ConversationPage(conversations=result, next_cursor=next_cursor, has_more=more)
 
     async def member_conversation_ids(self, user_id: uuid.UUID) -> list[uuid.UUID]:
         return await queries.conversation_ids_for_user(self._uow.db, user_id)
@@ -355,6 +415,7 @@ class ConversationService:
                 self._require_manager(member, principal)
             await self._require_users(work.tx, [command.user_id])
             if await queries.find_member(work.tx, conversation.id, command.user_id) is None:
+                await self._require_members_below_quota(work, conversation)
                 await self._enrol(work, conversation, command.user_id, role)
             return await self._detail(work.tx, conversation, principal)
 
@@ -416,6 +477,20 @@ class ConversationService:
                 extra={"user_id": str(user_id)},
             )
         )
+
+    async def _require_owned_below_quota(self, work: Work, principal: Principal) -> None:
+        if principal.role is not Role.ADMIN:
+            owned = await queries.count_owned(work.tx, principal.user_id)
+            self._quotas.require_owned(owned + 1)
+
+    async def _require_rooms_below_quota(self, work: Work, principal: Principal) -> None:
+        joined = await queries.count_memberships(work.tx, principal.user_id, ConversationKind.ROOM)
+        self._quotas.require_rooms(joined + 1)
+
+    async def _require_members_below_quota(self, work: Work, conversation: Conversation) -> None:
+        if conversation.kind in (ConversationKind.GROUP, ConversationKind.ROOM):
+            members = await queries.count_members(work.tx, conversation.id)
+            self._quotas.require_group_room(members + 1)
 
     @staticmethod
     def _require_manager(member: object, principal: Principal) -> None:

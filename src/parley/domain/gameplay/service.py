@@ -20,6 +20,7 @@ import structlog
 
 from parley.clock import iso_z
 from parley.domain.accounts.principal import Principal
+from parley.domain.creation import CreationLimit
 from parley.domain.events import Audience, Event, game_channel
 from parley.domain.gameplay import bounds
 from parley.domain.gameplay.games import GAMES, Game, GameOver, Move
@@ -63,8 +64,10 @@ class GameplayService:
         seat_grace_secs: float,
         max_settings_bytes: int = 8192,
         max_state_bytes: int = 65_536,
+        creations: CreationLimit | None = None,
     ) -> None:
         self._store = store
+        self._creations = creations or CreationLimit()
         self._max_settings_bytes = max_settings_bytes
         self._max_state_bytes = max_state_bytes
         self._limits = TokenBuckets(rate=actions_per_sec)
@@ -89,6 +92,7 @@ class GameplayService:
         """A new room with its creator seated. A connection that must hear the room from its
         first event chooses the id (and follows it) beforehand."""
         game = _game(command.game)
+        await self._creations.take(player, "game rooms")
         # Everything is checked before the room exists: a refused room leaves nothing behind.
         settings = bounds.encoded(command.settings, "room's settings")
         bounds.require_size(
