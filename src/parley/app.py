@@ -179,6 +179,12 @@ def live_readings(runtime: Runtime, engine: EngineServer) -> list[Reading]:
     refused = {**runtime.auth.guard.refused, "sign_in_busy": runtime.auth.hasher_refused}
     return [
         Reading(
+            "parley_sends_refused",
+            "Messages refused by SEND_RATE_PER_USER or SEND_RATE_PER_CONNECTION.",
+            runtime.messages.limits.refused if runtime.messages.limits else 0,
+            counter=True,
+        ),
+        Reading(
             "parley_creations_refused",
             "Conversations, rooms and game rooms refused by CREATIONS_PER_USER.",
             runtime.creations.refused,

@@ -590,6 +590,31 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PASSWORD_HASH_QUEUE"),
         description="Hashes that may wait for a worker; past that, 503 `sign_in_busy`.",
     )
+    send_rate_per_user: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=AliasChoices("SEND_RATE_PER_USER"),
+        description="Messages per second one user may send, steadily, over all their "
+        "connections and REST (across instances with Redis).",
+    )
+    send_burst_per_user: float = Field(
+        30.0,
+        ge=1,
+        validation_alias=AliasChoices("SEND_BURST_PER_USER"),
+        description="Messages one user may send at once before SEND_RATE_PER_USER applies.",
+    )
+    send_rate_per_connection: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=AliasChoices("SEND_RATE_PER_CONNECTION"),
+        description="Messages per second one socket connection may send, steadily.",
+    )
+    send_burst_per_connection: float = Field(
+        20.0,
+        ge=1,
+        validation_alias=AliasChoices("SEND_BURST_PER_CONNECTION"),
+        description="Messages one connection may send at once before its rate applies.",
+    )
     creations_per_user: int = Field(
         60,
         ge=1,

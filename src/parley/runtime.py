@@ -45,6 +45,7 @@ from parley.domain.conversations.quotas import Quotas
 from parley.domain.conversations.reactions import ReactionService
 from parley.domain.conversations.rooms import RoomService
 from parley.domain.conversations.search import SearchService
+from parley.domain.conversations.send_limits import SendLimits
 from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
 from parley.domain.creation import CreationLimit
@@ -332,10 +333,29 @@ class Runtime:
                     max_members=settings.max_conversation_members,
                 ),
             )
+            send_limits = SendLimits(
+                user_rate=settings.send_rate_per_user,
+                user_burst=settings.send_burst_per_user,
+                connection_rate=settings.send_rate_per_connection,
+                connection_burst=settings.send_burst_per_connection,
+                shared=(
+                    await cls._rate_limit(
+                        stack,
+                        settings,
+                        "sends",
+                        max(1, int(settings.send_burst_per_user)),
+                        settings.send_burst_per_user / settings.send_rate_per_user,
+                    )
+                    if settings.redis_url
+                    else None
+                ),
+            )
+            stack.push_async_callback(send_limits.close)
             messages = MessageService(
                 uow,
                 max_content_chars=settings.max_message_chars,
                 max_message_bytes=settings.max_message_bytes,
+                limits=send_limits,
             )
             if settings.write_behind:
                 await cls._write_behind(stack, settings, db, uow, messages)

@@ -12,7 +12,7 @@ import pytest
 
 from parley.backends.redis_rate_limit import RedisRateLimit
 from parley.domain.ports import RateLimit
-from parley.domain.rate_limit import RateLimiter
+from parley.domain.rate_limit import RateLimiter, TokenBuckets
 from tests.support.services import REDIS_URL, require_tcp
 
 
@@ -63,3 +63,16 @@ async def test_the_window_slides_with_the_clock() -> None:
     assert await limiter.peek("k") == pytest.approx(4)
     clock.now += 10
     assert await limiter.peek("k") is None
+
+
+def test_token_buckets_allow_a_burst_then_the_rate() -> None:
+    clock = Clock()
+    buckets = TokenBuckets(rate=2, burst=4, clock=clock)
+    assert [buckets.take("k") for _ in range(4)] == [None] * 4
+    assert buckets.take("k") == pytest.approx(0.5)
+    clock.now += 0.5  # one token back
+    assert buckets.take("k") is None
+    assert buckets.take("k") == pytest.approx(0.5)
+    clock.now += 100  # refilled, but never past the burst
+    assert [buckets.take("k") for _ in range(5)][-1] is not None
+    assert buckets.take("other") is None

@@ -58,6 +58,10 @@ def parley_env(data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
         # The fuzz and authz suites create thousands of conversations as a few users
         # (tests/api/test_quotas.py has the limits' own tests).
         CREATIONS_PER_USER="1000000",
+        SEND_RATE_PER_USER="1000000",
+        SEND_BURST_PER_USER="1000000",
+        SEND_RATE_PER_CONNECTION="1000000",
+        SEND_BURST_PER_CONNECTION="1000000",
         MAX_OWNED_CONVERSATIONS="1000000",
         # Tests make their own users; the seed's default ones have a test of their own.
         SEED_DEFAULT_USERS="false",

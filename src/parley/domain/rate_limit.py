@@ -46,19 +46,27 @@ class RateLimiter(RateLimit):
 
 
 class TokenBuckets:
-    """At most `rate` hits per second per key, with bursts up to `rate`: a bucket per key that
-    refills continuously. Cheap enough to check on every game action. Memory is bounded like
-    RateLimiter's."""
+    """At most `rate` hits per second per key, with bursts up to `burst` (default: `rate`): a
+    bucket per key that refills continuously. Cheap enough to check on every game action.
+    Memory is bounded like RateLimiter's."""
 
-    def __init__(self, *, rate: float) -> None:
+    def __init__(
+        self,
+        *,
+        rate: float,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._rate = rate
+        self._burst = burst if burst is not None else rate
+        self._clock = clock
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
     def take(self, key: str) -> float | None:
         """Take a token; None if there was one, else the seconds until there will be."""
-        now = time.monotonic()
-        tokens, then = self._buckets.pop(key, (self._rate, now))
-        tokens = min(self._rate, tokens + (now - then) * self._rate)
+        now = self._clock()
+        tokens, then = self._buckets.pop(key, (self._burst, now))
+        tokens = min(self._burst, tokens + (now - then) * self._rate)
         if len(self._buckets) >= MAX_KEYS:
             self._buckets.popitem(last=False)
         if tokens < 1:

@@ -41,6 +41,7 @@ from parley.domain.conversations.schemas import (
     ReadMark,
     ReadReceipt,
 )
+from parley.domain.conversations.send_limits import SendLimits
 from parley.domain.conversations.views import (
     message_public,
     room_of,
@@ -189,15 +190,28 @@ MAX_BYTES_PER_CHAR = 6
 
 
 class MessageService:
-    def __init__(self, uow: UnitOfWork, *, max_content_chars: int, max_message_bytes: int) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        *,
+        max_content_chars: int,
+        max_message_bytes: int,
+        limits: SendLimits | None = None,
+    ) -> None:
         self._uow = uow
         self._max_content_chars = max_content_chars
         self._max_message_bytes = max_message_bytes
         self._queue: SendQueueLike | None = None
+        self.limits = limits
 
     def use_queue(self, queue: SendQueueLike) -> None:
         """Route sends through a group-commit queue (see `send_queue`)."""
         self._queue = queue
+
+    def check_rate(self, principal: Principal, connection_id: str | None) -> None:
+        """Take a send's turn (SEND_RATE_*), or raise `send_rate_limited`."""
+        if self.limits is not None:
+            self.limits.check(principal, connection_id)
 
     @property
     def sends_keep_arrival_order(self) -> bool:
@@ -205,13 +219,23 @@ class MessageService:
         return self._queue is not None and self._queue.keeps_arrival_order
 
     async def send(
-        self, principal: Principal, command: MessageSend, *, origin: str | None = None
+        self,
+        principal: Principal,
+        command: MessageSend,
+        *,
+        origin: str | None = None,
+        connection_id: str | None = None,
+        rate_checked: bool = False,
     ) -> tuple[MessagePublic, bool]:
-        """Store and announce a message; returns it and whether it is new.
+        """Store and announce a message; returns it and whether it is new. `origin`: the
+        connection not to deliver it to; `connection_id`: the one it came from (its send
+        rate), unless `rate_checked` (the caller took the turn already).
 
         A resend with a `client_msg_id` already stored returns the stored message, announces
         nothing and stores nothing: retries after a lost ack are safe.
         """
+        if not rate_checked:
+            self.check_rate(principal, connection_id)
         if self._queue is not None:
             return await self._queue.send(principal, command, origin)
         item = PendingSend(principal, command, origin)

@@ -60,7 +60,10 @@ async def send_with_files(
         for file, upload_id in sorted(zip(files, made, strict=True), key=lambda p: p[0].position):
             refs.insert(file.position, AttachmentRef(upload_id=upload_id))
         message, created = await messages.send(
-            principal, command.model_copy(update={"attachments": refs}), origin=origin
+            principal,
+            command.model_copy(update={"attachments": refs}),
+            origin=origin,
+            rate_checked=True,
         )
     except BaseException:
         await asyncio.shield(uploads.discard(principal, made))

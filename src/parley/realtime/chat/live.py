@@ -271,7 +271,9 @@ class LiveService:
         """Store and deliver; the sending connection gets the message as an event only when
         it asked for no acknowledgement (`echo`)."""
         origin = None if echo else connection.id
-        message, _ = await self._messages.send(principal_of(connection), command, origin=origin)
+        message, _ = await self._messages.send(
+            principal_of(connection), command, origin=origin, connection_id=connection.id
+        )
         return message
 
     async def send_with_files(
@@ -280,7 +282,8 @@ class LiveService:
         """A send whose attachments bring their bytes (Socket.IO binary): stored as uploads
         in the send's flow; a refused send leaves no upload behind."""
         principal = principal_of(connection)
-        # Who may not send here learns so before any file is stored.
+        # Who may not send here, or not now, learns so before any file is stored.
+        self._messages.check_rate(principal, connection.id)
         await self._conversations.resolve(principal, command.conversation)
         origin = None if echo else connection.id
         return await send_with_files(
