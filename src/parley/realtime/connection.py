@@ -23,7 +23,7 @@ MESSAGE_CREATED = "message.created"
 PRESENCE_CHANGED = "presence.changed"
 BLOCKABLE = frozenset({MESSAGE_CREATED, "message.updated", "message.deleted"})
 """Events about a message: hidden for whoever blocks its sender."""
-_NOBODY: set[str] = set()  # shared and never changed: most connections block nobody
+_NOBODY: frozenset[str] = frozenset()  # shared: most connections block nobody
 
 
 class OutboundEvent:
@@ -61,9 +61,9 @@ class Connection(ABC):
         """Presence channels this connection subscribed to."""
         self.games: set[str] = set()
         """Game rooms (ids) whose events this connection receives."""
-        self.blocks: set[str] = _NOBODY
+        self.blocks: frozenset[str] = _NOBODY
         """Users this connection's user blocks: their messages are not delivered to it."""
-        self.blocked_by: set[str] = _NOBODY
+        self.blocked_by: frozenset[str] = _NOBODY
         """Users who block this connection's user: their presence is not delivered to it."""
         self.held: dict[str, list[OutboundEvent]] | None = None
         """New messages held back per conversation while it catches up."""
