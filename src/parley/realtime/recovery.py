@@ -28,7 +28,7 @@ import hashlib
 import secrets
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -103,7 +103,9 @@ class Resumable:
     """Set when the instance saw it go; None while connected (or if that instance died)."""
 
     def encode(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        # A copy: the bytes orjson returns keep its whole 4 KiB output buffer allocated, and
+        # the in-process store keeps one record per connected socket (4 KiB of RSS each).
+        return bytes(memoryview(orjson.dumps({name: getattr(self, name) for name in FIELDS})))
 
     @classmethod
     def decode(cls, raw: bytes) -> Resumable | None:
@@ -111,6 +113,9 @@ class Resumable:
             return cls(**orjson.loads(raw))
         except (TypeError, ValueError):
             return None
+
+
+FIELDS = tuple(f.name for f in fields(Resumable))
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +149,9 @@ class Recovery:
         receiving (a ping interval and timeout, and some): the log is kept that much longer
         than the window, and a replay starts no earlier than that before the drop."""
         self._sockets: dict[str, tuple[str, str]] = {}
-        """Signed-in sockets on this instance: connection id -> (store key, start)."""
+        """Signed-in sockets on this instance: store key -> (connection id, start). By key,
+        so that a socket resuming while its old connection here is still half-open takes
+        the record over in one step (a scan of every socket per sign-in was quadratic)."""
         self._keeper: asyncio.Task[None] | None = None
 
     @staticmethod
@@ -235,31 +242,38 @@ class Recovery:
                 log.exception("recovery.unavailable")
                 return
         key = pid_key(socket.pid)
-        for other_id, (other_key, _) in list(self._sockets.items()):
-            if other_key == key:  # its old, half-open connection here: this one owns it now
-                del self._sockets[other_id]
-        self._sockets[socket.id] = (key, start)
+        self._sockets[key] = (socket.id, start)  # an old, half-open connection's: this one's now
         await self._save(key, self._record(socket, start))
 
     async def changed(self, socket: Recoverable) -> None:
         """Its rooms or its token changed: the record follows."""
-        tracked = self._sockets.get(socket.id)
-        if tracked is not None and socket.principal is not None:  # while it owns the record
-            await self._save(tracked[0], self._record(socket, tracked[1]), unless_taken=True)
+        key = self._owned(socket)
+        if key is not None and socket.principal is not None:  # while it owns the record
+            await self._save(key, self._record(socket, self._sockets[key][1]), unless_taken=True)
 
     async def gone(self, socket: Recoverable, *, recoverable: bool) -> None:
         """The socket is gone: kept for the window if it may come back (its connection
         dropped), forgotten if not (it disconnected, or was disconnected for a reason)."""
-        tracked = self._sockets.pop(socket.id, None)
-        if tracked is None or socket.principal is None:
+        key = self._owned(socket)
+        if key is None:
             return
-        key, start = tracked
+        _, start = self._sockets.pop(key)
+        if socket.principal is None:
+            return
         if recoverable and socket.ended is None:
             record = self._record(socket, start, disconnected_at=time.time())
             await self._save(key, record, unless_taken=True)
         else:
             with contextlib.suppress(Exception):
                 await self._store.take(key)
+
+    def _owned(self, socket: Recoverable) -> str | None:
+        """The store key of the record this socket owns here, if it owns one."""
+        if socket.pid is None:
+            return None
+        key = pid_key(socket.pid)
+        tracked = self._sockets.get(key)
+        return key if tracked is not None and tracked[0] == socket.id else None
 
     @staticmethod
     def _record(
@@ -313,7 +327,7 @@ class Recovery:
         every = self.window_secs / 3
         while True:
             await asyncio.sleep(every)
-            keys = [key for key, _ in self._sockets.values()]
+            keys = list(self._sockets)
             try:
                 await self._store.keep(keys, self.window_secs)
             except Exception:
