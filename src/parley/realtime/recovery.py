@@ -28,6 +28,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -77,7 +78,7 @@ class Recoverable(Protocol):
     @property
     def principal(self) -> Principal | None: ...
     @property
-    def viewing(self) -> set[str]: ...
+    def viewing_now(self) -> AbstractSet[str]: ...
     @property
     def ended(self) -> ParleyError | None: ...
 
@@ -291,7 +292,7 @@ class Recovery:
             session_id=str(principal.session_id),
             expires_at=None if expires_at is None else expires_at.timestamp(),
             start=start,
-            rooms=sorted(socket.viewing),
+            rooms=sorted(socket.viewing_now),
             disconnected_at=disconnected_at,
         )
 
