@@ -13,7 +13,10 @@ Nothing lives only in one process: the record of a signed-in socket is in the
 `RecoveryStore` from its sign-in on (updated when it joins or leaves a conversation, kept
 alive while it is connected), and the log tells, from the client's offset alone, which
 messages it missed: the log's order is the order every instance delivers in. So a client
-may come back to another instance, and the instance that held it may have died.
+may come back to another instance, and the instance that held it may have died. The
+in-process store dies with its process anyway: it gets a socket's record only once the
+socket is gone, and a resume while the old connection is still (half-)open is served from
+the socket itself, so a connected socket costs it nothing.
 
 What is replayed is what the `since` catch-up replays: new messages, from the database.
 Ephemeral events (typing, presence, who is viewing, read receipts) and changes to older
@@ -149,10 +152,11 @@ class Recovery:
         """How long before the server saw a connection go its client may have stopped
         receiving (a ping interval and timeout, and some): the log is kept that much longer
         than the window, and a replay starts no earlier than that before the drop."""
-        self._sockets: dict[str, tuple[str, str]] = {}
-        """Signed-in sockets on this instance: store key -> (connection id, start). By key,
-        so that a socket resuming while its old connection here is still half-open takes
-        the record over in one step (a scan of every socket per sign-in was quadratic)."""
+        self._sockets: dict[str, tuple[Recoverable, str]] = {}
+        """Signed-in sockets on this instance: store key -> (socket, start). By key, so that
+        a socket resuming while its old connection here is still half-open takes the record
+        over in one step (a scan of every socket per sign-in was quadratic). With a store
+        that dies with this process, a connected socket's record is made from it."""
         self._keeper: asyncio.Task[None] | None = None
 
     @staticmethod
@@ -172,8 +176,9 @@ class Recovery:
         pid = auth.get("pid") if isinstance(auth, dict) else None
         if not isinstance(pid, str) or not pid or len(pid) > MAX_PID_CHARS:
             return None
-        raw = await self._store.take(pid_key(pid))  # once: a second resume is a new session
-        record = Resumable.decode(raw) if raw is not None else None
+        key = pid_key(pid)
+        raw = await self._store.take(key)  # once: a second resume is a new session
+        record = Resumable.decode(raw) if raw is not None else self._take_connected(key)
         if record is None or record.namespace != namespace:
             return None
         now = time.time()
@@ -243,12 +248,15 @@ class Recovery:
                 log.exception("recovery.unavailable")
                 return
         key = pid_key(socket.pid)
-        self._sockets[key] = (socket.id, start)  # an old, half-open connection's: this one's now
-        await self._save(key, self._record(socket, start))
+        self._sockets[key] = (socket, start)  # an old, half-open connection's: this one's now
+        if self._store.outlives_instance:
+            await self._save(key, self._record(socket, start))
 
     async def changed(self, socket: Recoverable) -> None:
         """Its rooms or its token changed: the record follows."""
         key = self._owned(socket)
+        if not self._store.outlives_instance:
+            return  # its record is made from it when needed
         if key is not None and socket.principal is not None:  # while it owns the record
             await self._save(key, self._record(socket, self._sockets[key][1]), unless_taken=True)
 
@@ -274,7 +282,15 @@ class Recovery:
             return None
         key = pid_key(socket.pid)
         tracked = self._sockets.get(key)
-        return key if tracked is not None and tracked[0] == socket.id else None
+        return key if tracked is not None and tracked[0] is socket else None
+
+    def _take_connected(self, key: str) -> Resumable | None:
+        """With a store that dies with this process: the record of a socket still connected
+        here (its connection half-open), made from it, and taken (it resumes once)."""
+        if self._store.outlives_instance or key not in self._sockets:
+            return None
+        socket, start = self._sockets.pop(key)
+        return None if socket.principal is None else self._record(socket, start)
 
     @staticmethod
     def _record(
@@ -326,6 +342,8 @@ class Recovery:
         """A connected socket's record lives on while its instance does: if the instance
         dies, the record outlives it by two thirds of the window to the whole window."""
         every = self.window_secs / 3
+        if not self._store.outlives_instance:
+            return  # nothing of a connected socket is stored
         while True:
             await asyncio.sleep(every)
             keys = list(self._sockets)
