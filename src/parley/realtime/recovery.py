@@ -254,9 +254,9 @@ class Recovery:
 
     async def changed(self, socket: Recoverable) -> None:
         """Its rooms or its token changed: the record follows."""
-        key = self._owned(socket)
         if not self._store.outlives_instance:
             return  # its record is made from it when needed
+        key = self._owned(socket)
         if key is not None and socket.principal is not None:  # while it owns the record
             await self._save(key, self._record(socket, self._sockets[key][1]), unless_taken=True)
 
