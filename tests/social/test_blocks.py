@@ -120,6 +120,40 @@ async def test_in_a_group_the_blocker_no_longer_sees_the_blocked(
         await carol_sio.disconnect()
 
 
+async def test_a_second_device_hides_what_the_first_one_does(
+    api: httpx.Client, server: ServerProcess
+) -> None:
+    """A device signing in beside a connected one of the same user starts from that one's
+    block lists (kept current by the hub's events) instead of reading them: a block, and an
+    unblock, made while only the first was connected hold on the devices that come after."""
+    alice, bob, carol = register(api), register(api), register(api)
+    group = group_of(api, carol, alice, bob)
+    first = await WsClient.open(server.base_url, bob.access_token)
+    second, third = SioClient(), SioClient()
+    try:
+        block(api, bob, alice)
+        await first.ack("ping")
+        await second.connect(server.base_url, auth={"token": bob.access_token})
+        await second.expect("authenticated")
+        assert send(api, alice, group, "hidden").status_code == 201
+        assert send(api, carol, group, "seen").status_code == 201
+        assert (await second.expect("message"))["content"] == "seen"
+        assert (await first.expect("new_message"))["data"]["content"] == "seen"
+
+        assert api.delete(f"/api/v1/blocks/{alice.id}", headers=bob.headers).status_code == 204
+        await first.ack("ping")
+        await third.connect(server.base_url, auth={"token": bob.access_token})
+        await third.expect("authenticated")
+        assert send(api, alice, group, "visible").status_code == 201
+        for device in (second, third):
+            assert (await device.expect("message"))["content"] == "visible"
+        assert (await first.expect("new_message"))["data"]["content"] == "visible"
+    finally:
+        await first.close()
+        await second.disconnect()
+        await third.disconnect()
+
+
 async def test_the_blocked_does_not_see_the_blockers_presence(
     api: httpx.Client, server: ServerProcess
 ) -> None:

@@ -21,6 +21,8 @@ Entry = tuple[int, int, str, int, str | None]
 
 
 class MemoryRecoveryStore(RecoveryStore):
+    outlives_instance = False
+
     def __init__(
         self, broker: Broker, *, retention_secs: float, max_entries: int = 200_000
     ) -> None:
@@ -29,6 +31,9 @@ class MemoryRecoveryStore(RecoveryStore):
         self._max_entries = max_entries
         self._log: deque[Entry] = deque()
         self._last = (0, 0)
+        self._last_text = "0-0"
+        """`_last` as a position, made once per message rather than once per sign-in (every
+        socket's record starts at it: thousands of connects share one string)."""
         self._dropped_through = (0, 0)
         """The newest entry dropped for room (not for age): nothing after it is missing."""
         self._records: dict[str, tuple[bytes, str, float]] = {}
@@ -50,12 +55,12 @@ class MemoryRecoveryStore(RecoveryStore):
             dropped = log.popleft()
             self._dropped_through = (dropped[0], dropped[1])
         head, tail = positioned
-        position = f"{ms}-{n}"
+        position = self._last_text = f"{ms}-{n}"
         await self._broker.publish(channel, head + position.encode() + tail)
         return position
 
     async def last_position(self) -> str:
-        return f"{self._last[0]}-{self._last[1]}"
+        return self._last_text
 
     async def messages_after(self, position: str, *, limit: int) -> list[LoggedMessage] | None:
         after = parse_position(position) or (0, 0)

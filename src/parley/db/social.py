@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley.db.database import Database
 from parley.db.models import (
     Block,
     ConversationMember,
@@ -136,6 +138,29 @@ async def block_sets(tx: AsyncSession, user_id: uuid.UUID) -> tuple[set[str], se
         else:
             blocked_by_them.add(str(blocker))
     return blocks, blocked_by_them
+
+
+BLOCKS_OF_USER = select(Block.blocker_id, Block.blocked_id).where(
+    or_(Block.blocker_id == bindparam("user_id"), Block.blocked_id == bindparam("user_id"))
+)
+"""Built once: it runs on every sign-in (a socket connect)."""
+
+NOBODY: frozenset[str] = frozenset()
+"""Shared by every user who blocks nobody (or whom nobody blocks): most users."""
+
+
+async def live_block_sets(
+    db: Database, user_id: uuid.UUID
+) -> tuple[frozenset[str], frozenset[str]]:
+    """`block_sets` for a connection signing in: one read-only statement, no transaction
+    (`Database.read_rows`: on SQLite on the loop, without a write turn to queue for), and the
+    shared empty set for the usual user who blocks nobody."""
+    rows: Sequence[Any] = await db.read_rows(BLOCKS_OF_USER, {"user_id": user_id})
+    if not rows:
+        return NOBODY, NOBODY
+    blocks = frozenset(str(row[1]) for row in rows if row[0] == user_id)
+    blocked_by_them = frozenset(str(row[0]) for row in rows if row[0] != user_id)
+    return blocks or NOBODY, blocked_by_them or NOBODY
 
 
 async def share_a_conversation(tx: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> bool:

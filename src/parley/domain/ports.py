@@ -251,6 +251,13 @@ class RecoveryStore(Resource, ABC):
     opaque records under a key, each with a time to live.
     """
 
+    outlives_instance: bool = True
+    """Its records outlive this process and reach other instances (Redis): a connected
+    socket's record is kept here from its sign-in on, so its client may come back to another
+    instance, or after this one died. The in-process store dies with the process: there a
+    connected socket's record is made from the socket itself when a resume asks for it, and
+    stored only once the socket is gone."""
+
     @abstractmethod
     async def publish_message(
         self,

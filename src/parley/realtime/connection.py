@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from parley.domain.accounts.principal import Principal
@@ -23,7 +24,7 @@ MESSAGE_CREATED = "message.created"
 PRESENCE_CHANGED = "presence.changed"
 BLOCKABLE = frozenset({MESSAGE_CREATED, "message.updated", "message.deleted"})
 """Events about a message: hidden for whoever blocks its sender."""
-_NOBODY: set[str] = set()  # shared and never changed: most connections block nobody
+_NOBODY: frozenset[str] = frozenset()  # shared: most connections block nobody
 
 
 class OutboundEvent:
@@ -51,19 +52,17 @@ class Connection(ABC):
     def __init__(self, connection_id: str) -> None:
         self.id = connection_id
         self.principal: Principal | None = None
-        self.viewing: set[str] = set()
-        """Conversation ids this connection joined (actively views)."""
+        # The four sets below are made on first use (an empty set is 216 bytes, and an idle
+        # connection, or one of a user in no conversation, needs none of them).
+        self._viewing: set[str] | None = None
         self.room_names: dict[str, str] | None = None
         """The names of the open rooms among them (by conversation id), for the events."""
-        self.member_of: set[str] = set()
-        """Conversation channels whose messages this connection receives (hub bookkeeping)."""
-        self.watching: set[str] = set()
-        """Presence channels this connection subscribed to."""
-        self.games: set[str] = set()
-        """Game rooms (ids) whose events this connection receives."""
-        self.blocks: set[str] = _NOBODY
+        self._member_of: set[str] | None = None
+        self._watching: set[str] | None = None
+        self._games: set[str] | None = None
+        self.blocks: frozenset[str] = _NOBODY
         """Users this connection's user blocks: their messages are not delivered to it."""
-        self.blocked_by: set[str] = _NOBODY
+        self.blocked_by: frozenset[str] = _NOBODY
         """Users who block this connection's user: their presence is not delivered to it."""
         self.held: dict[str, list[OutboundEvent]] | None = None
         """New messages held back per conversation while it catches up."""
@@ -79,6 +78,39 @@ class Connection(ABC):
         self.ended: ParleyError | None = None
         """Why its credentials stopped holding (session revoked, account disabled, token
         expired): the connection is closing and refuses every command meanwhile."""
+
+    @property
+    def viewing(self) -> set[str]:
+        """Conversation ids this connection joined (actively views)."""
+        if self._viewing is None:
+            self._viewing = set()
+        return self._viewing
+
+    @property
+    def viewing_now(self) -> AbstractSet[str]:
+        """`viewing`, read without making the set."""
+        return self._viewing or _NOBODY
+
+    @property
+    def member_of(self) -> set[str]:
+        """Conversation channels whose messages this connection receives (hub bookkeeping)."""
+        if self._member_of is None:
+            self._member_of = set()
+        return self._member_of
+
+    @property
+    def watching(self) -> set[str]:
+        """Presence channels this connection subscribed to."""
+        if self._watching is None:
+            self._watching = set()
+        return self._watching
+
+    @property
+    def games(self) -> set[str]:
+        """Game rooms (ids) whose events this connection receives."""
+        if self._games is None:
+            self._games = set()
+        return self._games
 
     @property
     def user_id(self) -> str:

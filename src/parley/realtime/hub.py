@@ -349,5 +349,5 @@ class Hub:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def _with(ids: set[str], user_id: str, present: bool) -> set[str]:
+def _with(ids: frozenset[str], user_id: str, present: bool) -> frozenset[str]:
     return ids | {user_id} if present else ids - {user_id}

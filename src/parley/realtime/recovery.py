@@ -13,7 +13,10 @@ Nothing lives only in one process: the record of a signed-in socket is in the
 `RecoveryStore` from its sign-in on (updated when it joins or leaves a conversation, kept
 alive while it is connected), and the log tells, from the client's offset alone, which
 messages it missed: the log's order is the order every instance delivers in. So a client
-may come back to another instance, and the instance that held it may have died.
+may come back to another instance, and the instance that held it may have died. The
+in-process store dies with its process anyway: it gets a socket's record only once the
+socket is gone, and a resume while the old connection is still (half-)open is served from
+the socket itself, so a connected socket costs it nothing.
 
 What is replayed is what the `since` catch-up replays: new messages, from the database.
 Ephemeral events (typing, presence, who is viewing, read receipts) and changes to older
@@ -28,7 +31,8 @@ import hashlib
 import secrets
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -77,7 +81,7 @@ class Recoverable(Protocol):
     @property
     def principal(self) -> Principal | None: ...
     @property
-    def viewing(self) -> set[str]: ...
+    def viewing_now(self) -> AbstractSet[str]: ...
     @property
     def ended(self) -> ParleyError | None: ...
 
@@ -103,7 +107,9 @@ class Resumable:
     """Set when the instance saw it go; None while connected (or if that instance died)."""
 
     def encode(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        # A copy: the bytes orjson returns keep its whole 4 KiB output buffer allocated, and
+        # the in-process store keeps one record per connected socket (4 KiB of RSS each).
+        return bytes(memoryview(orjson.dumps({name: getattr(self, name) for name in FIELDS})))
 
     @classmethod
     def decode(cls, raw: bytes) -> Resumable | None:
@@ -111,6 +117,9 @@ class Resumable:
             return cls(**orjson.loads(raw))
         except (TypeError, ValueError):
             return None
+
+
+FIELDS = tuple(f.name for f in fields(Resumable))
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +152,11 @@ class Recovery:
         """How long before the server saw a connection go its client may have stopped
         receiving (a ping interval and timeout, and some): the log is kept that much longer
         than the window, and a replay starts no earlier than that before the drop."""
-        self._sockets: dict[str, tuple[str, str]] = {}
-        """Signed-in sockets on this instance: connection id -> (store key, start)."""
+        self._sockets: dict[str, tuple[Recoverable, str]] = {}
+        """Signed-in sockets on this instance: store key -> (socket, start). By key, so that
+        a socket resuming while its old connection here is still half-open takes the record
+        over in one step (a scan of every socket per sign-in was quadratic). With a store
+        that dies with this process, a connected socket's record is made from it."""
         self._keeper: asyncio.Task[None] | None = None
 
     @staticmethod
@@ -164,8 +176,9 @@ class Recovery:
         pid = auth.get("pid") if isinstance(auth, dict) else None
         if not isinstance(pid, str) or not pid or len(pid) > MAX_PID_CHARS:
             return None
-        raw = await self._store.take(pid_key(pid))  # once: a second resume is a new session
-        record = Resumable.decode(raw) if raw is not None else None
+        key = pid_key(pid)
+        raw = await self._store.take(key)  # once: a second resume is a new session
+        record = Resumable.decode(raw) if raw is not None else self._take_connected(key)
         if record is None or record.namespace != namespace:
             return None
         now = time.time()
@@ -235,31 +248,49 @@ class Recovery:
                 log.exception("recovery.unavailable")
                 return
         key = pid_key(socket.pid)
-        for other_id, (other_key, _) in list(self._sockets.items()):
-            if other_key == key:  # its old, half-open connection here: this one owns it now
-                del self._sockets[other_id]
-        self._sockets[socket.id] = (key, start)
-        await self._save(key, self._record(socket, start))
+        self._sockets[key] = (socket, start)  # an old, half-open connection's: this one's now
+        if self._store.outlives_instance:
+            await self._save(key, self._record(socket, start))
 
     async def changed(self, socket: Recoverable) -> None:
         """Its rooms or its token changed: the record follows."""
-        tracked = self._sockets.get(socket.id)
-        if tracked is not None and socket.principal is not None:  # while it owns the record
-            await self._save(tracked[0], self._record(socket, tracked[1]), unless_taken=True)
+        if not self._store.outlives_instance:
+            return  # its record is made from it when needed
+        key = self._owned(socket)
+        if key is not None and socket.principal is not None:  # while it owns the record
+            await self._save(key, self._record(socket, self._sockets[key][1]), unless_taken=True)
 
     async def gone(self, socket: Recoverable, *, recoverable: bool) -> None:
         """The socket is gone: kept for the window if it may come back (its connection
         dropped), forgotten if not (it disconnected, or was disconnected for a reason)."""
-        tracked = self._sockets.pop(socket.id, None)
-        if tracked is None or socket.principal is None:
+        key = self._owned(socket)
+        if key is None:
             return
-        key, start = tracked
+        _, start = self._sockets.pop(key)
+        if socket.principal is None:
+            return
         if recoverable and socket.ended is None:
             record = self._record(socket, start, disconnected_at=time.time())
             await self._save(key, record, unless_taken=True)
         else:
             with contextlib.suppress(Exception):
                 await self._store.take(key)
+
+    def _owned(self, socket: Recoverable) -> str | None:
+        """The store key of the record this socket owns here, if it owns one."""
+        if socket.pid is None:
+            return None
+        key = pid_key(socket.pid)
+        tracked = self._sockets.get(key)
+        return key if tracked is not None and tracked[0] is socket else None
+
+    def _take_connected(self, key: str) -> Resumable | None:
+        """With a store that dies with this process: the record of a socket still connected
+        here (its connection half-open), made from it, and taken (it resumes once)."""
+        if self._store.outlives_instance or key not in self._sockets:
+            return None
+        socket, start = self._sockets.pop(key)
+        return None if socket.principal is None else self._record(socket, start)
 
     @staticmethod
     def _record(
@@ -277,7 +308,7 @@ class Recovery:
             session_id=str(principal.session_id),
             expires_at=None if expires_at is None else expires_at.timestamp(),
             start=start,
-            rooms=sorted(socket.viewing),
+            rooms=sorted(socket.viewing_now),
             disconnected_at=disconnected_at,
         )
 
@@ -311,9 +342,11 @@ class Recovery:
         """A connected socket's record lives on while its instance does: if the instance
         dies, the record outlives it by two thirds of the window to the whole window."""
         every = self.window_secs / 3
+        if not self._store.outlives_instance:
+            return  # nothing of a connected socket is stored
         while True:
             await asyncio.sleep(every)
-            keys = [key for key, _ in self._sockets.values()]
+            keys = list(self._sockets)
             try:
                 await self._store.keep(keys, self.window_secs)
             except Exception:

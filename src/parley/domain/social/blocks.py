@@ -62,10 +62,11 @@ class BlockService:
             rows = await queries.blocked_by(work.tx, principal.user_id)
         return [BlockPublic(user=brief(u), since=b.created_at) for b, u in rows]
 
-    async def block_sets(self, user_id: uuid.UUID) -> tuple[set[str], set[str]]:
-        """(whom the user blocks, who blocks the user): what a live connection hides."""
-        async with self._uow() as work:
-            return await queries.block_sets(work.tx, user_id)
+    async def block_sets(self, user_id: uuid.UUID) -> tuple[frozenset[str], frozenset[str]]:
+        """(whom the user blocks, who blocks the user): what a live connection hides. Read on
+        every sign-in, so one statement without a unit of work; most users get two shared
+        empty sets."""
+        return await queries.live_block_sets(self._uow.db, user_id)
 
     async def may_see_presence(self, viewer: Principal, user: uuid.UUID) -> bool:
         """Friends and people who share a conversation may, and admins; a blocker's blocked

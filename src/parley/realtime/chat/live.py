@@ -113,7 +113,12 @@ class LiveService:
         With `hold`, new messages of every one of them wait for a catch-up (or a `release`)
         from the first one on (a resumed Socket.IO session: see `recovery`)."""
         connection.principal = principal
-        connection.blocks, connection.blocked_by = await self._blocks.block_sets(principal.user_id)
+        sibling = next(iter(self._hub.connections_of(str(principal.user_id))), None)
+        if sibling is not None:  # the user's block lists, kept current here by the hub
+            connection.blocks, connection.blocked_by = sibling.blocks, sibling.blocked_by
+        else:
+            blocks = await self._blocks.block_sets(principal.user_id)
+            connection.blocks, connection.blocked_by = blocks
         conversation_ids = self._hub.known_conversations(str(principal.user_id))
         if conversation_ids is None:
             found = await self._conversations.member_conversation_ids(principal.user_id)

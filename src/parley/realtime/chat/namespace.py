@@ -191,11 +191,11 @@ class ChatNamespace(AuthenticatedNamespace):
             socket.hold([str(k) for k in sync.since])
         await self.live.open(socket, principal)
         await phone_events.store_pending_device_info(self, socket)
+        await self._remember(socket)  # before `authenticated`: a client told so can come back
         greeting = self._greeting(socket)
         socket.emit("authenticated", greeting)
         if sync is not None:
             socket.emit("synced", await self.commands.sync(socket, {"since": sync.since}))
-        await self._remember(socket)
         return greeting
 
     async def signed_out(self, socket: SocketIOConnection) -> None:
