@@ -5,55 +5,37 @@ sent by another (the queue is in Redis)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import migrate
 from tests.push.conftest import push_env
 from tests.push.support import body_of, device_user, group, log_event, planned, send
 from tests.support.accounts import direct_chat
 from tests.support.clients import WsClient
+from tests.support.deployment import Deployment, two_instances
 from tests.support.push_receiver import PushReceiver
 from tests.support.server import ServerProcess, start_server
-from tests.support.services import REDIS_URL, create_postgres_database, require_tcp, scale_out_env
-
-
-@dataclass
-class Cluster:
-    a: ServerProcess
-    b: ServerProcess
-    root: Path
-    env: dict[str, str]
 
 
 @pytest.fixture(scope="module")
-def cluster(receiver: PushReceiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    require_tcp("Redis", REDIS_URL)
-    database = create_postgres_database()
-    try:
-        root = Path(tmp_path_factory.mktemp("push-cluster"))
-        migrate(root / "migrate", database.url)
-        env = {**scale_out_env(database.url), **push_env(receiver)}
-        a = start_server(root / "a", env)
-        b = start_server(root / "b", env)
-        yield Cluster(a, b, root, env)
-        a.stop()
-        b.stop()
-    finally:
-        database.drop()
+def cluster(
+    receiver: PushReceiver, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    root = Path(tmp_path_factory.mktemp("push-cluster"))
+    with two_instances(root, **push_env(receiver)) as deployment:
+        yield deployment
 
 
 @pytest.fixture
-def api(cluster: Cluster) -> Iterator[httpx.Client]:
+def api(cluster: Deployment) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=cluster.a.base_url, timeout=15) as client:
         yield client
 
 
 async def test_online_on_b_means_no_push_for_a_send_on_a_and_offline_exactly_one(
-    cluster: Cluster, api: httpx.Client, receiver: PushReceiver
+    cluster: Deployment, api: httpx.Client, receiver: PushReceiver
 ) -> None:
     alice, _ = device_user(api)
     bob, _ = device_user(api)
@@ -89,7 +71,7 @@ async def test_online_on_b_means_no_push_for_a_send_on_a_and_offline_exactly_one
 
 
 def test_a_push_planned_by_an_instance_that_stops_is_sent_by_another(
-    cluster: Cluster, api: httpx.Client, receiver: PushReceiver
+    cluster: Deployment, api: httpx.Client, receiver: PushReceiver
 ) -> None:
     c = start_server(cluster.root / "c", cluster.env)
     try:

@@ -15,42 +15,26 @@ import pytest
 from tests.conftest import migrate
 from tests.support.accounts import befriend, register
 from tests.support.clients import WsClient
+from tests.support.deployment import Deployment, two_instances
 from tests.support.redis_server import OwnRedis, own_redis
 from tests.support.server import API_KEY, ServerProcess, start_server
 from tests.support.services import REDIS_URL, create_postgres_database, require_tcp, scale_out_env
 
 
-@dataclass
-class Cluster:
-    a: ServerProcess
-    b: ServerProcess
-
-
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    require_tcp("Redis", REDIS_URL)
-    database = create_postgres_database()
-    try:
-        root = Path(tmp_path_factory.mktemp("cluster"))
-        migrate(root / "migrate", database.url)
-        env = scale_out_env(database.url)
-        a = start_server(root / "a", env)
-        b = start_server(root / "b", env)
-        yield Cluster(a, b)
-        a.stop()
-        b.stop()
-    finally:
-        database.drop()
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with two_instances(Path(tmp_path_factory.mktemp("cluster"))) as deployment:
+        yield deployment
 
 
 @pytest.fixture
-def api_a(cluster: Cluster) -> Iterator[httpx.Client]:
+def api_a(cluster: Deployment) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=cluster.a.base_url, timeout=15) as client:
         yield client
 
 
 @pytest.fixture
-def api_b(cluster: Cluster) -> Iterator[httpx.Client]:
+def api_b(cluster: Deployment) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=cluster.b.base_url, timeout=15) as client:
         yield client
 
@@ -87,7 +71,7 @@ def test_phone_code_limits_count_across_instances(api_a: httpx.Client, api_b: ht
 
 
 async def test_messages_typing_and_receipts_cross_instances(
-    cluster: Cluster, api_a: httpx.Client, api_b: httpx.Client, opened: list[WsClient]
+    cluster: Deployment, api_a: httpx.Client, api_b: httpx.Client, opened: list[WsClient]
 ) -> None:
     alice, bob = register(api_a), register(api_b)
     chat = api_a.post(
@@ -112,7 +96,7 @@ async def test_messages_typing_and_receipts_cross_instances(
 
 
 async def test_presence_and_new_members_cross_instances(
-    cluster: Cluster, api_a: httpx.Client, api_b: httpx.Client, opened: list[WsClient]
+    cluster: Deployment, api_a: httpx.Client, api_b: httpx.Client, opened: list[WsClient]
 ) -> None:
     owner, newcomer = register(api_a), register(api_b)
     befriend(api_a, owner, newcomer)
@@ -141,7 +125,7 @@ async def test_presence_and_new_members_cross_instances(
 
 
 async def test_broadcast_on_one_instance_reaches_the_other(
-    cluster: Cluster, api_a: httpx.Client, api_b: httpx.Client, opened: list[WsClient]
+    cluster: Deployment, api_a: httpx.Client, api_b: httpx.Client, opened: list[WsClient]
 ) -> None:
     listener = register(api_b)
     room = f"cluster-news-{uuid.uuid4().hex[:8]}"
@@ -216,7 +200,7 @@ async def test_delivery_resumes_after_redis_restarts(
 
 
 async def test_presence_and_viewers_span_instances(
-    cluster: Cluster, api_a: httpx.Client, opened: list[WsClient]
+    cluster: Deployment, api_a: httpx.Client, opened: list[WsClient]
 ) -> None:
     watcher, bob = register(api_a), register(api_a)
     befriend(api_a, watcher, bob)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import migrate
@@ -11,10 +12,23 @@ from tests.support.server import ServerProcess, start_server
 from tests.support.services import REDIS_URL, create_postgres_database, require_tcp, scale_out_env
 
 
+@dataclass
+class Deployment:
+    a: ServerProcess
+    b: ServerProcess
+    root: Path
+    env: dict[str, str]
+    """What every instance runs with: a test may start more (`start_server(root / "c", env)`)."""
+
+    def __iter__(self) -> Iterator[ServerProcess]:
+        return iter((self.a, self.b))
+
+
 @contextlib.contextmanager
-def two_instances(root: Path, **extra: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+def two_instances(root: Path, **extra: str) -> Iterator[Deployment]:
     """Two instances on a fresh PostgreSQL database and a Redis prefix of their own; `extra`
-    settings on both. Stopped (if still running) and the database dropped afterwards."""
+    settings on both. Stopped (if still running) and the database dropped afterwards; unpacks
+    as `(a, b)`."""
     require_tcp("Redis", REDIS_URL)
     database = create_postgres_database()
     started: list[ServerProcess] = []
@@ -23,7 +37,7 @@ def two_instances(root: Path, **extra: str) -> Iterator[tuple[ServerProcess, Ser
         env = scale_out_env(database.url, **extra)
         started.append(start_server(root / "a", env))
         started.append(start_server(root / "b", env))
-        yield started[0], started[1]
+        yield Deployment(started[0], started[1], root, env)
     finally:
         for server in started:
             server.stop()

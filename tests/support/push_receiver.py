@@ -15,9 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from typing import Any
 import httpx
 
 from tests.support.server import free_port
+from tests.support.subprocess_server import logged_process
 
 READY_MARKER = "Uvicorn running on"
 
@@ -182,40 +181,15 @@ class PushReceiver:
 @contextmanager
 def running_receiver(public_key_file: Path, timeout_secs: float = 30) -> Iterator[PushReceiver]:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.push_receiver", str(port), str(public_key_file)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    command = [sys.executable, "-m", "tests.support.push_receiver", str(port), str(public_key_file)]
+    with logged_process(
+        command,
+        READY_MARKER,
+        f"the push receiver on port {port}",
         cwd=Path(__file__).parents[2],
-    )
-    ready = threading.Event()
-    lines: list[str] = []
-
-    def drain() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.append(line.rstrip())
-            if READY_MARKER in line:
-                ready.set()
-        ready.set()
-
-    drainer = threading.Thread(target=drain, daemon=True, name=f"push-receiver-{port}")
-    drainer.start()
-    try:
-        if not ready.wait(timeout_secs) or process.poll() is not None:
-            raise RuntimeError("the push receiver did not start:\n" + "\n".join(lines))
+        timeout_secs=timeout_secs,
+    ):
         yield PushReceiver(f"http://127.0.0.1:{port}")
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        drainer.join(timeout=10)
-        if process.stderr is not None:
-            process.stderr.close()
 
 
 def main() -> None:

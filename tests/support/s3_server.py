@@ -7,15 +7,14 @@ sleeps. moto is a dev dependency: when it cannot start, the tests that need it f
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from tests.support.server import free_port
+from tests.support.subprocess_server import logged_process
 
 READY_MARKER = "Running on"
 ACCESS_KEY = "parley-test-key"
@@ -60,37 +59,8 @@ class S3Server:
 @contextmanager
 def running_s3_server(timeout_secs: float = 30) -> Iterator[S3Server]:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    ready = threading.Event()
-    lines: list[str] = []
-
-    def drain() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.append(line.rstrip())
-            if READY_MARKER in line:
-                ready.set()
-        ready.set()
-
-    drainer = threading.Thread(target=drain, daemon=True, name=f"moto-{port}")
-    drainer.start()
-    try:
-        if not ready.wait(timeout_secs) or process.poll() is not None:
-            joined = "\n".join(lines)
-            raise RuntimeError(f"moto's S3 server did not start on port {port}:\n{joined}")
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    with logged_process(
+        command, READY_MARKER, f"moto's S3 server on port {port}", timeout_secs=timeout_secs
+    ):
         yield S3Server(f"http://127.0.0.1:{port}")
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        drainer.join(timeout=10)
-        if process.stderr is not None:
-            process.stderr.close()

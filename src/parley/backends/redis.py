@@ -20,6 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from parley.backends.redis_client import redis_client
 from parley.domain.ports import Broker
 from parley.lifecycle import stop_task
 
@@ -35,7 +36,7 @@ class RedisBroker(Broker):
         self._prefix = prefix
         # Commands retry on a dropped connection, so the first publish after Redis restarts
         # reconnects instead of failing on a stale pooled socket.
-        self._redis: Redis = Redis.from_url(
+        self._redis: Redis = redis_client(
             url,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
             retry_on_error=[RedisConnectionError, RedisTimeoutError],

@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from parley.backends.redis_client import redis_client
 from parley.domain.events import game_channel
 from parley.domain.gameplay import bounds
 from parley.domain.gameplay.rooms import Room, RoomSnapshot
@@ -93,7 +94,7 @@ class RedisGameStore(GameStore):
         self._prefix = prefix
         self._keys = prefix + "game:"
         self._ttl_ms = max(1000, int(ttl_secs * 1000))
-        self._redis: Redis = Redis.from_url(url, decode_responses=True)
+        self._redis: Redis = redis_client(url, decode_responses=True)
         self._relay = self._redis.register_script(RELAY)
         self._relays: list[tuple[str, list[Any], asyncio.Future[Any]]] = []
         self._relayer: asyncio.Task[None] | None = None

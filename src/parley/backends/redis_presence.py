@@ -22,6 +22,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from parley.backends.redis_client import redis_client
 from parley.domain.ports import PresenceStore
 from parley.lifecycle import stop_task
 
@@ -31,7 +32,7 @@ log = structlog.get_logger(__name__)
 class RedisPresenceStore(PresenceStore):
     def __init__(self, url: str, *, instance_ttl_secs: float, prefix: str) -> None:
         self._prefix = prefix + "pres:"
-        self._redis: Redis = Redis.from_url(url, decode_responses=True)
+        self._redis: Redis = redis_client(url, decode_responses=True)
         self.instance_id = uuid.uuid4().hex
         self._ttl_ms = max(1000, int(instance_ttl_secs * 1000))
         self._heartbeat: asyncio.Task[None] | None = None

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from parley.backends.redis_client import redis_client
 from parley.domain.ports import PendingPush, PushQueue
 
 ADD = """
@@ -50,7 +51,7 @@ KEEP_FOR_MS = 24 * 3600 * 1000
 
 class RedisPushQueue(PushQueue):
     def __init__(self, url: str, *, prefix: str) -> None:
-        self._redis: Redis = Redis.from_url(url)
+        self._redis: Redis = redis_client(url)
         self._prefix = f"{prefix}push:"
         self._add = self._redis.register_script(ADD)
         self._take = self._redis.register_script(TAKE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from parley.backends.redis_client import redis_client
 from parley.domain.ports import RateLimit
 
 HIT = """
@@ -42,7 +43,7 @@ return 0
 
 class RedisRateLimit(RateLimit):
     def __init__(self, url: str, *, prefix: str, name: str, limit: int, window_secs: float) -> None:
-        self._redis: Redis = Redis.from_url(url)
+        self._redis: Redis = redis_client(url)
         self._key = f"{prefix}rl:{name}:"
         self._limit = limit
         self._window_ms = max(1, int(window_secs * 1000))

@@ -16,6 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from parley.backends.redis_client import redis_client
 from parley.domain.ports import LoggedMessage, RecoveryStore, parse_position
 
 PUBLISH = """
@@ -48,7 +49,7 @@ SCAN_BATCH = 1000
 
 class RedisRecoveryStore(RecoveryStore):
     def __init__(self, url: str, *, prefix: str, retention_secs: float) -> None:
-        self._redis: Redis = Redis.from_url(url, socket_connect_timeout=2)
+        self._redis: Redis = redis_client(url, socket_connect_timeout=2)
         self._prefix = prefix
         self._stream = prefix + "recovery:log"
         self._retention_ms = int(retention_secs * 1000)

@@ -22,6 +22,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from parley.backends.redis_client import redis_client
 from parley.domain.ports import MessageLog, Persist
 from parley.lifecycle import stop_task
 
@@ -47,7 +48,7 @@ class RedisMessageLog(MessageLog):
         claim_idle_secs: float,
         dedup_ttl_secs: int = 86_400,
     ) -> None:
-        self._redis: Redis = Redis.from_url(url)
+        self._redis: Redis = redis_client(url)
         self._stream = prefix + "messages"
         self._prefix = prefix
         self._consumer = consumer

@@ -43,3 +43,12 @@ class IncomingFile:
 
     def close(self) -> None:
         self.file.close()
+
+
+def clean_filename(name: str | None) -> str | None:
+    """The last path segment, without control characters, at most 255 characters."""
+    if not name:
+        return None
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(c for c in base if c >= " " and c != "\x7f").strip()
+    return cleaned[:255] or None

@@ -1,15 +1,12 @@
 """Receiving uploads, reading them back for those allowed, and removing stale ones.
 
-An upload is streamed into a temporary file while it is counted and hashed (refused as soon
-as it passes the size limit), its type is read from its first bytes, an image gets its
-dimensions and a thumbnail, and only then is it put in the file store and recorded. Any
-failure on the way leaves no file and no row.
-
-A presigned upload goes the other way round: the client sends the file straight to the store
-(under a pending key naming its uploader), then asks Parley to complete it: the file is read
-back, counted, hashed, sniffed and inspected the same way, then moved to its own key inside
-the store and recorded; a refused one is deleted. Pending files never completed are removed
-by the cleanup once older than the unattached TTL (their id's time says when they were made).
+An upload is streamed into a temporary file while it is counted and hashed (refused once
+past the size limit), typed by its first bytes, an image measured and thumbnailed, and only
+then stored and recorded: a failure leaves no file and no row. A presigned upload goes the
+other way round: the client sends the file to the store (under a pending key naming its
+uploader), then asks to complete it: read back and checked the same way, moved to its own
+key and recorded, or deleted. The cleanup removes pending files older than the unattached
+TTL (their id's time says when they were made).
 """
 
 from __future__ import annotations
@@ -31,10 +28,11 @@ from parley.db.types import utcnow
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations import access
 from parley.domain.ids import uuid7, uuid7_time
+from parley.domain.keyed_locks import KeyedLocks
 from parley.domain.ports import FileStore
 from parley.domain.uploads.attach import upload_not_found
 from parley.domain.uploads.images import inspect_image
-from parley.domain.uploads.incoming import IncomingFile, too_large
+from parley.domain.uploads.incoming import IncomingFile, clean_filename, too_large
 from parley.domain.uploads.keys import (
     FILENAME_META,
     PENDING_PREFIX,
@@ -96,9 +94,9 @@ class UploadService:
         self._store = store
         self.max_bytes = max_bytes
         self._allowed = {t.strip().lower() for t in allowed_types}
-        self._unattached_ttl = timedelta(seconds=unattached_ttl_secs)
-        """Also how long a presigned upload may wait to be completed."""
+        self._unattached_ttl = timedelta(seconds=unattached_ttl_secs)  # and for presigned ones
         self._presign_expires_secs = max(1, int(presign_expires_secs))
+        self._completing = KeyedLocks()
 
     def begin(self) -> IncomingFile:
         return IncomingFile(self.max_bytes)
@@ -275,7 +273,14 @@ class UploadService:
         """Check a presigned upload the client has sent to the store and record it; returns
         it and whether this call made it (a repeat returns the same upload). A refused file
         is deleted from the store. 404 `upload_not_found` for an id that is someone else's,
-        never sent, or older than the pending TTL."""
+        never sent, or older than the pending TTL. One completion of an id at a time here;
+        another instance's at the same moment gets 409 or the same upload."""
+        async with self._completing.hold(upload_id):
+            return await self._complete(principal, upload_id)
+
+    async def _complete(
+        self, principal: Principal, upload_id: uuid.UUID
+    ) -> tuple[UploadPublic, bool]:
         existing = await self.find_own(principal, upload_id)
         if existing is not None:
             return existing, False
@@ -305,11 +310,8 @@ class UploadService:
             await asyncio.shield(self._forget([key]))
             raise
         except (NotFound, IntegrityError):
-            # Gone, or recorded meanwhile by a concurrent completion (its row came first).
-            existing = await self.find_own(principal, upload_id)
-            if existing is None:
-                raise
-            return existing, False
+            # Taken meanwhile by a concurrent completion (recorded, or on its way).
+            return await self._completed_meanwhile(principal, upload_id), False
 
     async def _completed_meanwhile(
         self, principal: Principal, upload_id: uuid.UUID
@@ -389,12 +391,3 @@ class UploadService:
         async with self._db.transaction() as tx:
             await queries.delete_uploads(tx, removed)
         return len(removed)
-
-
-def clean_filename(name: str | None) -> str | None:
-    """The last path segment, without control characters, at most 255 characters."""
-    if not name:
-        return None
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(c for c in base if c >= " " and c != "\x7f").strip()
-    return cleaned[:255] or None
