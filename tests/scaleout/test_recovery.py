@@ -21,7 +21,7 @@ from tests.support.server import ServerProcess
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two instances of one deployment; a test may kill the first."""
     with two_instances(Path(tmp_path_factory.mktemp("recovery"))) as both:
-        yield both
+        yield both.a, both.b
 
 
 def test_the_official_client_comes_back_on_the_other_instance(

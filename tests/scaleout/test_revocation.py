@@ -22,7 +22,7 @@ from tests.support.sio import SioClient
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     with two_instances(Path(tmp_path_factory.mktemp("revocation"))) as both:
-        yield both
+        yield both.a, both.b
 
 
 @pytest.fixture

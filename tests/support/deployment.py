@@ -23,6 +23,9 @@ class Deployment:
     def __iter__(self) -> Iterator[ServerProcess]:
         return iter((self.a, self.b))
 
+    def __getitem__(self, index: int) -> ServerProcess:
+        return (self.a, self.b)[index]
+
 
 @contextlib.contextmanager
 def two_instances(root: Path, **extra: str) -> Iterator[Deployment]:
