@@ -20,6 +20,7 @@ no ASGI middleware sees; uvicorn is pinned below its next minor for it (pyprojec
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 from collections import Counter
 from dataclasses import dataclass
@@ -52,7 +53,12 @@ class EdgeLimits:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return True
-        return not any(ip in ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
+        return not any(ip in network for network in self._networks)
+
+    @functools.cached_property
+    def _networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The trusted proxies parsed once, not on every connection."""
+        return tuple(ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
 
 
 def edge_protocol(limits: EdgeLimits) -> type[HttpToolsProtocol]:

@@ -97,13 +97,8 @@ class S3FileStore(FileStore):
                 yield chunk
 
     async def size(self, key: str) -> int | None:
-        try:
-            head = await self._client.head_object(Bucket=self._bucket, Key=self._key(key))
-        except ClientError as exc:
-            if _is_missing(exc):
-                return None
-            raise
-        return int(head["ContentLength"])
+        stored = await self.stat(key)
+        return None if stored is None else stored.size
 
     async def delete(self, key: str) -> None:
         await self._client.delete_object(Bucket=self._bucket, Key=self._key(key))
