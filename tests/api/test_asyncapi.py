@@ -6,6 +6,7 @@ event the dialects put on the wire, and it is what the server serves."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -163,4 +164,7 @@ def test_the_server_serves_it_and_its_page(served: httpx.Client, doc: dict[str, 
     for channel in doc["channels"].values():
         assert f">{channel['address']} <small>" in page.text
     assert "create_room" in page.text
-    assert "PlayerAction" in page.text
+    linked = set(re.findall(r'href="#schema-([\w.-]+)"', page.text))
+    anchors = set(re.findall(r"id=schema-([\w.-]+)", page.text))
+    assert "PlayerAction" in linked
+    assert linked <= anchors == set(doc["components"]["schemas"])

@@ -220,7 +220,7 @@ def install_openapi(app: FastAPI) -> None:
                 summary=app.summary,
                 description=(
                     "REST under `/api/v1`. Send `Authorization: Bearer <access token>` "
-                    "(Authorize, above). Every failure is `{error: {code, message, ...}}`. "
+                    "(Swagger UI: Authorize). Every failure is `{error: {code, message, ...}}`. "
                     "The socket protocols: `/asyncapi.json` (and the page `/asyncapi`)."
                 ),
                 routes=app.routes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from typing import Any
 
@@ -20,8 +21,13 @@ nav a { margin-right: 1rem; }
 """
 
 
+SCHEMA_REF = re.compile(r"&quot;#/components/schemas/([\w.-]+)&quot;")
+
+
 def _schema(value: Any) -> str:
-    return f"<pre>{escape(json.dumps(value, indent=2, ensure_ascii=False))}</pre>"
+    """The schema as JSON, each reference to a named schema a link to it below."""
+    text = escape(json.dumps(value, indent=2, ensure_ascii=False))
+    return "<pre>" + SCHEMA_REF.sub(r'<a href="#schema-\1">&quot;\1&quot;</a>', text) + "</pre>"
 
 
 def _channel(key: str, channel: dict[str, Any], operations: dict[str, Any]) -> str:
@@ -56,7 +62,8 @@ def render_asyncapi(document: dict[str, Any]) -> str:
     )
     body = "".join(_channel(k, c, document["operations"]) for k, c in channels.items())
     schemas = "".join(
-        f"<details><summary><code>{escape(name)}</code></summary>{_schema(schema)}</details>"
+        f"<details id=schema-{escape(name)}><summary><code>{escape(name)}</code></summary>"
+        f"{_schema(schema)}</details>"
         for name, schema in document["components"]["schemas"].items()
     )
     return f"""<!doctype html>
