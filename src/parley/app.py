@@ -12,11 +12,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from parley import __version__
+from parley.api import docs_pages
 from parley.api.compat import cs_chat
 from parley.api.errors import install_error_handlers
 from parley.api.json_body import JsonBodyPolicyMiddleware
 from parley.api.metrics import Metrics, Reading
 from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
+from parley.api.openapi_doc import install_openapi
 from parley.api.ops_access import OpsAccessMiddleware
 from parley.api.origins import (
     SocketOriginMiddleware,
@@ -278,7 +280,11 @@ def create_app(
         version=__version__,
         summary="Real-time chat and game backend: REST, Socket.IO and plain WebSocket.",
         lifespan=lifespan,
+        # Served by api/docs_pages from files Parley ships, not FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
     )
+    install_openapi(app)
     app.state.settings = settings
     app.state.metrics = Metrics()
     install_error_handlers(app)
@@ -295,6 +301,7 @@ def create_app(
         broadcast,
         uploads,
         cs_chat,
+        docs_pages,
     ):
         app.include_router(module.router)
     for path in WEBSOCKET_ROUTES:

@@ -55,15 +55,16 @@ def test_every_kind_of_response_has_the_security_headers(plain: ServerProcess) -
         assert "strict-transport-security" not in headers, what  # plain HTTP
 
 
-def test_the_docs_page_gets_a_policy_that_lets_it_load(plain: ServerProcess) -> None:
+def test_the_docs_pages_get_a_policy_of_parleys_own_files_only(plain: ServerProcess) -> None:
     with _client(plain) as api:
-        page = api.get("/docs")
-    assert page.status_code == 200
-    policy = page.headers["content-security-policy"]
-    assert "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net" in policy
-    assert "frame-ancestors 'none'" in policy
-    for source in ("https://cdn.jsdelivr.net/npm/swagger-ui-dist",):
-        assert source in page.text  # what the page loads is what the policy allows
+        pages = [api.get(path) for path in ("/docs", "/redoc", "/asyncapi")]
+    for page in pages:
+        assert page.status_code == 200
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self';" in policy  # files only: no inline script, no CDN
+        assert "http" not in policy
+        assert "frame-ancestors 'none'" in policy
+        assert "cdn." not in page.text  # what the page loads is what the policy allows
 
 
 def test_hsts_only_when_the_request_came_over_https(plain: ServerProcess) -> None:
@@ -88,7 +89,7 @@ def test_a_route_that_chooses_its_caching_keeps_it(plain: ServerProcess, tmp_pat
 
 def test_the_development_default_shows_the_operator_pages(plain: ServerProcess) -> None:
     with _client(plain) as api:
-        for path in ("/metrics", "/docs", "/redoc", "/openapi.json"):
+        for path in ("/metrics", "/docs", "/redoc", "/openapi.json", "/asyncapi.json"):
             assert api.get(path).status_code == 200, path
 
 
@@ -96,7 +97,16 @@ def test_production_hides_docs_and_metrics_without_an_ops_token(tmp_path: Path) 
     server = start_server(tmp_path, {"APP_ENV": "production", "JWT_SECRET": JWT_SECRET})
     try:
         with _client(server) as api:
-            for path in ("/metrics", "/docs", "/redoc", "/openapi.json", "/swagger/index.html"):
+            for path in (
+                "/metrics",
+                "/docs",
+                "/docs/static/swagger-ui-bundle.js",
+                "/redoc",
+                "/openapi.json",
+                "/swagger/index.html",
+                "/asyncapi",
+                "/asyncapi.json",
+            ):
                 answer = api.get(path)
                 assert answer.status_code == 404, path
                 assert answer.json()["error"]["code"] == "not_found"
@@ -117,7 +127,7 @@ def test_token_protected_operator_pages(tmp_path: Path) -> None:
     )
     try:
         with _client(server) as api:
-            for path in ("/metrics", "/openapi.json"):
+            for path in ("/metrics", "/openapi.json", "/asyncapi.json"):
                 refused = api.get(path)
                 assert refused.status_code == 401, path
                 assert refused.headers["www-authenticate"] == "Bearer"

@@ -171,7 +171,7 @@ def test_clients_behind_nginx_are_seen_with_their_own_addresses(balanced: Balanc
 
 def test_operator_pages_are_not_served_to_the_outside(balanced: Balanced) -> None:
     with httpx.Client(base_url=balanced.url, timeout=15) as outside:
-        for path in ("/metrics", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+        for path in ("/metrics", "/docs", "/redoc", "/openapi.json", "/asyncapi.json"):
             assert outside.get(path).status_code == 404, path
         assert outside.get("/health").status_code == 200
         assert outside.get("/api/v1/version").status_code == 200

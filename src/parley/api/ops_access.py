@@ -1,6 +1,7 @@
 """Who may read the operator pages: `/metrics`, and the interactive docs with the OpenAPI
-document they read. Each is `public`, `token` (`Authorization: Bearer <OPS_TOKEN>`) or `off`
-(404, as if it were not there); see DOCS_ACCESS and METRICS_ACCESS."""
+and AsyncAPI documents they read (and their files under `/docs/static/`). Each is `public`,
+`token` (`Authorization: Bearer <OPS_TOKEN>`) or `off` (404, as if it were not there); see
+DOCS_ACCESS and METRICS_ACCESS."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from parley.api.middleware import send_error
 from parley.config import OpsAccess
 
-DOCS_PATHS = ("/docs", "/redoc", "/openapi.json", "/swagger")
+DOCS_PATHS = ("/docs", "/redoc", "/openapi.json", "/swagger", "/asyncapi", "/asyncapi.json")
 METRICS_PATHS = ("/metrics",)
 
 

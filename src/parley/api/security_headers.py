@@ -15,14 +15,15 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DATA_POLICY = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# The interactive docs (FastAPI's Swagger UI and ReDoc pages): their scripts and styles from
-# the CDN those pages name, and the inline script that starts them.
+# Parley's own pages (Swagger UI, ReDoc, the AsyncAPI page): everything from Parley itself,
+# no CDN. Scripts are files only (no inline script); styles may be inline, as Swagger UI's
+# and ReDoc's components set them; ReDoc runs a worker from a blob.
 PAGE_POLICY = (
     b"default-src 'self'; "
-    b"script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    b"font-src 'self' https://fonts.gstatic.com; "
-    b"img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    b"script-src 'self'; "
+    b"style-src 'self' 'unsafe-inline'; "
+    b"font-src 'self'; "
+    b"img-src 'self' data:; "
     b"worker-src 'self' blob:; "
     b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )

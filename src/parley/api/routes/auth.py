@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel
 
 from parley.api.deps import Client, CurrentUser, RuntimeDep
+from parley.api.openapi_doc import errors
 from parley.domain.accounts.schemas import (
     AuthResult,
     LoginRequest,
@@ -29,19 +30,19 @@ class LogoutResult(BaseModel):
     sessions_revoked: int
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED)
+@router.post("/register", status_code=status.HTTP_201_CREATED, responses=errors(409))
 async def register(body: UserCreate, runtime: RuntimeDep, client: Client) -> AuthResult:
     """Create a customer account and sign it in on this device."""
     return await runtime.auth.register(body, client)
 
 
-@router.post("/login")
+@router.post("/login", responses=errors(401))
 async def login(body: LoginRequest, runtime: RuntimeDep, client: Client) -> AuthResult:
     """Sign in with a username or email and a password; opens a device session."""
     return await runtime.auth.log_in(body, client)
 
 
-@router.post("/refresh")
+@router.post("/refresh", responses=errors(401))
 async def refresh(body: RefreshRequest, runtime: RuntimeDep, client: Client) -> AuthResult:
     """Trade a refresh token for a new pair. Each refresh token works once."""
     return await runtime.auth.refresh(body.refresh_token, client)

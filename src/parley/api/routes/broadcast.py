@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 
 from parley.api.deps import RuntimeDep, get_principal
+from parley.api.openapi_doc import errors
 from parley.domain.conversations.schemas import BroadcastSend, MessagePublic
 from parley.domain.roles import Role
 from parley.errors import Unauthenticated
@@ -30,7 +31,12 @@ async def require_trusted_caller(request: Request, runtime: RuntimeDep) -> None:
 Trusted = Annotated[None, Depends(require_trusted_caller)]
 
 
-@router.post("/api/v1/broadcast", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/v1/broadcast",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(401, 403),
+    openapi_extra={"security": [{"apiKey": []}, {"bearer": []}]},
+)
 @router.post("/messages", status_code=status.HTTP_201_CREATED, include_in_schema=False)
 async def broadcast(body: BroadcastSend, _: Trusted, runtime: RuntimeDep) -> MessagePublic:
     """Store a message in the conversation or open room (`room_id`: id or name) and deliver it

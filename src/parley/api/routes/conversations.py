@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from parley.api.deps import CurrentUser, RuntimeDep
+from parley.api.openapi_doc import errors
 from parley.domain.conversations.messages import MAX_PAGE, MAX_SEQ
 from parley.domain.conversations.schemas import (
     ConversationCreate,
@@ -39,7 +40,7 @@ class MessageBody(MessageSend):
     conversation: str = ""
 
 
-@router.post("/conversations", status_code=status.HTTP_201_CREATED)
+@router.post("/conversations", status_code=status.HTTP_201_CREATED, responses=errors(409, 429))
 async def create_conversation(
     body: ConversationCreate, user: CurrentUser, runtime: RuntimeDep
 ) -> ConversationPublic:
@@ -72,7 +73,7 @@ async def get_conversation(
     return await runtime.conversations.get(user, conversation_id)
 
 
-@router.patch("/conversations/{conversation_id}")
+@router.patch("/conversations/{conversation_id}", responses=errors(409))
 async def update_conversation(
     conversation_id: uuid.UUID, body: ConversationUpdate, user: CurrentUser, runtime: RuntimeDep
 ) -> ConversationPublic:
@@ -121,7 +122,11 @@ async def list_messages(
     return await runtime.messages.history(user, conversation_id, limit=limit, cursor=cursor)
 
 
-@router.post("/conversations/{conversation_id}/messages", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(429),
+)
 async def send_message(
     conversation_id: uuid.UUID,
     body: MessageBody,
@@ -165,7 +170,7 @@ async def delete_message(
     return await runtime.messages.delete(user, message_id)
 
 
-@router.put("/messages/{message_id}/reactions/{emoji}")
+@router.put("/messages/{message_id}/reactions/{emoji}", responses=errors(409))
 async def add_reaction(
     message_id: uuid.UUID, emoji: str, user: CurrentUser, runtime: RuntimeDep
 ) -> ReactionChange:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, StrictBool
 
 from parley.api.deps import CurrentUser, RuntimeDep
+from parley.api.openapi_doc import errors
 from parley.domain.accounts.schemas import Lenient
 from parley.domain.conversations.rooms import MAX_ROOM_PAGE
 from parley.domain.conversations.schemas import (
@@ -39,7 +40,7 @@ class Joined(BaseModel):
     """False when you were a member already."""
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(409, 429))
 async def create_room(
     body: RoomCreate, user: CurrentUser, runtime: RuntimeDep
 ) -> ConversationPublic:
@@ -93,7 +94,7 @@ async def invite(
     return await runtime.conversations.add_member(user, room_id, body)
 
 
-@router.patch("/{ref}")
+@router.patch("/{ref}", responses=errors(409))
 async def update_room(
     ref: Ref, body: ConversationUpdate, user: CurrentUser, runtime: RuntimeDep
 ) -> ConversationPublic:

@@ -47,6 +47,12 @@ class DeviceContext(Lenient):
 
 
 class UserCreate(DeviceContext):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"username": "alice", "email": "alice@test.com", "password": "12345678"}]
+        }
+    )
+
     username: Username
     password: Password
     email: EmailStr | None = None
@@ -56,6 +62,10 @@ class UserCreate(DeviceContext):
 
 class LoginRequest(DeviceContext):
     """`login` may be a username or an email; the seeds send `username` or `email`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"login": "alice", "password": "12345678"}]}
+    )
 
     login: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254)]
     password: Annotated[str, StringConstraints(max_length=128)]

@@ -111,6 +111,14 @@ class MemberAdd(Lenient):
 
 
 class MessageSend(Lenient):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"conversation_id": "room-lobby", "content": "Hello!", "client_msg_id": "c-1"}
+            ]
+        }
+    )
+
     conversation: ConversationRef = Field(validation_alias=CONVERSATION_REF)
     content: str = ""
     type: MessageType = Field(

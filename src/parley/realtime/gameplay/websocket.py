@@ -71,10 +71,11 @@ def _answered(run: GameCommand, reply: str | None) -> Handler:
     return handler
 
 
-GameplayWebSocketSession.handlers = {
+HANDLERS: dict[str, Handler] = {
     **{name: _answered(run, reply) for name, (run, reply) in GAME_COMMANDS.items()},
     "ping": ping,
     "heartbeat": ping,
     "auth": renew,
     "authenticate": renew,
 }
+GameplayWebSocketSession.handlers = HANDLERS
