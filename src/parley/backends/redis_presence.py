@@ -61,6 +61,13 @@ class RedisPresenceStore(PresenceStore):
             except (RedisError, OSError) as exc:
                 log.warning("presence.heartbeat_failed", error=str(exc))
 
+    async def instances(self) -> list[str]:
+        known = sorted(await self._set(self._prefix + "instances"))
+        if not known:
+            return []
+        alive = await self._redis.mget([self._prefix + "i:" + i for i in known])
+        return [i for i, flag in zip(known, alive, strict=True) if flag]
+
     async def _hash(self, key: str) -> dict[str, str]:
         raw = await self._redis.hgetall(key)
         return {_text(k): _text(v) for k, v in raw.items()}

@@ -120,6 +120,13 @@ class PresenceStore(Resource, ABC):
         """
         return []
 
+    instance_id = "local"
+    """This instance's id among those sharing the store."""
+
+    async def instances(self) -> list[str]:
+        """The ids of the live instances sharing this store (this one alone, in one process)."""
+        return [self.instance_id]
+
 
 @dataclass(frozen=True, slots=True)
 class RoomChange:
