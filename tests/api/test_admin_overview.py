@@ -4,12 +4,15 @@ from this instance's ring, live instances from presence; admins only."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
+import websockets
 
 from tests.support.accounts import create_admin, register
 from tests.support.server import ServerProcess
+from tests.support.sio import SioClient
 
 
 def test_the_overview_counts_what_happened(api: httpx.Client, server: ServerProcess) -> None:
@@ -53,3 +56,26 @@ def test_only_admins_read_it(api: httpx.Client) -> None:
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "role_required"
     assert api.get("/api/v1/admin/overview").status_code == 401
+
+
+async def test_socket_errors_are_listed_too(api: httpx.Client, server: ServerProcess) -> None:
+    admin, someone = create_admin(api, server), register(api)
+    client = SioClient()
+    await client.connect(server.base_url, auth={"token": someone.access_token, "recovery": False})
+    try:
+        answer = await client.call("join", {"room_id": str(uuid.uuid4())})
+    finally:
+        await client.disconnect()
+    code = answer["error"]["code"]
+    async with websockets.connect(
+        server.base_url.replace("http", "ws") + f"/ws?token={someone.access_token}"
+    ) as ws:
+        await ws.recv()  # authenticated
+        await ws.send(json.dumps({"type": "no_such_frame", "id": "1", "data": {}}))
+        frame = json.loads(await ws.recv())
+    assert frame["type"] == "error"
+    latest = api.get("/api/v1/admin/overview", headers=admin.headers).json()["recent_errors"]
+    assert [(e["code"], e["source"]) for e in latest[:2]] == [
+        (frame["code"], "ws /ws"),
+        (code, "socket.io / join"),
+    ]
