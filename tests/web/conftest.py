@@ -81,9 +81,10 @@ def browser(chromium_path: str) -> Iterator[object]:
         launched.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server of the module's own on SQLite: the pages are the same on every database."""
+    """A server of the browser tests' own on SQLite: the pages are the same on every
+    database (the admin overview's queries have their tests on all three in tests/api)."""
     data_dir = tmp_path_factory.mktemp("web")
     server = start_server(data_dir, {"DATABASE_URL": f"sqlite:///{data_dir / 'web.db'}", **WEB_ENV})
     yield server

@@ -1,7 +1,7 @@
 // The browser chat over Socket.IO: conversations and rooms, live messages, typing, read
 // receipts, presence, history paging, and tic-tac-toe on /gameplay. REST for everything that
 // is not live, exactly as README documents it.
-import { $, api, authForm, clearSession, el, loadSession } from "/app/session.js";
+import { $, api, authForm, clearSession, el, loadSession, saveSession } from "/app/session.js";
 import { TicTacToe } from "/app/game.js";
 
 const PAGE = 20;
@@ -23,6 +23,7 @@ const state = {
   typing: new Map(), // user id -> username
   typingSent: false,
   typingTimer: null,
+  renewTimer: null,
 };
 
 function notice(text) {
@@ -30,6 +31,7 @@ function notice(text) {
 }
 
 function showSignedOut(reason) {
+  clearTimeout(state.renewTimer);
   state.socket?.disconnect();
   state.game?.close();
   state.socket = state.game = state.current = null;
@@ -54,6 +56,26 @@ function start(session) {
   connect();
   state.game = new TicTacToe(window.io, session, $("#game"));
   loadConversations();
+  scheduleRenewal();
+}
+
+// A fresh access token before this one expires, handed to the live sockets (`authenticate`).
+function scheduleRenewal() {
+  const secs = Math.max(30, (state.session.tokens.expires_in || 900) - 60);
+  state.renewTimer = setTimeout(async () => {
+    try {
+      const renewed = await api("POST", "/auth/refresh", { refresh_token: state.session.tokens.refresh_token });
+      saveSession(renewed);
+      state.session = renewed;
+      const token = renewed.tokens.access_token;
+      state.socket.auth.token = token; // for a reconnect
+      state.socket.emit("authenticate", { token });
+      state.game?.renew(token);
+      scheduleRenewal();
+    } catch (error) {
+      showSignedOut(error.code || "session ended");
+    }
+  }, secs * 1000);
 }
 
 function connect() {

@@ -27,6 +27,11 @@ export class TicTacToe {
     this.board.replaceChildren(...this.cells);
   }
 
+  renew(token) {
+    this.socket.auth.token = token;
+    this.socket.emit("authenticate", { token });
+  }
+
   close() {
     this.button.removeEventListener("click", this.onClick);
     this.socket.disconnect();
