@@ -288,6 +288,7 @@ class Runtime:
                     prefix=settings.redis_prefix,
                 )
             )
+            store.report_connections(lambda: hub.connection_count)
             presence = PresenceService(
                 uow,
                 store,

@@ -45,7 +45,11 @@ def test_the_overview_counts_what_happened(api: httpx.Client, server: ServerProc
         "source": "rest GET /api/v1/conversations/{conversation_id}",
     }
     assert after["errors_total"] >= before["errors_total"] + 1
-    assert after["instances"] == [after["instance"]["id"]]
+    here = after["instance"]
+    assert after["instances"] == [
+        {"id": here["id"], "connections": here["connections"], "this": True}
+    ]
+    assert after["connections"] == here["connections"]
     assert after["users"]["active"] >= 2
     assert set(after["instance"]) == {"id", "connections", "socketio_sessions"}
 

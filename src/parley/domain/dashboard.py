@@ -48,6 +48,8 @@ class Dashboard:
             users = await queries.users_by_status(work.tx)
             recent = await queries.messages_since(work.tx, since)
         instances = await self._presence.instances()
+        here = self._presence.instance_id
+        instances[here] = live.connections  # this one's, exact; the others' as of their beat
         return {
             "timestamp": now_iso(),
             "instance": {
@@ -55,7 +57,10 @@ class Dashboard:
                 "connections": live.connections,
                 "socketio_sessions": live.socketio_sessions,
             },
-            "instances": instances,
+            "instances": [
+                {"id": i, "connections": n, "this": i == here} for i, n in sorted(instances.items())
+            ],
+            "connections": sum(instances.values()),
             "messages_per_sec": round(recent / RATE_WINDOW_SECS, 2),
             "rooms": sum(conversations.get("room", {}).values()),
             "conversations": conversations,

@@ -190,8 +190,8 @@ class PresenceService:
     def instance_id(self) -> str:
         return self._store.instance_id
 
-    async def instances(self) -> list[str]:
-        """The live instances sharing presence (one without Redis)."""
+    async def instances(self) -> dict[str, int]:
+        """The live instances sharing presence (one without Redis), with their connections."""
         return await self._store.instances()
 
     async def status_of(self, user_id: uuid.UUID) -> UserStatus | None:

@@ -37,7 +37,10 @@ async function refresh() {
   $("#connections").textContent = String(view.instance.connections);
   $("#sessions").textContent = String(view.instance.socketio_sessions);
   $("#instances").textContent = String(view.instances.length);
-  $("#instances").title = view.instances.join("\n");
+  $("#all-connections").textContent = String(view.connections);
+  $("#instance-list").replaceChildren(
+    ...view.instances.map((i) => el("li", `${i.id}${i.this ? " (this one)" : ""}: ${i.connections} connections`)),
+  );
   $("#rooms").textContent = String(view.rooms);
   $("#mps").textContent = String(view.messages_per_sec);
   $("#errors-total").textContent = String(view.errors_total);
