@@ -35,6 +35,14 @@ def pages(browser: Browser) -> Iterator[list[Page]]:
         context.close()
 
 
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """One person."""
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    yield context.new_page()
+    context.close()
+
+
 def sign_up(page: Page, server: ServerProcess, username: str) -> None:
     page.goto(f"{server.base_url}/app/")
     page.fill("#username", username)
@@ -93,9 +101,8 @@ def test_two_people_chat_live_in_a_room(pages: list[Page], web_server: ServerPro
 
 
 def test_history_pages_back_in_a_direct_chat(
-    pages: list[Page], web_server: ServerProcess, api: httpx.Client
+    page: Page, web_server: ServerProcess, api: httpx.Client
 ) -> None:
-    page = pages[0]
     me, friend = register(api), register(api)
     chat = api.post(
         "/api/v1/conversations", headers=friend.headers, json={"participant_id": me.id}
@@ -143,9 +150,8 @@ def test_tic_tac_toe_to_a_win(pages: list[Page], web_server: ServerProcess) -> N
 
 
 def test_the_websocket_view_sends_and_receives(
-    pages: list[Page], web_server: ServerProcess, api: httpx.Client
+    page: Page, web_server: ServerProcess, api: httpx.Client
 ) -> None:
-    page = pages[0]
     me, other = register(api), register(api)
     room = f"ws-{uuid.uuid4().hex[:8]}"
     joined = api.post(f"/api/v1/rooms/{room}/join", headers=other.headers)
@@ -179,10 +185,9 @@ def test_the_websocket_view_sends_and_receives(
 
 
 def test_without_socket_io_client_the_chat_falls_back_to_the_websocket_view(
-    pages: list[Page], web_server: ServerProcess, api: httpx.Client
+    page: Page, web_server: ServerProcess, api: httpx.Client
 ) -> None:
     """The browser is told the build is not there (as a server without it answers: 404)."""
-    page = pages[0]
     page.route("**/app/vendor/socket.io.min.js", lambda route: route.fulfill(status=404))
     page.goto(f"{web_server.base_url}/app/")
     expect(page).to_have_url(re.compile(r"/app/ws\.html\?fallback=1$"))

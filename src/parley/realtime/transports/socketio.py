@@ -260,7 +260,8 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
             **({"details": details} if details else {}),
         }
         if self.recent_errors is not None:
-            self.recent_errors.record(code, f"socket.io {self.name} {event}")
+            named = event if event in self.events else "(unknown event)"  # never input
+            self.recent_errors.record(code, f"socket.io {self.name} {named}")
         if not wants_ack:
             socket.emit("error", error)
         return {"error": error}
