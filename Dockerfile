@@ -1,8 +1,15 @@
 # Parley, for running several instances behind a load balancer (see docker-compose.yml).
+# The browser chat's socket.io-client build: one pinned npm tarball, integrity checked.
+FROM node:20-slim AS vendor
+WORKDIR /app
+COPY scripts/fetch-web-vendor ./scripts/
+RUN mkdir -p src/parley/web && scripts/fetch-web-vendor
+
 FROM python:3.11-slim AS build
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md LICENSE ./
 COPY src ./src
+COPY --from=vendor /app/src/parley/web/vendor ./src/parley/web/vendor
 RUN python -m venv /venv \
  && /venv/bin/pip install --no-cache-dir -c constraints.txt .
 

@@ -57,3 +57,16 @@ def test_every_imported_package_is_a_runtime_dependency() -> None:
 def test_what_only_the_tests_use_is_not_installed_for_serving() -> None:
     assert not {"python-socketio", "aiohttp", "pytest", "moto"} & _declared()
     assert {"python-socketio", "aiohttp", "pytest", "moto"} <= _declared("dev")
+
+
+def test_the_browser_pages_ship_in_the_package_with_the_fetched_client_build() -> None:
+    """The pages are package files (a wheel carries them); socket.io-client's build is
+    gitignored, so the wheel names it as an artifact, and only tests drive a browser."""
+    web = SOURCE / "web"
+    for name in ("index.html", "chat.js", "game.js", "ws.html", "ws.js", "admin.html", "admin.js"):
+        assert (web / name).is_file(), name
+    wheel = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
+    assert "src/parley/web/vendor/socket.io.min.js" in wheel["targets"]["wheel"]["artifacts"]
+    assert "src/parley/web/vendor/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert "playwright" in _declared("dev")
+    assert "playwright" not in _declared()

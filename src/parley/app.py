@@ -26,6 +26,7 @@ from parley.api.origins import (
     is_socket_path,
 )
 from parley.api.routes import (
+    admin,
     auth,
     broadcast,
     conversations,
@@ -37,6 +38,7 @@ from parley.api.routes import (
     search,
     uploads,
     users,
+    web,
 )
 from parley.api.security_headers import SecurityHeadersMiddleware
 from parley.config import Settings
@@ -63,6 +65,7 @@ def build_socketio(runtime: Runtime) -> EngineServer:
     gameplay = GameplayNamespace(
         runtime.games, runtime.otp, auth_timeout_secs=settings.ws_auth_timeout_secs
     )
+    chat.recent_errors = gameplay.recent_errors = runtime.recent_errors
     return EngineServer(
         SocketIOServer(
             [chat, gameplay],
@@ -88,7 +91,7 @@ async def socketio_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
 
 async def chat_websocket(runtime: Runtime, websocket: WebSocket) -> None:
     settings = runtime.settings
-    await ChatWebSocketSession(
+    session = ChatWebSocketSession(
         websocket,
         runtime.live,
         outbox_limit=settings.outbox_limit,
@@ -97,12 +100,14 @@ async def chat_websocket(runtime: Runtime, websocket: WebSocket) -> None:
         max_frame_bytes=settings.ws_max_frame_bytes,
         json_policy=JsonPolicy(settings.max_json_depth),
         default_dialect=WS_DIALECTS[settings.ws_dialect],
-    ).run()
+    )
+    session.recent_errors = runtime.recent_errors
+    await session.run()
 
 
 async def gameplay_websocket(runtime: Runtime, websocket: WebSocket) -> None:
     settings = runtime.settings
-    await GameplayWebSocketSession(
+    session = GameplayWebSocketSession(
         websocket,
         runtime.live,
         runtime.games,
@@ -111,7 +116,9 @@ async def gameplay_websocket(runtime: Runtime, websocket: WebSocket) -> None:
         auth_timeout_secs=settings.ws_auth_timeout_secs,
         max_frame_bytes=settings.ws_max_frame_bytes,
         json_policy=JsonPolicy(settings.max_json_depth),
-    ).run()
+    )
+    session.recent_errors = runtime.recent_errors
+    await session.run()
 
 
 WEBSOCKET_ROUTES = {
@@ -302,8 +309,11 @@ def create_app(
         uploads,
         cs_chat,
         docs_pages,
+        admin,
+        web,
     ):
         app.include_router(module.router)
+    app.mount("/app", web.WebFiles())
     for path in WEBSOCKET_ROUTES:
         app.add_api_websocket_route(path, websocket_endpoint)
     app.mount("/socket.io", socketio_endpoint)

@@ -49,11 +49,13 @@ from parley.domain.conversations.send_limits import SendLimits
 from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
 from parley.domain.creation import CreationLimit
+from parley.domain.dashboard import Dashboard
 from parley.domain.gameplay.service import GameplayService
 from parley.domain.notifications.mutes import MuteService
 from parley.domain.notifications.push import PushService
 from parley.domain.ports import Broker, PresenceStore, RateLimit, SmsSender
 from parley.domain.presence import PresenceService
+from parley.domain.recent_errors import RecentErrors
 from parley.domain.social.blocks import BlockService
 from parley.domain.social.friends import FriendService
 from parley.domain.unit_of_work import EventPublisher, UnitOfWork
@@ -91,10 +93,13 @@ class Runtime:
     search: SearchService
     uploads: UploadService
     mutes: MuteService
+    dashboard: Dashboard
     recovery: Recovery | None = None
     """Socket.IO connection-state recovery; None when `SIO_RECOVERY_WINDOW` is 0."""
     push: PushService | None = None
     creations: CreationLimit = field(default_factory=CreationLimit)
+    recent_errors: RecentErrors = field(default_factory=RecentErrors)
+    """Shared with `dashboard`, which reads it."""
     """Pushes to offline devices; None with `PUSH_NOTIFIER=off`."""
 
     @staticmethod
@@ -283,6 +288,7 @@ class Runtime:
                     prefix=settings.redis_prefix,
                 )
             )
+            store.report_connections(lambda: hub.connection_count)
             presence = PresenceService(
                 uow,
                 store,
@@ -435,6 +441,7 @@ class Runtime:
             )
             cleanup.start()
             stack.push_async_callback(cleanup.close)
+            recent_errors = RecentErrors()
             log.info("runtime.started", database=db.dialect, app_env=settings.app_env.value)
             yield cls(
                 settings=settings,
@@ -458,9 +465,11 @@ class Runtime:
                 search=search,
                 uploads=uploads,
                 mutes=mutes,
+                dashboard=Dashboard(uow, presence, recent_errors),
                 recovery=recovery,
                 push=push,
                 creations=creations,
+                recent_errors=recent_errors,
             )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from PIL import Image
 
+from parley.api.routes.web import WebFiles
 from parley.app import create_app
 from parley.config import Settings
 from tests.authz.conftest import ACTORS, Cast, Scene, build_scene
@@ -233,6 +234,13 @@ RULES: list[Rule] = [
     Rule("GET", "/swagger/index.html", "", at("/swagger/index.html"), (307,) * 8),
     Rule("GET", "/swagger", "", at("/swagger"), (307,) * 8),
     Rule("GET", "/metrics", "", at("/metrics"), PUBLIC),
+    # -- the browser chat and the admin dashboard: static pages for anyone (they hold no
+    # data); what the dashboard shows comes from /api/v1/admin, admins only
+    Rule("GET", "/", "", at("/"), (307,) * 8),
+    Rule("GET", "/app", "the chat page", at("/app/"), PUBLIC),
+    Rule("GET", "/admin", "", at("/admin"), PUBLIC),
+    Rule("GET", "/admin/", "", at("/admin/"), PUBLIC),
+    Rule("GET", "/api/v1/admin/overview", "", at("/api/v1/admin/overview"), ADMIN_ONLY),
     # -- accounts
     Rule(
         "POST",
@@ -910,7 +918,9 @@ def app_routes() -> set[tuple[str, str]]:
                 continue
             path = prefix + getattr(route, "path", "")
             methods = getattr(route, "methods", None)
-            if methods:
+            if isinstance(getattr(route, "app", None), WebFiles):
+                found.add(("GET", path))  # the browser chat's static files
+            elif methods:
                 found.update((m, path) for m in methods if m != "HEAD")
             else:
                 found.add(("WEBSOCKET", path))

@@ -44,6 +44,7 @@ def error_response(
     request: Request, status: int, code: str, message: str, **extra: Any
 ) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message, **extra}
+    _remember(request, code)
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["request_id"] = request_id
@@ -54,6 +55,16 @@ def error_response(
     if status in (429, 503) and retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return JSONResponse({"error": body}, status_code=status, headers=headers or None)
+
+
+def _remember(request: Request, code: str) -> None:
+    """Into the instance's recent errors (the admin dashboard), by route template."""
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        return
+    route = request.scope.get("route")
+    path = getattr(route, "path", None) or "(no route)"
+    runtime.recent_errors.record(code, f"rest {request.method} {path}")
 
 
 def _field_path(location: tuple[Any, ...]) -> str:

@@ -27,6 +27,13 @@ PAGE_POLICY = (
     b"worker-src 'self' blob:; "
     b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+# The browser chat and admin dashboard (`/app/`, `/admin`): this origin's own files and
+# sockets, nothing inline, nothing from elsewhere.
+APP_POLICY = (
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+    b"form-action 'none'"
+)
 ALWAYS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),

@@ -51,7 +51,9 @@ class RedisPresenceStore(PresenceStore):
         await self._redis.aclose()
 
     async def _beat(self) -> None:
-        await self._redis.set(self._prefix + "i:" + self.instance_id, "1", px=self._ttl_ms)
+        # The value is the instance's connection count (the dashboard); being there is alive.
+        beat = str(self.connections_here())
+        await self._redis.set(self._prefix + "i:" + self.instance_id, beat, px=self._ttl_ms)
 
     async def _keep_alive(self) -> None:
         while True:
@@ -60,6 +62,14 @@ class RedisPresenceStore(PresenceStore):
                 await self._beat()
             except (RedisError, OSError) as exc:
                 log.warning("presence.heartbeat_failed", error=str(exc))
+
+    async def instances(self) -> dict[str, int]:
+        """Each live instance's connection count, as of its last heartbeat."""
+        known = sorted(await self._set(self._prefix + "instances"))
+        if not known:
+            return {}
+        beats = await self._redis.mget([self._prefix + "i:" + i for i in known])
+        return {i: _count(beat) for i, beat in zip(known, beats, strict=True) if beat}
 
     async def _hash(self, key: str) -> dict[str, str]:
         raw = await self._redis.hgetall(key)
@@ -158,6 +168,12 @@ class RedisPresenceStore(PresenceStore):
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _count(beat: bytes | str) -> int:
+    """An instance's heartbeat value: its connection count (older instances wrote "1")."""
+    text = _text(beat)
+    return int(text) if text.isdigit() else 0
 
 
 def _user_entries(entries: Iterable[str], user_id: str) -> list[str]:

@@ -120,6 +120,22 @@ class PresenceStore(Resource, ABC):
         """
         return []
 
+    instance_id = "local"
+    """This instance's id among those sharing the store."""
+    _count_connections: Callable[[], int] | None = None
+
+    def report_connections(self, count: Callable[[], int]) -> None:
+        """Where this instance's connection count is read, for `instances` (the dashboard)."""
+        self._count_connections = count
+
+    def connections_here(self) -> int:
+        return self._count_connections() if self._count_connections is not None else 0
+
+    async def instances(self) -> dict[str, int]:
+        """The live instances sharing this store, each with its connection count as it last
+        reported it (this one alone, in one process)."""
+        return {self.instance_id: self.connections_here()}
+
 
 @dataclass(frozen=True, slots=True)
 class RoomChange:

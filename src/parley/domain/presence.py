@@ -186,6 +186,14 @@ class PresenceService:
                 .execution_options(synchronize_session=False)
             )
 
+    @property
+    def instance_id(self) -> str:
+        return self._store.instance_id
+
+    async def instances(self) -> dict[str, int]:
+        """The live instances sharing presence (one without Redis), with their connections."""
+        return await self._store.instances()
+
     async def status_of(self, user_id: uuid.UUID) -> UserStatus | None:
         async with self._uow() as work:
             user = await work.tx.get(User, user_id)

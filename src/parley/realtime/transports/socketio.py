@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
+from parley.domain.recent_errors import RecentErrors
 from parley.errors import ParleyError, Unauthenticated
 from parley.realtime.connection import Connection, OutboundEvent, framed
 from parley.realtime.dialects import encode_sio_event
@@ -126,6 +127,8 @@ def check_since(since: Any) -> None:
 class AuthenticatedNamespace(Namespace[SocketIOConnection]):
     events: Mapping[str, Handler]
     pre_auth_events: frozenset[str] = frozenset({"authenticate"})
+    recent_errors: RecentErrors | None = None
+    """Where answered error codes are remembered (the admin dashboard); set by the app."""
 
     def __init__(self, auth: AuthService, *, auth_timeout_secs: float) -> None:
         self.auth = auth
@@ -256,6 +259,9 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
             "event": event,
             **({"details": details} if details else {}),
         }
+        if self.recent_errors is not None:
+            named = event if event in self.events else "(unknown event)"  # never input
+            self.recent_errors.record(code, f"socket.io {self.name} {named}")
         if not wants_ack:
             socket.emit("error", error)
         return {"error": error}

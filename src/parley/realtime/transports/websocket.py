@@ -24,6 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
+from parley.domain.recent_errors import RecentErrors
 from parley.errors import MalformedRequest, ParleyError, ServiceUnavailable, Unauthenticated
 from parley.realtime.connection import Connection
 from parley.realtime.dialects import (
@@ -61,6 +62,8 @@ class WebSocketSession(ABC):
 
     handlers: Mapping[str, Handler]
     overlapping_kinds: frozenset[str] = frozenset()
+    recent_errors: RecentErrors | None = None
+    """Where answered error codes are remembered (the admin dashboard); set by the app."""
     """Frames that may run while the next ones are read (sends: see `pipeline`)."""
 
     def __init__(
@@ -254,6 +257,8 @@ class WebSocketSession(ABC):
         self, request_id: Any, code: str, message: str, details: dict[str, Any] | None = None
     ) -> None:
         error: dict[str, Any] = {"type": "error", "code": code, "message": message}
+        if self.recent_errors is not None:
+            self.recent_errors.record(code, f"ws {self.websocket.url.path}")
         if request_id is not None:
             error["id"] = request_id
         if details:
