@@ -48,6 +48,14 @@ class Connection(ABC):
     """One authenticated (or authenticating) client connection, as the hub addresses it."""
 
     dialect: str
+    protocol: str
+    """`socketio` or `websocket`: its label in the metrics and the lifecycle log."""
+    # Class-level zeros: an instance gets its own only once it counts (`stats`).
+    frames_in = 0
+    """Frames (Socket.IO: events) received from the client."""
+    frames_out = 0
+    """Frames handed to the client: events, acknowledgements, errors."""
+    opened_at = 0.0
 
     def __init__(self, connection_id: str) -> None:
         self.id = connection_id
