@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from parley.config import Settings, parse_duration_secs
+from parley.config_example import env_example
 from parley.errors import ConfigurationError
 
 README = Path(__file__).parents[1] / "README.md"
@@ -62,6 +63,30 @@ def test_every_setting_is_documented_in_the_readme() -> None:
         names = alias.choices if alias is not None else []  # type: ignore[union-attr]
         assert names, field
         assert f"| `{names[0]}` |" in readme, f"{names[0]} is missing from the README table"
+
+
+ENV_EXAMPLE = Path(__file__).parents[1] / ".env.example"
+
+
+def test_the_env_example_is_the_generated_one() -> None:
+    """Every setting, its description and default, exactly as `config.py` has them."""
+    assert ENV_EXAMPLE.read_text() == env_example(), (
+        ".env.example is stale: python -m parley config example > .env.example"
+    )
+
+
+def test_the_env_example_names_every_setting_with_a_default_it_accepts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    names = [f.validation_alias.choices[0] for f in Settings.model_fields.values()]  # type: ignore[union-attr]
+    blocks = env_example().split("\n\n")[1:]  # after the header: a description, `# NAME=value`
+    assigned = dict(block.splitlines()[-1].removeprefix("# ").split("=", 1) for block in blocks)
+    assert sorted(assigned) == sorted(names)
+    defaults = Settings(_env_file=None).model_dump()  # type: ignore[call-arg]
+    for name, value in assigned.items():  # every line, uncommented, changes nothing
+        if value:
+            monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None).model_dump() == defaults  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from parley.api import docs_pages
 from parley.api.compat import cs_chat
 from parley.api.errors import install_error_handlers
 from parley.api.json_body import JsonBodyPolicyMiddleware
-from parley.api.metrics import Metrics, Reading
+from parley.api.metrics import Metrics
 from parley.api.middleware import BodySizeLimitMiddleware, ObservabilityMiddleware
 from parley.api.openapi_doc import install_openapi
 from parley.api.ops_access import OpsAccessMiddleware
@@ -25,6 +25,7 @@ from parley.api.origins import (
     SocketOrigins,
     is_socket_path,
 )
+from parley.api.readings import live_readings
 from parley.api.routes import (
     admin,
     auth,
@@ -183,84 +184,6 @@ def behind_trusted_proxies(app: ASGIApp, trusted: list[str]) -> ASGIApp:
     return cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=trusted))
 
 
-def live_readings(runtime: Runtime, engine: EngineServer) -> list[Reading]:
-    games = runtime.games.games
-    refused = {**runtime.auth.guard.refused, "sign_in_busy": runtime.auth.hasher_refused}
-    return [
-        Reading(
-            "parley_sends_refused",
-            "Messages refused by SEND_RATE_PER_USER or SEND_RATE_PER_CONNECTION.",
-            runtime.messages.limits.refused if runtime.messages.limits else 0,
-            counter=True,
-        ),
-        Reading(
-            "parley_creations_refused",
-            "Conversations, rooms and game rooms refused by CREATIONS_PER_USER.",
-            runtime.creations.refused,
-            counter=True,
-        ),
-        *(
-            Reading(
-                "parley_sign_in_refused",
-                "Sign-ins, registrations and refreshes refused by a limit, by code.",
-                count,
-                counter=True,
-                labels=(("code", code),),
-            )
-            for code, count in sorted(refused.items())
-        ),
-        Reading(
-            "parley_socketio_sessions",
-            "Engine.IO sessions (Socket.IO clients).",
-            len(engine.sessions),
-        ),
-        Reading(
-            "parley_chat_connections",
-            "Signed-in chat connections (Socket.IO `/` and plain WebSocket).",
-            runtime.hub.connection_count,
-        ),
-        Reading("parley_broker_channels", "Broker channels subscribed.", runtime.hub.channel_count),
-        Reading(
-            "parley_game_actions_relayed",
-            "Player actions relayed to their rooms.",
-            games.actions_relayed,
-            counter=True,
-        ),
-        Reading(
-            "parley_game_actions_dropped",
-            "Player actions dropped by the per-player rate limit.",
-            games.actions_dropped,
-            counter=True,
-        ),
-        *push_readings(runtime),
-    ]
-
-
-def push_readings(runtime: Runtime) -> list[Reading]:
-    push = runtime.push
-    if push is None:
-        return []
-    return [
-        Reading("parley_push_sent", "Devices a push was delivered to.", push.sent, counter=True),
-        Reading(
-            "parley_push_failed",
-            "Devices a push could not be delivered to (refused, or out of attempts).",
-            push.failed,
-            counter=True,
-        ),
-        *(
-            Reading(
-                "parley_push_dropped",
-                "Pushes not sent, by reason.",
-                count,
-                counter=True,
-                labels=(("reason", reason),),
-            )
-            for reason, count in sorted(push.dropped.items())
-        ),
-    ]
-
-
 def create_app(
     settings: Settings | None = None, *, on_started: Callable[[], None] | None = None
 ) -> FastAPI:
@@ -274,7 +197,11 @@ def create_app(
             engine = build_socketio(runtime)
             app.state.engine = engine
             engine.start()
-            app.state.metrics.watch_live(partial(live_readings, runtime, engine))
+            metrics: Metrics = app.state.metrics
+            metrics.watch_live(partial(live_readings, runtime, engine))
+            timings = runtime.publisher.timings
+            timings.commit = metrics.commit_latency.observe
+            timings.publish = metrics.publish_latency.observe
             if on_started is not None:
                 on_started()
             try:

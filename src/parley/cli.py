@@ -1,4 +1,4 @@
-"""The `parley` command: serve, migrate, seed, create-user, reset-db, protocol-server."""
+"""The `parley` command: serve, migrate, seed, create-user, reset-db, protocol-server, config."""
 
 from __future__ import annotations
 
@@ -299,6 +299,18 @@ def protocol_server(
         proxy_headers=False,
         server_header=False,
     )
+
+
+config_cli = typer.Typer(help="The settings.", no_args_is_help=True)
+cli.add_typer(config_cli, name="config")
+
+
+@config_cli.command("example")
+def config_example() -> None:
+    """Print .env.example: every setting, its description and default (from config.py)."""
+    from parley.config_example import env_example
+
+    typer.echo(env_example(), nl=False)
 
 
 def main() -> None:

@@ -19,7 +19,8 @@ import os
 import queue
 import re
 import sys
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,20 @@ _TOKEN_IN_URL = re.compile(r"((?:access_|refresh_|session_)?token=)[^&\s\"']+")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',;]+")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _SECRET_PREFIX_CHARS = 12
+REQUEST_ID_HEADER = b"x-request-id"
+_SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,128}$")
+
+
+def request_id_of(scope: Mapping[str, Any]) -> str:
+    """The request's id: the one the HTTP middleware gave it, else the caller's
+    `X-Request-ID` when it is sane, else a new one (a WebSocket upgrade has no middleware)."""
+    state = scope.get("state")
+    if state and isinstance(state.get("request_id"), str):
+        return str(state["request_id"])
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.match(value):
+            return str(value.decode())
+    return uuid.uuid4().hex
 
 
 def _orjson_dumps(obj: object, default: object = None) -> str:

@@ -35,6 +35,7 @@ async def test_a_client_that_stops_reading_is_closed_with_4429(
     server = small_outbox_server
     with httpx.Client(base_url=server.base_url, timeout=15) as api:
         sleeper, healthy = register(api), register(api)
+        mark = len(server.log_lines)
         room = "slow-room"
         # A tiny receive buffer and a one-message client queue: the kernel stops taking data
         # almost at once when the test stops reading.
@@ -61,3 +62,10 @@ async def test_a_client_that_stops_reading_is_closed_with_4429(
         assert ended.value.rcvd.code == 4429
         assert await good.ack("ping") == {"pong": True}
         await good.close()
+        server.wait_for_log("socket.disconnected", "too slow", after=mark)
+        dropped = next(
+            line
+            for line in api.get("/metrics").text.splitlines()
+            if line.startswith('parley_outbox_drops_total{protocol="websocket"}')
+        )
+        assert float(dropped.split()[1]) >= 1

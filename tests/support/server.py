@@ -97,11 +97,15 @@ class ServerProcess:
     drainer: threading.Thread | None = None
     logged: threading.Condition = field(default_factory=threading.Condition)
 
-    def wait_for_log(self, text: str, *, after: int = 0, timeout_secs: float = 15) -> str:
-        """The first log line from index `after` on that contains `text`, waiting for it."""
+    def wait_for_log(self, text: str, *more: str, after: int = 0, timeout_secs: float = 15) -> str:
+        """The first log line from index `after` on that contains `text` (and each of `more`),
+        waiting for it."""
+        texts = (text, *more)
         with self.logged:
             found = self.logged.wait_for(
-                lambda: next((ln for ln in self.log_lines[after:] if text in ln), None),
+                lambda: next(
+                    (ln for ln in self.log_lines[after:] if all(t in ln for t in texts)), None
+                ),
                 timeout=timeout_secs,
             )
         if found is None:

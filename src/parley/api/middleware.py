@@ -6,9 +6,7 @@ request through an extra task.
 
 from __future__ import annotations
 
-import re
 import time
-import uuid
 
 import orjson
 import structlog
@@ -17,11 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley.api.metrics import Metrics
 from parley.errors import PayloadTooLarge
+from parley.logs import REQUEST_ID_HEADER, request_id_of
 
 log = structlog.get_logger("parley.access")
-
-REQUEST_ID_HEADER = b"x-request-id"
-_SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,128}$")
 
 
 class ObservabilityMiddleware:
@@ -36,7 +32,7 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(scope)
+        request_id = request_id_of(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = time.perf_counter()
@@ -54,8 +50,7 @@ class ObservabilityMiddleware:
                 await self.app(scope, receive, send_with_id)
             finally:
                 elapsed = time.perf_counter() - started
-                route = scope.get("route")
-                template = getattr(route, "path", None) or "<unmatched>"
+                template = route_label(scope)
                 self.metrics.observe_request(scope["method"], template, status, elapsed)
                 log.info(
                     "http.request",
@@ -67,11 +62,38 @@ class ObservabilityMiddleware:
                 )
 
 
-def _request_id(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.match(value):
-            return str(value.decode())
-    return uuid.uuid4().hex
+OWN_LABELS = frozenset(
+    {
+        # Starlette's own routes (the docs FastAPI adds), which leave no route in the scope
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/openapi.json",
+        "/swagger",
+        # the socket endpoints, asked over plain HTTP (no upgrade)
+        "/ws",
+        "/ws/gameplay",
+        "/api/ws",
+        "/api/ws/gameplay",
+    }
+)
+SOCKETIO_LABEL = "/socket.io/"
+UNMATCHED = "<unmatched>"
+
+
+def route_label(scope: Scope) -> str:
+    """The metrics' and access log's `route`: the matched route's template; for what no API
+    route matched, its own fixed label (Socket.IO's polling and handshakes, the docs, the
+    socket paths), and `<unmatched>` for the rest (any other path would grow the labels
+    without bound)."""
+    template = getattr(scope.get("route"), "path", None)
+    if template:
+        return str(template)
+    path: str = scope["path"]
+    if path.startswith("/socket.io"):
+        return SOCKETIO_LABEL
+    trimmed = path.rstrip("/") or "/"
+    return trimmed if trimmed in OWN_LABELS else UNMATCHED
 
 
 class BodySizeLimitMiddleware:

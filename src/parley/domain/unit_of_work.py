@@ -11,6 +11,7 @@ not happen.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.db.database import Database
 from parley.domain.events import Event
 from parley.domain.ports import Broker, LoggedMessage, RecoveryStore
+from parley.domain.timings import Timings
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +44,8 @@ class EventPublisher:
         self._broker = broker
         self._log: RecoveryStore | None = None
         self._on_message: list[Callable[[Event], None]] = []
+        self.timings = Timings()
+        """Where the commit and publish durations go (the metrics' histograms)."""
 
     def on_message_created(self, listener: Callable[[Event], None]) -> None:
         """Call `listener` with every new message this instance publishes, once committed
@@ -54,10 +58,12 @@ class EventPublisher:
         self._log = log
 
     async def publish(self, events: list[Event]) -> None:
+        observe = self.timings.publish
         for event in events:
             if event.name == MESSAGE_CREATED:
                 for listener in self._on_message:
                     listener(event)
+            started = time.perf_counter()
             try:
                 if self._log is not None and event.name == MESSAGE_CREATED:
                     message = LoggedMessage(
@@ -66,8 +72,9 @@ class EventPublisher:
                     await self._log.publish_message(
                         event.channel, event.encode_positioned(), message
                     )
-                    continue
-                await self._broker.publish(event.channel, event.encode())
+                else:
+                    await self._broker.publish(event.channel, event.encode())
+                observe(time.perf_counter() - started)
             except Exception:  # the change is committed; clients catch up from history
                 log.exception("event.publish_failed", event_name=event.name, channel=event.channel)
 
@@ -87,5 +94,7 @@ class UnitOfWork:
         async with self._db.transaction() as tx:
             work = Work(tx)
             yield work
+            committing = time.perf_counter()
+        self.publisher.timings.commit(time.perf_counter() - committing)
         if work.events:
             await self.publisher.publish(work.events)

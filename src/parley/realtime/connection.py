@@ -48,9 +48,18 @@ class Connection(ABC):
     """One authenticated (or authenticating) client connection, as the hub addresses it."""
 
     dialect: str
+    protocol: str
+    """`socketio` or `websocket`: its label in the metrics and the lifecycle log."""
 
     def __init__(self, connection_id: str) -> None:
         self.id = connection_id
+        # Set here, in the same order for every connection, so that instances keep sharing
+        # their attribute keys (`stats` reads them at scrape time and at the disconnect).
+        self.frames_in = 0
+        """Frames (Socket.IO: events) received from the client."""
+        self.frames_out = 0
+        """Frames handed to the client: events, acknowledgements, errors."""
+        self.opened_at = 0.0
         self.principal: Principal | None = None
         # The four sets below are made on first use (an empty set is 216 bytes, and an idle
         # connection, or one of a user in no conversation, needs none of them).

@@ -39,6 +39,7 @@ from parley.domain.roles import Role
 from parley.errors import AccountDisabled, ParleyError, SessionRevoked, TokenExpired
 from parley.realtime.connection import Connection, OutboundEvent
 from parley.realtime.expiry import TokenExpiry
+from parley.realtime.stats import SocketStats
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +56,8 @@ class Hub:
         self._needed: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._subscription_lock = asyncio.Lock()
+        self.stats = SocketStats()
+        """Every connection's life, counted and logged (`stats`)."""
         broker.set_handler(self._on_broker_message)
 
     @property

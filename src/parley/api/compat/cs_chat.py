@@ -174,7 +174,9 @@ async def send(
         command = MessageSend.model_validate({**body, "conversation_id": str(chat_id)})
     except ValidationError as exc:  # the body is the seed's free-form shape: a 422 like any
         raise RequestValidationError(exc.errors(), body=body) from exc
-    message, _ = await runtime.messages.send(user, command)
+    message, created = await runtime.messages.send(user, command)
+    if created:
+        runtime.hub.stats.sent_over("rest")
     return message_shape(message)
 
 

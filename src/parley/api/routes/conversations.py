@@ -139,7 +139,9 @@ async def send_message(
         {**body.model_dump(exclude={"conversation"}), "conversation_id": str(conversation_id)}
     )
     message, created = await runtime.messages.send(user, command)
-    if not created:
+    if created:
+        runtime.hub.stats.sent_over("rest")
+    else:
         response.status_code = status.HTTP_200_OK
     return message
 

@@ -43,6 +43,7 @@ from parley.errors import Forbidden, NotFound, NotSupported, ParleyError
 from parley.realtime.connection import MESSAGE_CREATED, Connection, OutboundEvent
 from parley.realtime.hub import Hub
 from parley.realtime.signin import principal_of, renew_access
+from parley.realtime.stats import SocketStats
 from parley.realtime.wire.outbox import frame_bytes
 
 
@@ -105,6 +106,10 @@ class LiveService:
         self._hub = hub
         self._uploads = uploads
         self._mutes = mutes
+
+    @property
+    def stats(self) -> SocketStats:
+        return self._hub.stats
 
     async def open(
         self, connection: Connection, principal: Principal, *, hold: bool = False
@@ -276,9 +281,11 @@ class LiveService:
         """Store and deliver; the sending connection gets the message as an event only when
         it asked for no acknowledgement (`echo`)."""
         origin = None if echo else connection.id
-        message, _ = await self._messages.send(
+        message, created = await self._messages.send(
             principal_of(connection), command, origin=origin, connection_id=connection.id
         )
+        if created:
+            self._hub.stats.sent_over(connection.protocol)
         return message
 
     async def send_with_files(
@@ -291,9 +298,11 @@ class LiveService:
         self._messages.check_rate(principal, connection.id)
         await self._conversations.resolve(principal, command.conversation)
         origin = None if echo else connection.id
-        return await send_with_files(
+        message = await send_with_files(
             self._messages, self._require_uploads(), principal, command, files, origin=origin
         )
+        self._hub.stats.sent_over(connection.protocol)  # a resend of a stored one too (rare)
+        return message
 
     async def upload(
         self, connection: Connection, data: bytes, filename: str | None

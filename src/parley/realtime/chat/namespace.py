@@ -60,7 +60,7 @@ class ChatNamespace(AuthenticatedNamespace):
         trust_gateway_identity: bool,
         recovery: Recovery | None = None,
     ) -> None:
-        super().__init__(live.auth, auth_timeout_secs=auth_timeout_secs)
+        super().__init__(live.auth, live.stats, auth_timeout_secs=auth_timeout_secs)
         self.live = live
         self.recovery = recovery
         self._resumed: dict[str, Resumed] = {}

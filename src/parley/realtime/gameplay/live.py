@@ -28,6 +28,7 @@ from parley.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from parley.realtime.connection import Connection, OutboundEvent
 from parley.realtime.hub import Hub
 from parley.realtime.signin import principal_of, renew_access
+from parley.realtime.stats import SocketStats
 
 
 class GameLive:
@@ -35,6 +36,10 @@ class GameLive:
         self.auth = auth
         self.games = games
         self._hub = hub
+
+    @property
+    def stats(self) -> SocketStats:
+        return self._hub.stats
 
     async def open(self, connection: Connection, principal: Principal) -> list[str]:
         """A signed-in connection goes back to every room where the player has a seat;

@@ -36,7 +36,7 @@ class GameplayNamespace(AuthenticatedNamespace):
     pre_auth_events = frozenset({"authenticate", "heartbeat", "player_action"})
 
     def __init__(self, games: GameLive, otp: OtpService, *, auth_timeout_secs: float) -> None:
-        super().__init__(games.auth, auth_timeout_secs=auth_timeout_secs)
+        super().__init__(games.auth, games.stats, auth_timeout_secs=auth_timeout_secs)
         self.games = games
         self.otp = otp
         self.events = EVENTS

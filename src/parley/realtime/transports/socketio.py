@@ -30,6 +30,7 @@ from parley.realtime.connection import Connection, OutboundEvent, framed
 from parley.realtime.dialects import encode_sio_event
 from parley.realtime.protocol import CloseCode
 from parley.realtime.signin import SyncCommand, renewal, validation_details
+from parley.realtime.stats import SocketStats
 from parley.realtime.wire.engineio import EngineSession
 from parley.realtime.wire.socketio import (
     DISCONNECT,
@@ -45,6 +46,7 @@ log = structlog.get_logger(__name__)
 
 
 class SocketIOConnection(Connection, Socket):
+    protocol = "socketio"
     """A client's connection to one namespace; writes through its Engine.IO session."""
 
     def __init__(self, session: EngineSession, namespace: str, server: SocketIOServer) -> None:
@@ -79,9 +81,11 @@ class SocketIOConnection(Connection, Socket):
         namespace, offsets = self.namespace, self.offsets
         frame = framed(event, self.dialect, lambda e: encode_sio_event(e, namespace, offsets))
         if frame is not None:
+            self.frames_out += 1
             self.session.send_frame(frame)
 
     def push(self, frame: Any) -> None:
+        self.frames_out += 1
         self.session.send_packet(frame)
 
     async def close(self, code: CloseCode, reason: str) -> None:
@@ -130,8 +134,9 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
     recent_errors: RecentErrors | None = None
     """Where answered error codes are remembered (the admin dashboard); set by the app."""
 
-    def __init__(self, auth: AuthService, *, auth_timeout_secs: float) -> None:
+    def __init__(self, auth: AuthService, stats: SocketStats, *, auth_timeout_secs: float) -> None:
         self.auth = auth
+        self.stats = stats
         self._auth_timeout = auth_timeout_secs
         self._pending: dict[str, tuple[Principal, Any]] = {}
 
@@ -155,6 +160,16 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
         return
 
     async def on_connect(self, socket: SocketIOConnection, auth: Any) -> dict[str, Any] | None:
+        session = socket.session
+        self.stats.connected(socket, client=session.client_ip, request_id=session.request_id)
+        try:
+            return await self._connect(socket, auth)
+        except ConnectRefused as exc:  # the namespace never opens: no disconnect follows
+            self.stats.sign_in_failed(socket, exc.code)
+            self.stats.disconnected(socket, exc.code)
+            raise
+
+    async def _connect(self, socket: SocketIOConnection, auth: Any) -> dict[str, Any] | None:
         token = token_from(auth, socket)
         if token is None and (shared := _signed_in_sibling(socket)) is not None:
             self._pending[socket.id] = (shared, None)  # see `_share_sign_in`
@@ -190,6 +205,11 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
         if socket.auth_deadline is not None:
             socket.auth_deadline.cancel()
         self._pending.pop(socket.id, None)
+        session = socket.session
+        reason = (session.close_reason or "closed") if session.closed else "namespace disconnect"
+        if socket.ended is not None:
+            reason = socket.ended.code
+        self.stats.disconnected(socket, reason)
         await self.signed_out(socket)
 
     async def sign_in(
@@ -201,6 +221,7 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
             socket.auth_deadline = None
         socket.principal = principal
         greeting = await self.signed_in(socket, since)
+        self.stats.signed_in(socket)
         await _share_sign_in(socket, principal)
         return greeting
 
@@ -219,11 +240,17 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
             if not ack:
                 socket.emit("authenticated", renewed)
             return renewed
-        return await self.sign_in(socket, await self.auth.authenticate(token), data.get("since"))
+        try:
+            principal = await self.auth.authenticate(token)
+        except ParleyError as exc:
+            self.stats.sign_in_failed(socket, exc.code)
+            raise
+        return await self.sign_in(socket, principal, data.get("since"))
 
     async def on_event(
         self, socket: SocketIOConnection, event: str, args: list[Any], *, wants_ack: bool
     ) -> Any:
+        socket.frames_in += 1
         data = args[0] if args and isinstance(args[0], dict) else {}
         handler = self.events.get(event)
         try:
@@ -268,6 +295,7 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
 
     def _expire(self, socket: SocketIOConnection) -> None:
         if socket.principal is None and not socket.session.closed:
+            self.stats.sign_in_failed(socket, "auth_timeout")
             socket.emit("error", {"code": "auth_timeout", "message": "No authentication in time."})
             if implicit_root(socket):  # its other namespaces carry on
                 ending = socket.server.disconnect(socket)

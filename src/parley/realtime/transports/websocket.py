@@ -26,6 +26,7 @@ from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
 from parley.domain.recent_errors import RecentErrors
 from parley.errors import MalformedRequest, ParleyError, ServiceUnavailable, Unauthenticated
+from parley.logs import request_id_of
 from parley.realtime.connection import Connection
 from parley.realtime.dialects import (
     CS,
@@ -38,6 +39,7 @@ from parley.realtime.dialects import (
 )
 from parley.realtime.protocol import BAD_FRAME, UNKNOWN_TYPE, CloseCode
 from parley.realtime.signin import AuthCommand, renewal, validation_details
+from parley.realtime.stats import TOO_SLOW, SocketStats
 from parley.realtime.transports.websocket_connection import WebSocketConnection
 from parley.wirejson import JsonPolicy, JsonRefused, deliverable
 
@@ -55,6 +57,9 @@ class SignIn(Protocol):
     def auth(self) -> AuthService: ...
 
     async def renew(self, connection: Connection, token: str) -> Principal: ...
+
+    @property
+    def stats(self) -> SocketStats: ...
 
 
 class WebSocketSession(ABC):
@@ -93,12 +98,22 @@ class WebSocketSession(ABC):
         await self.websocket.accept()
         connection = self.connection
         await connection.start()
+        stats = self.signin.stats
+        client = self.websocket.scope.get("client")
+        stats.connected(
+            connection,
+            client=client[0] if client else None,
+            request_id=request_id_of(self.websocket.scope),
+        )
+        reason = "server close"
         try:
             token = _token_from_request(self.websocket)
             since: dict[str, int] = {}
             if token is None:
                 auth = await self._await_auth_frame()
                 if auth is None:
+                    reason = "auth_timeout"
+                    stats.sign_in_failed(connection, reason)
                     return
                 token = auth.token
                 since = {str(k): v for k, v in (auth.since or {}).items()}
@@ -106,17 +121,25 @@ class WebSocketSession(ABC):
                 principal = await self.signin.auth.authenticate(token)
                 await self.opened(principal, since)
             except ParleyError as exc:  # signing in (or starting to serve) did not happen
+                reason = exc.code
+                stats.sign_in_failed(connection, exc.code)
                 self._send_error(None, exc.code, exc.message)
                 # A busy or unreachable database says nothing about the token: try again.
                 unchecked = isinstance(exc, ServiceUnavailable)
                 code = CloseCode.TRY_AGAIN_LATER if unchecked else CloseCode.UNAUTHENTICATED
                 await self._flush_and_close(code, exc.code)
                 return
+            stats.signed_in(connection)
             await self._read_loop()
-        except WebSocketDisconnect:
-            pass
+        except WebSocketDisconnect as exc:
+            reason = f"client close {exc.code}"
         finally:
             connection.pipeline.cancel()
+            if connection.too_slow:
+                reason = TOO_SLOW
+            elif connection.ended is not None:
+                reason = connection.ended.code
+            stats.disconnected(connection, reason)
             await self.closed()
             await connection.outbox.stop_writer()
 
@@ -178,6 +201,7 @@ class WebSocketSession(ABC):
         message = await self.websocket.receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
+        self.connection.frames_in += 1
         raw = message.get("text")
         if raw is None:
             raw = message.get("bytes") or b""

@@ -17,6 +17,8 @@ from parley.realtime.wire.rawframes import RawWriter, raw_websocket
 
 
 class WebSocketConnection(Connection):
+    protocol = "websocket"
+
     def __init__(self, websocket: WebSocket, *, outbox_limit: int, outbox_limit_bytes: int) -> None:
         super().__init__(f"ws-{uuid.uuid4().hex[:16]}")
         self.websocket = websocket
@@ -26,6 +28,8 @@ class WebSocketConnection(Connection):
         self.raw_socket = raw
         self.raw: RawWriter | None = None
         self._raw_limit = outbox_limit_bytes
+        self.too_slow = False
+        """Its outbox (or transport buffer) overflowed: closed with 4429."""
 
     async def start(self) -> None:
         """After accept: write straight to the transport when the server allows it, else
@@ -49,9 +53,11 @@ class WebSocketConnection(Connection):
         dialect = self.dialect
         frame = framed(event, dialect, lambda e: encode_ws_event(e, dialect))
         if frame is not None:
+            self.frames_out += 1
             self.raw.write(frame)
 
     def push(self, frame: Any) -> None:
+        self.frames_out += 1
         if self.raw is not None:
             self.raw.write_text(frame)
         else:
@@ -81,5 +87,6 @@ class WebSocketConnection(Connection):
         await self.flush_and_close(CloseCode.UNAUTHENTICATED, code)
 
     async def _too_slow(self) -> None:
+        self.too_slow = True
         await self.outbox.stop_writer()
         await self.close(CloseCode.TOO_SLOW, "too slow: outbox overflow")

@@ -47,6 +47,7 @@ import structlog
 from starlette.types import Message, Receive, Scope, Send
 
 from parley.lifecycle import stop_task
+from parley.logs import request_id_of
 from parley.realtime.protocol import CloseCode
 from parley.realtime.wire import engineio3
 from parley.realtime.wire.binary import BINARY_RECORD, decode_record, decode_records, encode_record
@@ -114,6 +115,8 @@ class EngineSession:
         self._headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
         client = scope.get("client")
         self.client_ip: str | None = client[0] if client else None
+        self.request_id = request_id_of(scope)
+        """Of the handshake's request: the lifecycle log's link to the access log."""
         self.transport = "polling"
         self.closed = False
         self.ping_sent_at: float | None = None
