@@ -192,6 +192,12 @@ def live_readings(runtime: Runtime, engine: EngineServer) -> list[Reading]:
         ),
         *(
             Reading(
+        Reading(
+            "parley_broadcasts_refused",
+            "Broadcasts refused by BROADCASTS_PER_KEY.",
+            runtime.broadcasts.refused,
+            counter=True,
+        ),
                 "parley_sign_in_refused",
                 "Sign-ins, registrations and refreshes refused by a limit, by code.",
                 count,

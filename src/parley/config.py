@@ -622,6 +622,13 @@ class Settings(BaseSettings):
         description="Conversations, rooms (opened by joining a new name too) and game rooms "
         "one user may create per hour; admins are not limited.",
     )
+    broadcasts_per_key: int = Field(
+        600,
+        ge=1,
+        validation_alias=AliasChoices("BROADCASTS_PER_KEY"),
+        description="Broadcasts (POST /api/v1/broadcast, POST /messages) one API key, or one "
+        "admin, may make per minute, across instances with Redis.",
+    )
     max_owned_conversations: int = Field(
         500,
         ge=1,

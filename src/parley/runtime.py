@@ -39,6 +39,7 @@ from parley.domain.accounts.provisioning import (
     seed_default_users,
 )
 from parley.domain.accounts.users import UserService
+from parley.domain.broadcast_limit import BroadcastLimit
 from parley.domain.cleanup import Cleanup, TakeLock, no_lock_needed
 from parley.domain.conversations.messages import MessageService
 from parley.domain.conversations.quotas import Quotas
@@ -100,6 +101,9 @@ class Runtime:
     @staticmethod
     async def _push(
         stack: AsyncExitStack,
+    creations: CreationLimit = field(default_factory=CreationLimit)
+    broadcasts: BroadcastLimit = field(default_factory=BroadcastLimit)
+    """BROADCASTS_PER_KEY: broadcasts per API key (or admin) a minute."""
         settings: Settings,
         db: Database,
         publisher: EventPublisher,
@@ -327,6 +331,11 @@ class Runtime:
                 uow,
                 auto_create_rooms=settings.rooms_auto_create,
                 creations=creations,
+            broadcasts = BroadcastLimit(
+                await cls._rate_limit(
+                    stack, settings, "broadcasts", settings.broadcasts_per_key, 60
+                )
+            )
                 quotas=Quotas(
                     max_owned=settings.max_owned_conversations,
                     max_rooms_joined=settings.max_rooms_joined,
@@ -469,6 +478,7 @@ async def _seed_if_wanted(settings: Settings, db: Database, hasher: PasswordHash
     development, on a database without users (`SEED_DEFAULT_USERS`), never in production."""
     wanted = settings.seed_default_users
     if settings.is_production or wanted is False:
+                broadcasts=broadcasts,
         return
     if wanted == "auto" and await count_users(db) > 0:
         return
