@@ -28,9 +28,11 @@ from parley.api.routes import (
     broadcast,
     conversations,
     friends,
+    moderation,
     notifications,
     ops,
     otp,
+    reports,
     rooms,
     search,
     uploads,
@@ -190,14 +192,14 @@ def live_readings(runtime: Runtime, engine: EngineServer) -> list[Reading]:
             runtime.creations.refused,
             counter=True,
         ),
-        *(
-            Reading(
         Reading(
             "parley_broadcasts_refused",
             "Broadcasts refused by BROADCASTS_PER_KEY.",
             runtime.broadcasts.refused,
             counter=True,
         ),
+        *(
+            Reading(
                 "parley_sign_in_refused",
                 "Sign-ins, registrations and refreshes refused by a limit, by code.",
                 count,
@@ -295,7 +297,9 @@ def create_app(
         users,
         friends,
         rooms,
+        moderation,
         conversations,
+        reports,
         notifications,
         search,
         broadcast,

@@ -51,6 +51,8 @@ from parley.domain.conversations.send_queue import SendQueue
 from parley.domain.conversations.service import ConversationService
 from parley.domain.creation import CreationLimit
 from parley.domain.gameplay.service import GameplayService
+from parley.domain.moderation.reports import ReportService
+from parley.domain.moderation.restrictions import RestrictionService
 from parley.domain.notifications.mutes import MuteService
 from parley.domain.notifications.push import PushService
 from parley.domain.ports import Broker, PresenceStore, RateLimit, SmsSender
@@ -92,18 +94,20 @@ class Runtime:
     search: SearchService
     uploads: UploadService
     mutes: MuteService
+    restrictions: RestrictionService
+    """Room mutes and bans."""
+    reports: ReportService
     recovery: Recovery | None = None
     """Socket.IO connection-state recovery; None when `SIO_RECOVERY_WINDOW` is 0."""
     push: PushService | None = None
-    creations: CreationLimit = field(default_factory=CreationLimit)
     """Pushes to offline devices; None with `PUSH_NOTIFIER=off`."""
+    creations: CreationLimit = field(default_factory=CreationLimit)
+    broadcasts: BroadcastLimit = field(default_factory=BroadcastLimit)
+    """BROADCASTS_PER_KEY: broadcasts per API key (or admin) a minute."""
 
     @staticmethod
     async def _push(
         stack: AsyncExitStack,
-    creations: CreationLimit = field(default_factory=CreationLimit)
-    broadcasts: BroadcastLimit = field(default_factory=BroadcastLimit)
-    """BROADCASTS_PER_KEY: broadcasts per API key (or admin) a minute."""
         settings: Settings,
         db: Database,
         publisher: EventPublisher,
@@ -327,15 +331,15 @@ class Runtime:
                     stack, settings, "creations", settings.creations_per_user, 3600
                 )
             )
-            conversations = ConversationService(
-                uow,
-                auto_create_rooms=settings.rooms_auto_create,
-                creations=creations,
             broadcasts = BroadcastLimit(
                 await cls._rate_limit(
                     stack, settings, "broadcasts", settings.broadcasts_per_key, 60
                 )
             )
+            conversations = ConversationService(
+                uow,
+                auto_create_rooms=settings.rooms_auto_create,
+                creations=creations,
                 quotas=Quotas(
                     max_owned=settings.max_owned_conversations,
                     max_rooms_joined=settings.max_rooms_joined,
@@ -374,6 +378,7 @@ class Runtime:
                 send_queue.start()
                 stack.push_async_callback(send_queue.close)
             blocks = BlockService(uow)
+            restrictions = RestrictionService(uow)
             friends = FriendService(uow)
             reactions = ReactionService(uow)
             search = SearchService(uow)
@@ -407,6 +412,7 @@ class Runtime:
                 presence=presence,
                 hub=hub,
                 mutes=mutes,
+                restrictions=restrictions,
                 catch_up_budget_bytes=settings.outbox_limit_bytes // 2,
                 catch_up_budget_frames=settings.outbox_limit // 2,
                 uploads=uploads,
@@ -467,9 +473,12 @@ class Runtime:
                 search=search,
                 uploads=uploads,
                 mutes=mutes,
+                restrictions=restrictions,
+                reports=ReportService(uow),
                 recovery=recovery,
                 push=push,
                 creations=creations,
+                broadcasts=broadcasts,
             )
 
 
@@ -478,7 +487,6 @@ async def _seed_if_wanted(settings: Settings, db: Database, hasher: PasswordHash
     development, on a database without users (`SEED_DEFAULT_USERS`), never in production."""
     wanted = settings.seed_default_users
     if settings.is_production or wanted is False:
-                broadcasts=broadcasts,
         return
     if wanted == "auto" and await count_users(db) > 0:
         return
