@@ -64,6 +64,7 @@ from parley.domain.uploads.service import UploadService
 from parley.realtime.chat.live import LiveService
 from parley.realtime.gameplay.live import GameLive
 from parley.realtime.hub import Hub
+from parley.realtime.pending_sockets import PendingSockets
 from parley.realtime.recovery import Recovery
 from parley.security.passwords import PasswordHasher
 from parley.security.tokens import TokenService
@@ -103,6 +104,8 @@ class Runtime:
     """Pushes to offline devices; None with `PUSH_NOTIFIER=off`."""
     creations: CreationLimit = field(default_factory=CreationLimit)
     broadcasts: BroadcastLimit = field(default_factory=BroadcastLimit)
+    pending_sockets: PendingSockets = field(default_factory=lambda: PendingSockets(64))
+    """MAX_UNAUTHENTICATED_SOCKETS_PER_CLIENT: sockets open, not signed in, per address."""
     """BROADCASTS_PER_KEY: broadcasts per API key (or admin) a minute."""
 
     @staticmethod
@@ -479,6 +482,7 @@ class Runtime:
                 push=push,
                 creations=creations,
                 broadcasts=broadcasts,
+                pending_sockets=PendingSockets(settings.max_unauthenticated_sockets_per_client),
             )
 
 

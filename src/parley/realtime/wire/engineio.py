@@ -47,6 +47,7 @@ import structlog
 from starlette.types import Message, Receive, Scope, Send
 
 from parley.lifecycle import stop_task
+from parley.realtime.pending_sockets import Ticket, adopt
 from parley.realtime.protocol import CloseCode
 from parley.realtime.wire import engineio3
 from parley.realtime.wire.binary import BINARY_RECORD, decode_record, decode_records, encode_record
@@ -114,6 +115,8 @@ class EngineSession:
         self._headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
         client = scope.get("client")
         self.client_ip: str | None = client[0] if client else None
+        self.pending_ticket: Ticket | None = adopt(scope)
+        """Counted among its address's sockets not signed in (MAX_UNAUTHENTICATED_…)."""
         self.transport = "polling"
         self.closed = False
         self.ping_sent_at: float | None = None
@@ -285,6 +288,8 @@ class EngineServer:
         session.closed = True
         session.close_reason = reason
         self.sessions.pop(session.sid, None)
+        if session.pending_ticket is not None:
+            session.pending_ticket.release()
         if session.protocol == 3:
             self._client_pings.forget(session.sid)
         await session.outbox.stop_writer()
