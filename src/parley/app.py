@@ -32,9 +32,11 @@ from parley.api.routes import (
     broadcast,
     conversations,
     friends,
+    moderation,
     notifications,
     ops,
     otp,
+    reports,
     rooms,
     search,
     uploads,
@@ -48,6 +50,9 @@ from parley.realtime.chat.websocket import ChatWebSocketSession
 from parley.realtime.dialects import WS_DIALECTS
 from parley.realtime.gameplay.namespace import GameplayNamespace
 from parley.realtime.gameplay.websocket import GameplayWebSocketSession
+from parley.realtime.pending_sockets import SCOPE_KEY as PENDING_KEY
+from parley.realtime.pending_sockets import PendingSockets, is_handshake
+from parley.realtime.pending_sockets import refuse as refuse_pending
 from parley.realtime.wire.engineio import EngineServer
 from parley.realtime.wire.socketio import SocketIOServer
 from parley.runtime import Runtime
@@ -86,8 +91,34 @@ def build_socketio(runtime: Runtime) -> EngineServer:
 
 async def socketio_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
     """`/socket.io/`: handed to the Engine.IO server the lifespan built."""
-    engine: EngineServer = scope["app"].state.engine
-    await engine(scope, receive, send)
+    state = scope["app"].state
+    await gated(state.runtime.pending_sockets, state.engine, scope, receive, send, engine_io=True)
+
+
+async def gated(
+    pending: PendingSockets,
+    serve: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    engine_io: bool = False,
+) -> None:
+    """A new socket (an upgrade of `/ws`, an Engine.IO handshake) counts among its address's
+    sockets not signed in until it signs in or goes; past the limit it is refused (429)."""
+    if engine_io and not is_handshake(scope):
+        await serve(scope, receive, send)
+        return
+    ticket = pending.open(scope)
+    if ticket is None:
+        await refuse_pending(scope, send)
+        return
+    scope[PENDING_KEY] = ticket
+    try:
+        await serve(scope, receive, send)
+    finally:
+        if not ticket.adopted:  # a /ws socket, or a handshake that opened no session
+            ticket.release()
 
 
 async def chat_websocket(runtime: Runtime, websocket: WebSocket) -> None:
@@ -153,12 +184,17 @@ def with_socket_fast_path(app: FastAPI) -> ASGIApp:
             if is_socket_path(path) and not origins.allows(scope):
                 await refuse_websocket(send)
                 return
+            pending = app.state.runtime.pending_sockets
             if path.startswith("/socket.io"):
-                await app.state.engine(scope, receive, send)
+                await gated(pending, app.state.engine, scope, receive, send, engine_io=True)
                 return
             route = WEBSOCKET_ROUTES.get(path.rstrip("/"))
             if route is not None:
-                await route(app.state.runtime, WebSocket(scope, receive, send))
+
+                async def session(scope: Scope, receive: Receive, send: Send) -> None:
+                    await route(app.state.runtime, WebSocket(scope, receive, send))
+
+                await gated(pending, session, scope, receive, send)
                 return
         await app(scope, receive, send)
 
@@ -229,7 +265,9 @@ def create_app(
         users,
         friends,
         rooms,
+        moderation,
         conversations,
+        reports,
         notifications,
         search,
         broadcast,

@@ -379,6 +379,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("WS_AUTH_TIMEOUT_SECS"),
         description="A socket that has not authenticated by then is closed (code 4408).",
     )
+    max_unauthenticated_sockets_per_client: int = Field(
+        64,
+        ge=1,
+        validation_alias=AliasChoices("MAX_UNAUTHENTICATED_SOCKETS_PER_CLIENT"),
+        description="Sockets (/ws, /ws/gameplay, Socket.IO sessions) one client address may "
+        "hold open before signing in, per instance; more are refused with 429 "
+        "too_many_unauthenticated.",
+    )
     ws_dialect: Literal["envelope", "flat", "upper"] = Field(
         "envelope",
         validation_alias=AliasChoices("WS_DIALECT"),
@@ -621,6 +629,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CREATIONS_PER_USER"),
         description="Conversations, rooms (opened by joining a new name too) and game rooms "
         "one user may create per hour; admins are not limited.",
+    )
+    broadcasts_per_key: int = Field(
+        600,
+        ge=1,
+        validation_alias=AliasChoices("BROADCASTS_PER_KEY"),
+        description="Broadcasts (POST /api/v1/broadcast, POST /messages) one API key, or one "
+        "admin, may make per minute, across instances with Redis.",
     )
     max_owned_conversations: int = Field(
         500,

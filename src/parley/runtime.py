@@ -39,6 +39,7 @@ from parley.domain.accounts.provisioning import (
     seed_default_users,
 )
 from parley.domain.accounts.users import UserService
+from parley.domain.broadcast_limit import BroadcastLimit
 from parley.domain.cleanup import Cleanup, TakeLock, no_lock_needed
 from parley.domain.conversations.messages import MessageService
 from parley.domain.conversations.quotas import Quotas
@@ -51,6 +52,8 @@ from parley.domain.conversations.service import ConversationService
 from parley.domain.creation import CreationLimit
 from parley.domain.dashboard import Dashboard
 from parley.domain.gameplay.service import GameplayService
+from parley.domain.moderation.reports import ReportService
+from parley.domain.moderation.restrictions import RestrictionService
 from parley.domain.notifications.mutes import MuteService
 from parley.domain.notifications.push import PushService
 from parley.domain.ports import Broker, PresenceStore, RateLimit, SmsSender
@@ -63,6 +66,7 @@ from parley.domain.uploads.service import UploadService
 from parley.realtime.chat.live import LiveService
 from parley.realtime.gameplay.live import GameLive
 from parley.realtime.hub import Hub
+from parley.realtime.pending_sockets import PendingSockets
 from parley.realtime.recovery import Recovery
 from parley.security.passwords import PasswordHasher
 from parley.security.tokens import TokenService
@@ -94,13 +98,20 @@ class Runtime:
     uploads: UploadService
     mutes: MuteService
     dashboard: Dashboard
+    restrictions: RestrictionService
+    """Room mutes and bans."""
+    reports: ReportService
     recovery: Recovery | None = None
     """Socket.IO connection-state recovery; None when `SIO_RECOVERY_WINDOW` is 0."""
     push: PushService | None = None
+    """Pushes to offline devices; None with `PUSH_NOTIFIER=off`."""
     creations: CreationLimit = field(default_factory=CreationLimit)
     recent_errors: RecentErrors = field(default_factory=RecentErrors)
     """Shared with `dashboard`, which reads it."""
-    """Pushes to offline devices; None with `PUSH_NOTIFIER=off`."""
+    broadcasts: BroadcastLimit = field(default_factory=BroadcastLimit)
+    """BROADCASTS_PER_KEY: broadcasts per API key (or admin) a minute."""
+    pending_sockets: PendingSockets = field(default_factory=lambda: PendingSockets(64))
+    """MAX_UNAUTHENTICATED_SOCKETS_PER_CLIENT: sockets open, not signed in, per address."""
 
     @staticmethod
     async def _push(
@@ -329,6 +340,11 @@ class Runtime:
                     stack, settings, "creations", settings.creations_per_user, 3600
                 )
             )
+            broadcasts = BroadcastLimit(
+                await cls._rate_limit(
+                    stack, settings, "broadcasts", settings.broadcasts_per_key, 60
+                )
+            )
             conversations = ConversationService(
                 uow,
                 auto_create_rooms=settings.rooms_auto_create,
@@ -371,6 +387,7 @@ class Runtime:
                 send_queue.start()
                 stack.push_async_callback(send_queue.close)
             blocks = BlockService(uow)
+            restrictions = RestrictionService(uow)
             friends = FriendService(uow)
             reactions = ReactionService(uow)
             search = SearchService(uow)
@@ -404,6 +421,7 @@ class Runtime:
                 presence=presence,
                 hub=hub,
                 mutes=mutes,
+                restrictions=restrictions,
                 catch_up_budget_bytes=settings.outbox_limit_bytes // 2,
                 catch_up_budget_frames=settings.outbox_limit // 2,
                 uploads=uploads,
@@ -466,10 +484,14 @@ class Runtime:
                 uploads=uploads,
                 mutes=mutes,
                 dashboard=Dashboard(uow, presence, recent_errors),
+                restrictions=restrictions,
+                reports=ReportService(uow),
                 recovery=recovery,
                 push=push,
                 creations=creations,
                 recent_errors=recent_errors,
+                broadcasts=broadcasts,
+                pending_sockets=PendingSockets(settings.max_unauthenticated_sockets_per_client),
             )
 
 

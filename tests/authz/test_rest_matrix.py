@@ -212,12 +212,39 @@ def fresh_rule(rule: Rule) -> Rule:
 
 # Statuses, in the order of ACTORS:
 #   anonymous outsider member owner agent super_agent admin api_key
+def room_newcomer(path: str) -> Make:
+    """Someone who has just joined the scene's room, as the body of a mute or a ban."""
+
+    def make(ctx: Ctx, actor: str) -> Call:
+        newcomer = ctx.cast.fresh_customer()
+        joined = ctx.api.post(f"/api/v1/rooms/{ctx.scene.room}/join", headers=newcomer.headers)
+        assert joined.status_code == 200, joined.text
+        return Call(path.format(**vars(ctx.scene)), {"user_id": newcomer.id})
+
+    return make
+
+
+def members_open_report(ctx: Ctx, actor: str) -> Call:
+    """The member's open report of the owner's group message (made now if none is open)."""
+    made = ctx.api.post(
+        f"/api/v1/messages/{ctx.scene.group_message}/reports",
+        headers=ctx.cast.headers("member"),
+        json={"reason": "abuse"},
+    )
+    assert made.status_code in (200, 201), made.text
+    return Call(f"/api/v1/reports/{made.json()['id']}", {"status": "dismissed"})
+
+
 PUBLIC = (200,) * 8
 ANY_USER = (401, 200, 200, 200, 200, 200, 200, 401)
 ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 200, 401)
 CREATED_BY_ANY = (401, 201, 201, 201, 201, 201, 201, 401)
 MEMBERS = (401, 403, 200, 200, 403, 403, 403, 401)  # group, room, direct chat
 SUPPORT = (401, 403, 403, 200, 200, 200, 200, 401)  # its customer, its agent, supervisors
+MODERATE = (401, 403, 403, 200, 403, 200, 200, 401)  # a room's owner, super-agents, admins
+MODERATE_CREATED = (401, 403, 403, 201, 403, 201, 201, 401)
+MODERATE_GONE = (401, 403, 403, 204, 403, 204, 204, 401)
+STAFF = (401, 403, 403, 403, 200, 200, 200, 401)
 
 RULES: list[Rule] = [
     # -- operations and the docs
@@ -401,6 +428,57 @@ RULES: list[Rule] = [
         "group",
         at("/api/v1/messages/{group_message}/reactions/%F0%9F%91%8D"),
         (401, 403, 200, 200, 403, 403, 403, 401),
+    ),
+    # -- moderation: the room's owner (and room admins), super-agents and admins mute, ban
+    # and list; the member moderates nothing, the agent is no member of the room
+    Rule(
+        "POST",
+        "/api/v1/rooms/{ref}/mutes",
+        "a new member of the room",
+        room_newcomer("/api/v1/rooms/{room}/mutes"),
+        MODERATE_CREATED,
+    ),
+    Rule(
+        "POST",
+        "/api/v1/rooms/{ref}/bans",
+        "a new member of the room",
+        room_newcomer("/api/v1/rooms/{room}/bans"),
+        MODERATE_CREATED,
+    ),
+    Rule("GET", "/api/v1/rooms/{ref}/mutes", "", at("/api/v1/rooms/{room}/mutes"), MODERATE),
+    Rule("GET", "/api/v1/rooms/{ref}/bans", "", at("/api/v1/rooms/{room}/bans"), MODERATE),
+    Rule(
+        "DELETE",
+        "/api/v1/rooms/{ref}/mutes/{user_id}",
+        "the member",
+        user_of("member", "/api/v1/rooms/{room}/mutes/{user}"),
+        MODERATE_GONE,
+    ),
+    Rule(
+        "DELETE",
+        "/api/v1/rooms/{ref}/bans/{user_id}",
+        "the member",
+        user_of("member", "/api/v1/rooms/{room}/bans/{user}"),
+        MODERATE_GONE,
+    ),
+    # -- reports: the message's readers report it (not its sender); staff list and close
+    # reports; nobody else sees one
+    fresh_rule(
+        Rule(
+            "POST",
+            "/api/v1/messages/{message_id}/reports",
+            "the owner's, in the group",
+            at("/api/v1/messages/{group_message}/reports", {"reason": "spam"}),
+            (401, 403, 201, 422, 403, 403, 403, 401),
+        )
+    ),
+    Rule("GET", "/api/v1/reports", "", at("/api/v1/reports"), STAFF),
+    Rule(
+        "PATCH",
+        "/api/v1/reports/{report_id}",
+        "the member's open report",
+        members_open_report,
+        STAFF,
     ),
     # -- mutes: the members themselves (staff reading a support chat are no members); the
     # calling device's push token: anyone signed in
@@ -815,7 +893,7 @@ RULES: list[Rule] = [
             "/api/v1/messages/{message_id}",
             "the owner's, in the group",
             at("/api/v1/messages/{group_message}"),
-            (401, 403, 403, 200, 403, 403, 200, 401),
+            (401, 403, 403, 200, 403, 200, 200, 401),
         )
     ),
     Rule(

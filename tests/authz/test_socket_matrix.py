@@ -97,6 +97,21 @@ class Rule:
         return self.expected
 
 
+MODERATE = (NA, NM, "not_a_moderator", OK, NM, OK, OK)
+
+
+def new_room_member(c: Ctx) -> dict[str, Any]:
+    """Someone who has just joined the scene's room, to mute or ban."""
+    newcomer = c.cast.fresh_customer()
+    joined = c.cast.api.post(f"/api/v1/rooms/{c.scene.room}/join", headers=newcomer.headers)
+    assert joined.status_code == 200, joined.text
+    return {"room_id": c.scene.room, "user_id": newcomer.id}
+
+
+def room_and(actor: str) -> Payload:
+    return lambda c: {"room_id": c.scene.room, "user_id": c.cast.id(actor)}
+
+
 def in_(field: str) -> Payload:
     return lambda ctx: {"room_id": getattr(ctx.scene, field)}
 
@@ -143,8 +158,9 @@ CHAT_RULES: dict[str, list[Rule]] = {
         Rule(
             "the owner's",
             lambda c: {"message_id": c.scene.group_message},
-            # Admins may delete any message (README, Conversations and messages).
-            (NA, NM, "not_the_sender", OK, NM, NM, OK),
+            # Admins may delete any message (README, Conversations and messages), and
+            # super-agents and the conversation's owner and admins any in a group or room.
+            (NA, NM, "not_the_sender", OK, NM, OK, OK),
             fresh=True,
         )
     ],
@@ -252,6 +268,14 @@ CHAT_RULES: dict[str, list[Rule]] = {
         ),
     ],
     "unmute_conversation": [Rule("group", lambda c: {"conversation_id": c.scene.group}, MEMBERS)],
+    # Moderation: the room's owner (and room admins), super-agents and admins; the agent is
+    # no member of the room, the member moderates nothing.
+    "mute_member": [Rule("a new member of the room", new_room_member, MODERATE)],
+    "ban_member": [Rule("a new member of the room", new_room_member, MODERATE)],
+    "unmute_member": [Rule("the member", room_and("member"), MODERATE)],
+    "unban_member": [Rule("the member", room_and("member"), MODERATE)],
+    "list_mutes": [Rule("the room", lambda c: {"room_id": c.scene.room}, MODERATE)],
+    "list_bans": [Rule("the room", lambda c: {"room_id": c.scene.room}, MODERATE)],
     "set_push_token": [Rule("", lambda c: {"fcm_token": "authz-socket-token"}, SIGNED_IN)],
     "clear_push_token": [Rule("", lambda c: {}, SIGNED_IN)],
     "search_messages": [

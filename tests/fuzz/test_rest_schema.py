@@ -118,6 +118,8 @@ class Callers:
             return [world.customer.id, world.other.id, world.admin.id]
         if parameter == "message_id":
             return [world.message_id]
+        if parameter == "ref":
+            return [world.room_id, world.room_name, world.group_id]
         return world.ids
 
 

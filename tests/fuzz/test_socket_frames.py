@@ -106,6 +106,17 @@ def chat_commands(world: World, token: str) -> dict[str, dict[str, Any]]:
         "upload": {"data": "not bytes", "filename": "fuzz.txt"},
         "mute_conversation": {"conversation_id": world.group_id, "until": "2999-01-01T00:00:00Z"},
         "unmute_conversation": {"conversation_id": world.group_id},
+        # Nobody the other tests need: a ban or a mute of `other` would change what they see.
+        "mute_member": {"room_id": world.room_id, "user_id": str(uuid.uuid4()), "reason": "x"},
+        "unmute_member": {"room_id": world.room_id, "user_id": world.other.id},
+        "ban_member": {
+            "room_id": world.group_id,
+            "user_id": str(uuid.uuid4()),
+            "until": "2999-01-01T00:00:00Z",
+        },
+        "unban_member": {"room_id": world.group_id, "user_id": world.other.id},
+        "list_mutes": {"room_id": world.room_id},
+        "list_bans": {"conversation_id": world.group_id},
         "set_push_token": {"fcm_token": "fuzz-token"},
         "clear_push_token": {},
     }

@@ -4,6 +4,7 @@ one instance acts on the live sockets another instance holds."""
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -121,3 +122,88 @@ async def test_a_role_change_on_one_instance_applies_on_the_other(
     await ws.expect("conversation_joined")
     refused = await ws.command("delete_message", {"message_id": posted[1]})
     assert (refused["type"], refused["code"]) == ("error", "not_the_sender")
+
+
+async def test_disabling_an_account_on_one_instance_closes_its_sockets_on_the_other(
+    pair: tuple[ServerProcess, ServerProcess],
+    api_a: httpx.Client,
+    opened: list[WsClient | SioClient],
+) -> None:
+    a, b = pair
+    admin = create_admin(api_a, a)
+    alice = register(api_a)
+    ws = await WsClient.open(b.base_url, alice.access_token)
+    opened.append(ws)
+    sio = SioClient()
+    opened.append(sio)
+
+    async def disconnected(reason: str) -> None:
+        sio.queue("disconnect").put_nowait(reason)
+
+    sio.client.on("disconnect", disconnected)
+    await sio.connect(b.base_url, auth={"token": alice.access_token})
+    await sio.expect("authenticated")
+
+    disabled = api_a.put(
+        f"/api/v1/users/{alice.id}/status", headers=admin.headers, json={"status": "disabled"}
+    )
+    assert disabled.status_code == 200, disabled.text
+    assert (await ws.expect("error"))["code"] == "account_disabled"
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.expect("never")
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "account_disabled")
+    assert (await sio.expect("error"))["code"] == "account_disabled"
+    assert await sio.expect("disconnect") == socketio.AsyncClient.reason.SERVER_DISCONNECT
+    # Nor may it sign in again, on either instance.
+    for server in pair:
+        refused = api_a.post(
+            f"{server.base_url}/api/v1/auth/login",
+            json={"username": alice.username, "password": alice.password},
+        )
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "account_disabled"
+
+
+async def test_a_ban_on_one_instance_stops_the_room_on_the_other(
+    pair: tuple[ServerProcess, ServerProcess],
+    api_a: httpx.Client,
+    opened: list[WsClient | SioClient],
+) -> None:
+    _, b = pair
+    owner, bob, carol = register(api_a), register(api_a), register(api_a)
+    name = f"ban-{uuid.uuid4().hex[:10]}"
+    room = api_a.post("/api/v1/rooms", headers=owner.headers, json={"name": name}).json()["id"]
+    for member in (bob, carol):
+        assert api_a.post(f"/api/v1/rooms/{name}/join", headers=member.headers).is_success
+    bob_ws = await WsClient.open(b.base_url, bob.access_token)
+    opened.append(bob_ws)
+    bob_sio = SioClient()
+    opened.append(bob_sio)
+    await bob_sio.connect(b.base_url, auth={"token": bob.access_token})
+    carol_ws = await WsClient.open(b.base_url, carol.access_token)
+    opened.append(carol_ws)
+
+    banned = api_a.post(
+        f"/api/v1/rooms/{name}/bans", headers=owner.headers, json={"user_id": bob.id}
+    )
+    assert banned.status_code == 201, banned.text
+    assert (await bob_ws.expect("member_banned"))["data"]["conversation_id"] == room
+    assert (await bob_sio.expect("member_banned"))["user_id"] == bob.id
+    assert (await carol_ws.expect("member_banned"))["data"]["user_id"] == bob.id
+
+    bob_ws.seen.clear()
+    bob_sio.drain("message")
+    sent = api_a.post(
+        f"/api/v1/conversations/{room}/messages",
+        headers=owner.headers,
+        json={"content": "bob is gone"},
+    )
+    assert sent.status_code == 201
+    # Carol, on the same instance as bob's sockets, hears it: the hub there has routed it.
+    assert (await carol_ws.expect("new_message"))["data"]["content"] == "bob is gone"
+    assert await bob_ws.seen_by_now("new_message") == []
+    assert (await bob_sio.call("heartbeat"))["status"] == "alive"
+    assert bob_sio.drain("message") == []
+    refused = await bob_ws.command("join_room", {"room_id": name})
+    assert refused.get("data", refused)["code"] == "banned_from_room"

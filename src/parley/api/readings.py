@@ -26,6 +26,18 @@ def live_readings(runtime: Runtime, engine: EngineServer) -> list[Reading]:
             runtime.creations.refused,
             counter=True,
         ),
+        Reading(
+            "parley_unauthenticated_sockets_refused",
+            "Sockets refused by MAX_UNAUTHENTICATED_SOCKETS_PER_CLIENT.",
+            runtime.pending_sockets.refused,
+            counter=True,
+        ),
+        Reading(
+            "parley_broadcasts_refused",
+            "Broadcasts refused by BROADCASTS_PER_KEY.",
+            runtime.broadcasts.refused,
+            counter=True,
+        ),
         *(
             Reading(
                 "parley_sign_in_refused",

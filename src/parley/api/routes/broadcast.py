@@ -1,5 +1,6 @@
 """Server-side broadcast: `POST /api/v1/broadcast`, and the WebSocket Chat Server seed's
-`POST /messages`. For trusted callers only: `X-API-Key: $PARLEY_API_KEY`, or an admin token."""
+`POST /messages`. For trusted callers only: `X-API-Key: $PARLEY_API_KEY`, or an admin token;
+each key (each admin) at most BROADCASTS_PER_KEY a minute (429 `broadcast_rate_limited`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Depends, Request, status
 
 from parley.api.deps import RuntimeDep, get_principal
 from parley.api.openapi_doc import errors
+from parley.domain.broadcast_limit import key_id
 from parley.domain.conversations.schemas import BroadcastSend, MessagePublic
 from parley.domain.roles import Role
 from parley.errors import Unauthenticated
@@ -22,10 +24,12 @@ async def require_trusted_caller(request: Request, runtime: RuntimeDep) -> None:
     expected = runtime.settings.api_key
     if key is not None:
         if expected and hmac.compare_digest(key.encode(), expected.encode()):
+            await runtime.broadcasts.take(key_id(key))
             return
         raise Unauthenticated("That API key is not valid.", code="invalid_api_key")
     principal = await get_principal(request, runtime)
     principal.require_role(Role.ADMIN)
+    await runtime.broadcasts.take(f"user:{principal.user_id}")
 
 
 Trusted = Annotated[None, Depends(require_trusted_caller)]

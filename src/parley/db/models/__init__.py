@@ -3,6 +3,7 @@
 from parley.db.models.accounts import DeviceSession, User
 from parley.db.models.base import Base
 from parley.db.models.conversations import Conversation, ConversationMember, Message, Reaction
+from parley.db.models.moderation import MessageReport, RoomRestriction
 from parley.db.models.otps import OneTimeCode
 from parley.db.models.social import Block, FriendRequest, Friendship
 from parley.db.models.uploads import Upload
@@ -16,8 +17,10 @@ __all__ = [
     "FriendRequest",
     "Friendship",
     "Message",
+    "MessageReport",
     "OneTimeCode",
     "Reaction",
+    "RoomRestriction",
     "Upload",
     "User",
 ]

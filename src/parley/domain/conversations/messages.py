@@ -50,6 +50,9 @@ from parley.domain.conversations.views import (
 )
 from parley.domain.events import Event, conversation_channel
 from parley.domain.ids import uuid7
+from parley.domain.moderation import rules as moderation
+from parley.domain.moderation.permissions import may_moderate
+from parley.domain.moderation.rules import MODERATED_KINDS
 from parley.domain.roles import Role
 from parley.domain.social.rules import require_direct_allowed
 from parley.domain.unit_of_work import UnitOfWork, Work
@@ -273,6 +276,11 @@ class MessageService:
                 {c.id for c in found.values() if c is not None},
                 {item.principal.user_id for item in batch},
             )
+            muted = await moderation.muted(
+                work.tx,
+                {c.id for c in found.values() if c is not None and c.kind in MODERATED_KINDS},
+                {item.principal.user_id for item in batch},
+            )
             for index, item in enumerate(batch):
                 try:
                     self.check_content(
@@ -286,6 +294,8 @@ class MessageService:
                     if conversation is None:
                         raise access.not_found()
                     await access.require_access(work.tx, conversation, item.principal)
+                    if (conversation.id, item.principal.user_id) in muted:
+                        raise moderation.muted_in_room()
                     if conversation.kind == ConversationKind.DIRECT:
                         await _require_direct_send(work.tx, conversation, item.principal)
                     if item.command.client_msg_id:
@@ -557,12 +567,24 @@ class MessageService:
             raise NotFound("No message with that id.", code="message_not_found")
         moderating = allow_admin and principal.role is Role.ADMIN
         if not moderating:  # admins may delete any message, member or not (README)
+            moderating = allow_admin and await self._moderates(tx, message, principal)
+        if not moderating:
             await access.load(tx, message.conversation_id, principal)
         if message.sender_id != principal.user_id and not moderating:
             raise Forbidden("Only the sender may change this message.", code="not_the_sender")
         if message.deleted_at is not None and not allow_admin:
             raise ValidationFailed("A deleted message cannot be edited.", code="message_deleted")
         return message
+
+    @staticmethod
+    async def _moderates(tx: Any, message: Message, principal: Principal) -> bool:
+        """Whether the caller moderates the message's group or room (its owner and admins,
+        super-agents): they delete any message in it."""
+        conversation = await tx.get(Conversation, message.conversation_id)
+        if conversation is None or conversation.kind not in MODERATED_KINDS:
+            return False
+        member = await queries.find_member(tx, conversation.id, principal.user_id)
+        return may_moderate(member, principal)
 
     def check_content(
         self,

@@ -41,12 +41,24 @@ from parley.domain.conversations.views import (
 from parley.domain.creation import CreationLimit
 from parley.domain.cursors import decode_cursor, encode_cursor, not_ours
 from parley.domain.events import Audience, Event, conversation_channel, user_channel
+from parley.domain.moderation.rules import require_not_banned
 from parley.domain.roles import STAFF_ROLES, Role
 from parley.domain.social.rules import require_direct_allowed
 from parley.domain.unit_of_work import UnitOfWork, Work
 from parley.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 MANAGERS = frozenset({MemberRole.OWNER, MemberRole.ADMIN})
+
+
+def removed_events(conversation_id: uuid.UUID, user_id: uuid.UUID) -> list[Event]:
+    """A member left or was removed (or banned): the others hear it, and every instance stops
+    delivering the conversation to the user's live connections at once."""
+    data = {"conversation_id": str(conversation_id), "user_id": str(user_id)}
+    extra = {"user_id": str(user_id)}
+    return [
+        Event(conversation_channel(conversation_id), "member.removed", data, extra=extra),
+        Event(user_channel(user_id), "member.removed", data, Audience.USER, extra=extra),
+    ]
 
 
 def _room_exists() -> Conflict:
@@ -229,6 +241,7 @@ class ConversationService:
                         code="private_room",
                     )
                 else:
+                    await require_not_banned(work.tx, conversation.id, principal.user_id)
                     await self._require_rooms_below_quota(work, principal)
                     await self._require_members_below_quota(work, conversation)
                     await self._enrol(work, conversation, principal.user_id, MemberRole.MEMBER)
@@ -415,6 +428,7 @@ class ConversationService:
                 self._require_manager(member, principal)
             await self._require_users(work.tx, [command.user_id])
             if await queries.find_member(work.tx, conversation.id, command.user_id) is None:
+                await require_not_banned(work.tx, conversation.id, command.user_id)
                 await self._require_members_below_quota(work, conversation)
                 await self._enrol(work, conversation, command.user_id, role)
             return await self._detail(work.tx, conversation, principal)
@@ -435,24 +449,8 @@ class ConversationService:
                     raise Forbidden("A support chat's customer is fixed.", code="customer_fixed")
             if not await queries.remove_member(work.tx, conversation.id, user_id):
                 raise NotFound("That user is not a member.", code="member_not_found")
-            data = {"conversation_id": str(conversation.id), "user_id": str(user_id)}
-            work.emit(
-                Event(
-                    conversation_channel(conversation.id),
-                    "member.removed",
-                    data,
-                    extra={"user_id": str(user_id)},
-                )
-            )
-            work.emit(
-                Event(
-                    user_channel(user_id),
-                    "member.removed",
-                    data,
-                    Audience.USER,
-                    extra={"user_id": str(user_id)},
-                )
-            )
+            for event in removed_events(conversation.id, user_id):
+                work.emit(event)
 
     async def _enrol(
         self, work: Work, conversation: Conversation, user_id: uuid.UUID, role: MemberRole

@@ -21,6 +21,7 @@ from parley.domain.social.schemas import RequestRef, UserRef
 from parley.domain.uploads.carried import NewFile
 from parley.errors import MalformedRequest
 from parley.realtime.chat.live import LiveService
+from parley.realtime.chat.moderation import ModerationCommands
 from parley.realtime.connection import Connection
 from parley.realtime.signin import SyncCommand, principal_of
 
@@ -156,7 +157,7 @@ class RequestList(Lenient):
     direction: Literal["incoming", "outgoing"] = "incoming"
 
 
-class Commands:
+class Commands(ModerationCommands):
     """Each socket command, validated and run: the part both socket transports share.
 
     Results are JSON-ready dicts; transports decide how to answer (an ack, seed-style reply

@@ -31,6 +31,7 @@ from parley.domain.conversations.schemas import (
 from parley.domain.conversations.search import SearchService
 from parley.domain.conversations.service import ConversationService
 from parley.domain.events import Event, conversation_channel
+from parley.domain.moderation.restrictions import RestrictionService
 from parley.domain.notifications.mutes import MuteService
 from parley.domain.notifications.schemas import MuteState
 from parley.domain.presence import PresenceService, UserStatus
@@ -87,6 +88,7 @@ class LiveService:
         presence: PresenceService,
         hub: Hub,
         mutes: MuteService,
+        restrictions: RestrictionService,
         catch_up_budget_bytes: int,
         catch_up_budget_frames: int,
         uploads: UploadService | None = None,
@@ -106,6 +108,7 @@ class LiveService:
         self._hub = hub
         self._uploads = uploads
         self._mutes = mutes
+        self.restrictions = restrictions
 
     @property
     def stats(self) -> SocketStats:

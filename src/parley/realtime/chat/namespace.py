@@ -297,6 +297,12 @@ EVENTS: dict[str, Handler] = {
     "upload": _command(Commands.upload),
     "mute_conversation": _command(Commands.mute_conversation),
     "unmute_conversation": _command(Commands.unmute_conversation),
+    "mute_member": _command(Commands.mute_member),
+    "unmute_member": _command(Commands.unmute_member),
+    "ban_member": _command(Commands.ban_member),
+    "unban_member": _command(Commands.unban_member),
+    "list_mutes": _command(Commands.list_mutes),
+    "list_bans": _command(Commands.list_bans),
     "set_push_token": _command(Commands.set_push_token),
     "clear_push_token": _command(Commands.clear_push_token),
 }

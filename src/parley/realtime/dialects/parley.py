@@ -18,4 +18,8 @@ EVENT_NAMES = {
     "reaction.added": "reaction_added",
     "reaction.removed": "reaction_removed",
     "mute.changed": "mute_changed",
+    "member.muted": "member_muted",
+    "member.unmuted": "member_unmuted",
+    "member.banned": "member_banned",
+    "member.unbanned": "member_unbanned",
 }

@@ -220,6 +220,8 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
             socket.auth_deadline.cancel()
             socket.auth_deadline = None
         socket.principal = principal
+        if socket.session.pending_ticket is not None:  # signed in: no longer pending
+            socket.session.pending_ticket.release()
         greeting = await self.signed_in(socket, since)
         self.stats.signed_in(socket)
         await _share_sign_in(socket, principal)

@@ -37,6 +37,7 @@ from parley.realtime.dialects import (
     dump,
     realtime_chat_app,
 )
+from parley.realtime.pending_sockets import release_of
 from parley.realtime.protocol import BAD_FRAME, UNKNOWN_TYPE, CloseCode
 from parley.realtime.signin import AuthCommand, renewal, validation_details
 from parley.realtime.stats import TOO_SLOW, SocketStats
@@ -119,6 +120,7 @@ class WebSocketSession(ABC):
                 since = {str(k): v for k, v in (auth.since or {}).items()}
             try:
                 principal = await self.signin.auth.authenticate(token)
+                release_of(self.websocket.scope)  # signed in: no longer pending
                 await self.opened(principal, since)
             except ParleyError as exc:  # signing in (or starting to serve) did not happen
                 reason = exc.code

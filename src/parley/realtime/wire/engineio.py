@@ -48,6 +48,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from parley.lifecycle import stop_task
 from parley.logs import request_id_of
+from parley.realtime.pending_sockets import Ticket, adopt
 from parley.realtime.protocol import CloseCode
 from parley.realtime.wire import engineio3
 from parley.realtime.wire.binary import BINARY_RECORD, decode_record, decode_records, encode_record
@@ -117,6 +118,8 @@ class EngineSession:
         self.client_ip: str | None = client[0] if client else None
         self.request_id = request_id_of(scope)
         """Of the handshake's request: the lifecycle log's link to the access log."""
+        self.pending_ticket: Ticket | None = adopt(scope)
+        """Counted among its address's sockets not signed in (MAX_UNAUTHENTICATED_…)."""
         self.transport = "polling"
         self.closed = False
         self.ping_sent_at: float | None = None
@@ -288,6 +291,8 @@ class EngineServer:
         session.closed = True
         session.close_reason = reason
         self.sessions.pop(session.sid, None)
+        if session.pending_ticket is not None:
+            session.pending_ticket.release()
         if session.protocol == 3:
             self._client_pings.forget(session.sid)
         await session.outbox.stop_writer()

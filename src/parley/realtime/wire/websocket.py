@@ -101,6 +101,7 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         "_ping_payload",
         "_ping_timer",
         "_read_paused",
+        "_refusal_status",
         "_waiter",
         "app",
         "app_state",
@@ -131,6 +132,8 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         self.scope: dict[str, Any] | None = None
         self.handshake_complete = False
         self.close_sent = False
+        self._refusal_status = 403
+        """The status of a refusal the app answers with `websocket.http.response.*`."""
         self._buffer = b""
         self._fragments: list[bytes] | None = None
         self._fragment_bytes = 0
@@ -229,7 +232,7 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
                 for p in value.decode("latin-1").split(",")
             ],
             "state": self.app_state.copy(),
-            "extensions": {RAW_EXTENSION: self},
+            "extensions": {RAW_EXTENSION: self, "websocket.http.response": {}},
         }
         problem = self._handshake_problem()
         if problem is not None:  # refused before the app hears of it, as uvicorn's own does
@@ -275,14 +278,23 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         self.raw_write(b"\r\n".join(lines) + b"\r\n\r\n")
         self._schedule_ping()
 
-    def _respond(self, status: int, body: bytes) -> None:
-        reasons = {400: b"Bad Request", 403: b"Forbidden", 426: b"Upgrade Required"}
+    def _respond(
+        self, status: int, body: bytes, content_type: bytes = b"text/plain; charset=utf-8"
+    ) -> None:
+        reasons = {
+            400: b"Bad Request",
+            403: b"Forbidden",
+            426: b"Upgrade Required",
+            429: b"Too Many Requests",
+        }
         head = b"HTTP/1.1 %d %s\r\n" % (status, reasons.get(status, b"Internal Server Error"))
         extra = b"Sec-WebSocket-Version: 13\r\n" if status == 426 else b""
         self.transport.write(
             head
             + extra
-            + b"Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+            + b"Content-Type: "
+            + content_type
+            + b"\r\nConnection: close\r\n"
             + b"Content-Length: %d\r\n\r\n" % len(body)
             + body
         )
@@ -343,6 +355,16 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
                 self._accept(message)
             elif kind == "websocket.close":
                 self._respond(403, b"")
+                self._gone(ABNORMAL)
+                self._hang_up()
+            elif kind == "websocket.http.response.start":  # a refusal with a status of its own
+                self._refusal_status = int(message["status"])
+            elif kind == "websocket.http.response.body":  # the whole body in one message
+                self._respond(
+                    self._refusal_status,
+                    bytes(message.get("body", b"")),
+                    b"application/json",
+                )
                 self._gone(ABNORMAL)
                 self._hang_up()
             else:
