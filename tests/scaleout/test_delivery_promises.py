@@ -6,7 +6,8 @@ each through real server processes and real clients.
 - the catch-up cap: 1 000 per conversation and `has_more`, the rest from history or `sync`;
 - gap-free seqs with many connections sending to one conversation at once (SQLite, and two
   instances on PostgreSQL + Redis);
-- a removed member's sockets stop receiving at the removal (one instance and two).
+- a removed member's sockets stop receiving at the removal (one instance and two);
+- two instances on MariaDB and Redis: a round trip and history.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import migrate
 from tests.support.accounts import direct_chat, register
 from tests.support.clients import WsClient
 from tests.support.deployment import Deployment, two_instances
 from tests.support.server import ServerProcess, start_server
+from tests.support.services import REDIS_URL, create_mariadb_database, require_tcp, scale_out_env
 from tests.support.sio import SioClient
 
 # Big enough that a 1 000-message catch-up fits half of it (the catch-up's own budget) and
@@ -346,3 +349,44 @@ async def test_a_removed_member_stops_receiving_across_instances(
     cluster: Deployment, opened: list[Any]
 ) -> None:
     await removed_member_stops_receiving(cluster.a, cluster.b, opened)
+
+
+# 7. MariaDB with Redis and two instances.
+
+
+@pytest.fixture(scope="module")
+def mariadb_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ...]]:
+    require_tcp("Redis", REDIS_URL)
+    database = create_mariadb_database()
+    root = Path(tmp_path_factory.mktemp("promises-mariadb"))
+    started: list[ServerProcess] = []
+    try:
+        migrate(root / "migrate", database.url)
+        env = scale_out_env(database.url)
+        started += [start_server(root / "a", env), start_server(root / "b", env)]
+        yield tuple(started)
+    finally:
+        for server in started:
+            server.stop()
+        database.drop()
+
+
+async def test_two_instances_on_mariadb_and_redis_deliver_and_keep_history(
+    mariadb_pair: tuple[ServerProcess, ...], opened: list[Any]
+) -> None:
+    a, b = mariadb_pair
+    with api_for(a) as api_a, api_for(b) as api_b:
+        alice, bob = register(api_a), register(api_b)
+        chat = direct_chat(api_a, alice, bob)
+        on_a = await WsClient.open(a.base_url, alice.access_token)
+        on_b = await WsClient.open(b.base_url, bob.access_token)
+        opened.extend([on_a, on_b])
+        sent = await on_a.ack("send_message", {"conversation_id": chat, "content": "to b"})
+        heard = await on_b.next(lambda f: f.get("type") == "new_message")
+        assert (heard["data"]["id"], heard["data"]["seq"]) == (sent["id"], 1)
+        answer = await on_b.ack("send_message", {"conversation_id": chat, "content": "to a"})
+        back = await on_a.next(lambda f: f.get("type") == "new_message")
+        assert (back["data"]["id"], back["data"]["seq"]) == (answer["id"], 2)
+        for api, who in ((api_a, bob), (api_b, alice)):
+            page = api.get(f"/api/v1/conversations/{chat}/messages", headers=who.headers).json()
+            assert [m["content"] for m in page["messages"]] == ["to a", "to b"]  # newest first
