@@ -58,9 +58,12 @@ class RedisMessageLog(MessageLog):
         self._next_seq = self._redis.register_script(_NEXT_SEQ)
 
     async def __aenter__(self) -> RedisMessageLog:
+        await self._create_group()
+        return self
+
+    async def _create_group(self) -> None:
         with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
             await self._redis.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
-        return self
 
     async def aclose(self) -> None:
         await stop_task(self._worker)
@@ -110,6 +113,12 @@ class RedisMessageLog(MessageLog):
                 raise
             except Exception as exc:  # Redis or the database away: the entries stay pending
                 log.warning("write_behind.retry", error=type(exc).__name__, retry_in=backoff)
+                if isinstance(exc, ResponseError) and str(exc).startswith("NOGROUP"):
+                    # Redis came back empty (restarted without persistence) and the group went
+                    # with it: without one, nothing sent from now on would ever be stored.
+                    with contextlib.suppress(Exception):
+                        await self._create_group()
+                        log.warning("write_behind.group_recreated")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECS)
 

@@ -228,7 +228,11 @@ class Hub:
             return
         if event.name == "member.added" and event.audience is Audience.USER:
             self.join_locally(event.extra["user_id"], event.data["conversation_id"])
-        elif event.name == "member.removed" and event.audience is Audience.USER:
+        elif event.name == "member.removed":
+            # Either copy ends the membership here. The conversation's copy may come first,
+            # with new messages published between the two (they travel on different
+            # channels): the removed user gets none of those, and hears of the removal once,
+            # on their own channel.
             self.leave_locally(event.extra["user_id"], event.data["conversation_id"])
         self.deliver_local(event)
         if event.name == "conversation.deleted":

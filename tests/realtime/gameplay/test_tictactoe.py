@@ -35,10 +35,15 @@ async def test_a_full_game_with_illegal_moves_refused(seated_pair: Any) -> None:
     assert taken["error"]["code"] == "cell_taken"
     off_board = await o.call("player_action", move(room_id, 3, 0))
     assert off_board["error"]["code"] == "validation_error"
-    assert x.drain("player_action") == []  # refused moves reach nobody
+    # Refused moves reach nobody: the next action X hears is O's legal one after them (a
+    # room's actions arrive in order, on any instance).
+    legal = await o.call("player_action", move(room_id, 0, 1))
+    assert "error" not in legal, legal
+    heard = await x.expect("player_action")
+    assert (heard["seq"], heard["coordinates"]) == (legal["seq"], {"x": 0, "y": 1})
 
     # X: (0,0) (1,0) (2,0) wins the top row; O answers on the middle row.
-    for mover, cell in ((o, (0, 1)), (x, (1, 0)), (o, (1, 1)), (x, (2, 0))):
+    for mover, cell in ((x, (1, 0)), (o, (1, 1)), (x, (2, 0))):
         answer = await mover.call("player_action", move(room_id, *cell))
         assert "error" not in answer, answer
     over_x = await x.expect("game_over")
