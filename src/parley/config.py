@@ -163,6 +163,13 @@ class Settings(BaseSettings):
         description="SQLite: how long a transaction waits for a write lock held by another "
         "process (a CLI command, a second server on the same file) before `database_busy`.",
     )
+    sqlite_inline: bool = Field(
+        True,
+        validation_alias=AliasChoices("SQLITE_INLINE"),
+        description="SQLite: run statements on the event loop itself (microseconds each) "
+        "instead of on aiosqlite's thread, whose hand-offs cost more than the statements "
+        "where waking a thread is dear. `false` for the thread.",
+    )
     auto_migrate: bool | None = Field(
         None,
         validation_alias=AliasChoices("AUTO_MIGRATE"),

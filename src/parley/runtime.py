@@ -277,6 +277,7 @@ class Runtime:
                 pool_size=settings.database_pool_size,
                 queue_timeout_secs=settings.database_queue_timeout_secs,
                 busy_timeout_secs=settings.database_busy_timeout_secs,
+                sqlite_inline=settings.sqlite_inline,
             )
             stack.push_async_callback(db.dispose)
             auto_migrate = settings.auto_migrate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -19,7 +20,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.util import await_
 
+from parley.db.sqlite_inline import inline_connector
 from parley.errors import DatabaseBusy, ServiceUnavailable
 
 _ASYNC_DRIVERS = {
@@ -52,13 +55,15 @@ def normalize_url(raw: str) -> URL:
     return url
 
 
-def _configure_sqlite(engine: AsyncEngine, busy_timeout_secs: float) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_secs: float, *, inline: bool) -> None:
     """WAL for concurrent readers; `BEGIN IMMEDIATE` so writers queue instead of deadlocking.
 
     pysqlite's own transaction handling starts transactions lazily and cannot upgrade a read
     lock to a write lock without failing, so Parley turns it off and begins transactions itself.
     The busy timeout is only for locks held by other processes: within one, writers take
-    turns on `Database._write_turn` first.
+    turns on `Database._write_turn` first. On the loop (`inline`), SQLite itself must never
+    wait: the connection has no busy timeout and a refused `BEGIN` is retried with async
+    sleeps until the timeout (see _begin_immediate).
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -66,7 +71,7 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_secs: float) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_secs * 1000)}")
+        cursor.execute(f"PRAGMA busy_timeout={0 if inline else int(busy_timeout_secs * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -76,8 +81,32 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_secs: float) -> None:
         # Readers (Database.read_rows) run one SELECT: SQLite gives a lone statement a read
         # transaction of its own, which in WAL mode waits for nobody. A BEGIN would only add
         # a round trip through aiosqlite's thread on every socket connect.
-        if not connection.get_execution_options().get(READ_ONLY, False):
+        if connection.get_execution_options().get(READ_ONLY, False):
+            return
+        if inline:
+            _begin_immediate(connection, busy_timeout_secs)
+        else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_RETRY_FIRST_SECS = 0.001
+_RETRY_MAX_SECS = 0.05
+
+
+def _begin_immediate(connection: Any, timeout_secs: float) -> None:
+    """`BEGIN IMMEDIATE` on a connection with no busy timeout: while another process holds
+    the write lock, sleep (on the loop, letting everything else run) and try again."""
+    deadline = time.monotonic() + timeout_secs
+    delay = _RETRY_FIRST_SECS
+    while True:
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            if not is_contention(exc) or time.monotonic() + delay > deadline:
+                raise
+        await_(asyncio.sleep(delay))
+        delay = min(delay * 2, _RETRY_MAX_SECS)
 
 
 def _local_sqlite_reader(url: URL) -> Engine:
@@ -147,7 +176,10 @@ class Database:
         echo: bool = False,
         queue_timeout_secs: float = 30.0,
         busy_timeout_secs: float = 10.0,
+        sqlite_inline: bool = True,
     ) -> None:
+        """`sqlite_inline`: run SQLite on the event loop (see db/sqlite_inline.py) rather than
+        on aiosqlite's thread."""
         self.url = normalize_url(url)
         self._queue_timeout_secs = queue_timeout_secs
         options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
@@ -156,6 +188,10 @@ class Database:
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             options.pop("pool_pre_ping")
+            # A URL with driver options (`?uri=true`, …) is aiosqlite's to interpret.
+            sqlite_inline = sqlite_inline and not self.url.query
+            if sqlite_inline:
+                options["async_creator"] = inline_connector(database or ":memory:")
         else:
             options.update(
                 pool_size=pool_size,
@@ -171,7 +207,7 @@ class Database:
         # lock queues them in arrival order and costs nothing while SQLite's lock is free.
         self._write_turn: asyncio.Lock | None = None
         if self.is_sqlite:
-            _configure_sqlite(self.engine, busy_timeout_secs)
+            _configure_sqlite(self.engine, busy_timeout_secs, inline=sqlite_inline)
             self._write_turn = asyncio.Lock()
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._local_reader: Engine | None = None
