@@ -43,15 +43,12 @@ async def opened() -> AsyncIterator[list[WsClient | SioClient]]:
             await client.disconnect()
 
 
-async def test_logout_on_one_instance_closes_the_sockets_on_the_other(
-    pair: tuple[ServerProcess, ServerProcess],
-    api_a: httpx.Client,
-    opened: list[WsClient | SioClient],
-) -> None:
-    _, b = pair
-    alice, bob = register(api_a), register(api_a)
-    chat = direct_chat(api_a, alice, bob)
-    ws = await WsClient.open(b.base_url, alice.access_token)
+async def _both_sockets(
+    server: ServerProcess, token: str, opened: list[WsClient | SioClient]
+) -> tuple[WsClient, SioClient]:
+    """A `/ws` and a Socket.IO connection of one user on `server`, signed in; the Socket.IO
+    client's disconnect reason lands in its `disconnect` queue."""
+    ws = await WsClient.open(server.base_url, token)
     opened.append(ws)
     sio = SioClient()
     opened.append(sio)
@@ -60,8 +57,30 @@ async def test_logout_on_one_instance_closes_the_sockets_on_the_other(
         sio.queue("disconnect").put_nowait(reason)
 
     sio.client.on("disconnect", disconnected)
-    await sio.connect(b.base_url, auth={"token": alice.access_token})
+    await sio.connect(server.base_url, auth={"token": token})
     await sio.expect("authenticated")
+    return ws, sio
+
+
+async def _ended_with(ws: WsClient, sio: SioClient, code: str) -> None:
+    """Both sockets were told `code` and closed by the server (`/ws`: 4401 with the code)."""
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.expect("never")
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, code)
+    assert (await sio.expect("error"))["code"] == code
+    assert await sio.expect("disconnect") == socketio.AsyncClient.reason.SERVER_DISCONNECT
+
+
+async def test_logout_on_one_instance_closes_the_sockets_on_the_other(
+    pair: tuple[ServerProcess, ServerProcess],
+    api_a: httpx.Client,
+    opened: list[WsClient | SioClient],
+) -> None:
+    _, b = pair
+    alice, bob = register(api_a), register(api_a)
+    chat = direct_chat(api_a, alice, bob)
+    ws, sio = await _both_sockets(b, alice.access_token, opened)
 
     assert api_a.post("/api/v1/auth/logout", headers=alice.headers).status_code == 200
     error = await ws.expect("error")
@@ -71,12 +90,7 @@ async def test_logout_on_one_instance_closes_the_sockets_on_the_other(
         await ws.send(
             {"type": "send_message", "data": {"conversation_id": chat, "content": "too late"}}
         )
-    with pytest.raises(ConnectionClosed) as closed:
-        await ws.expect("never")
-    assert closed.value.rcvd is not None
-    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "session_revoked")
-    assert (await sio.expect("error"))["code"] == "session_revoked"
-    assert await sio.expect("disconnect") == socketio.AsyncClient.reason.SERVER_DISCONNECT
+    await _ended_with(ws, sio, "session_revoked")
 
     history = api_a.get(f"/api/v1/conversations/{chat}/messages", headers=bob.headers).json()
     assert "too late" not in [m["content"] for m in history["messages"]]
@@ -132,29 +146,14 @@ async def test_disabling_an_account_on_one_instance_closes_its_sockets_on_the_ot
     a, b = pair
     admin = create_admin(api_a, a)
     alice = register(api_a)
-    ws = await WsClient.open(b.base_url, alice.access_token)
-    opened.append(ws)
-    sio = SioClient()
-    opened.append(sio)
-
-    async def disconnected(reason: str) -> None:
-        sio.queue("disconnect").put_nowait(reason)
-
-    sio.client.on("disconnect", disconnected)
-    await sio.connect(b.base_url, auth={"token": alice.access_token})
-    await sio.expect("authenticated")
+    ws, sio = await _both_sockets(b, alice.access_token, opened)
 
     disabled = api_a.put(
         f"/api/v1/users/{alice.id}/status", headers=admin.headers, json={"status": "disabled"}
     )
     assert disabled.status_code == 200, disabled.text
     assert (await ws.expect("error"))["code"] == "account_disabled"
-    with pytest.raises(ConnectionClosed) as closed:
-        await ws.expect("never")
-    assert closed.value.rcvd is not None
-    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "account_disabled")
-    assert (await sio.expect("error"))["code"] == "account_disabled"
-    assert await sio.expect("disconnect") == socketio.AsyncClient.reason.SERVER_DISCONNECT
+    await _ended_with(ws, sio, "account_disabled")
     # Nor may it sign in again, on either instance.
     for server in pair:
         refused = api_a.post(

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import hashlib
 
-from parley.domain.ports import RateLimit
-from parley.errors import RateLimited
+from parley.domain.rate_limit import CountedLimit
 
 
 def key_id(api_key: str) -> str:
@@ -16,22 +15,10 @@ def key_id(api_key: str) -> str:
     return "key:" + hashlib.sha256(api_key.encode()).hexdigest()[:32]
 
 
-class BroadcastLimit:
-    def __init__(self, limit: RateLimit | None = None) -> None:
-        self._limit = limit
-        self.refused = 0
-        """Broadcasts refused (a metric)."""
-
+class BroadcastLimit(CountedLimit):
     async def take(self, caller: str) -> None:
-        if self._limit is None:
-            return
-        retry_after = await self._limit.hit(caller)
-        if retry_after is None:
-            return
-        self.refused += 1
-        seconds = max(1, int(retry_after + 0.999))
-        raise RateLimited(
-            f"Too many broadcasts with this key lately; try again in {seconds} s.",
-            code="broadcast_rate_limited",
-            retry_after=seconds,
+        await self._take(
+            caller,
+            "broadcast_rate_limited",
+            lambda seconds: f"Too many broadcasts with this key lately; try again in {seconds} s.",
         )

@@ -6,27 +6,16 @@ Over it: 429 `creation_rate_limited` with `retry_after` (seconds)."""
 from __future__ import annotations
 
 from parley.domain.accounts.principal import Principal
-from parley.domain.ports import RateLimit
+from parley.domain.rate_limit import CountedLimit
 from parley.domain.roles import Role
-from parley.errors import RateLimited
 
 
-class CreationLimit:
-    def __init__(self, limit: RateLimit | None = None) -> None:
-        self._limit = limit
-        self.refused = 0
-        """Creations refused (a metric)."""
-
+class CreationLimit(CountedLimit):
     async def take(self, principal: Principal, what: str) -> None:
-        if self._limit is None or principal.role is Role.ADMIN:
+        if principal.role is Role.ADMIN:
             return
-        retry_after = await self._limit.hit(str(principal.user_id))
-        if retry_after is None:
-            return
-        self.refused += 1
-        seconds = max(1, int(retry_after + 0.999))
-        raise RateLimited(
-            f"You have made too many {what} lately; try again in {seconds} s.",
-            code="creation_rate_limited",
-            retry_after=seconds,
+        await self._take(
+            str(principal.user_id),
+            "creation_rate_limited",
+            lambda seconds: f"You have made too many {what} lately; try again in {seconds} s.",
         )

@@ -1,4 +1,5 @@
-"""Rate limiters in memory (per instance): a sliding window, and token buckets."""
+"""Rate limiters in memory (per instance): a sliding window, and token buckets; and the
+counted limit the domain's per-caller limits share."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from parley.domain.ports import RateLimit
+from parley.errors import RateLimited
 
 MAX_KEYS = 100_000
 
@@ -74,3 +76,22 @@ class TokenBuckets:
             return (1 - tokens) / self._rate
         self._buckets[key] = (tokens - 1, now)
         return None
+
+
+class CountedLimit:
+    """A limit whose refusals are counted (`refused`, a metric) and answered 429 with
+    `retry_after` in whole seconds; without a limit (None) nothing is refused."""
+
+    def __init__(self, limit: RateLimit | None = None) -> None:
+        self._limit = limit
+        self.refused = 0
+
+    async def _take(self, key: str, code: str, message: Callable[[int], str]) -> None:
+        if self._limit is None:
+            return
+        retry_after = await self._limit.hit(key)
+        if retry_after is None:
+            return
+        self.refused += 1
+        seconds = max(1, int(retry_after + 0.999))
+        raise RateLimited(message(seconds), code=code, retry_after=seconds)
