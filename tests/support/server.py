@@ -55,6 +55,11 @@ def parley_env(data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
         # Many tests open hundreds of sockets from 127.0.0.1 at once (test_http_edge.py has
         # the limit's own test).
         HTTP_MAX_CONNECTIONS_PER_CLIENT="100000",
+        # ... and a thousand handshakes at once (test_join_burst.py); test_pending_sockets.py
+        # has the limit's own test.
+        MAX_UNAUTHENTICATED_SOCKETS_PER_CLIENT="100000",
+        # Slow-client tests flood with broadcasts (test_broadcast_limit.py has the limit's).
+        BROADCASTS_PER_KEY="1000000",
         # The fuzz and authz suites create thousands of conversations as a few users
         # (tests/api/test_quotas.py has the limits' own tests).
         CREATIONS_PER_USER="1000000",

@@ -27,6 +27,7 @@ from parley.realtime.chat.commands import (
     UserIdCommand,
     WatchCommand,
 )
+from parley.realtime.chat.moderation import LiftCommand, RestrictCommand, RoomCommand
 from parley.realtime.chat.phone_events import DeviceInfo
 from parley.realtime.signin import AuthCommand, SyncCommand
 
@@ -80,6 +81,12 @@ CHAT: dict[str, tuple[Payload, str]] = {
     "unmute_conversation": (ConversationCommand, "Unmute a conversation."),
     "set_push_token": (PushTokenSet, "This device's push token."),
     "clear_push_token": (None, "Forget this device's push token."),
+    "mute_member": (RestrictCommand, "Moderators: mute a member of a group or room."),
+    "unmute_member": (LiftCommand, "Moderators: lift a member's mute."),
+    "ban_member": (RestrictCommand, "Moderators: ban a user from a group or room."),
+    "unban_member": (LiftCommand, "Moderators: lift a user's ban."),
+    "list_mutes": (RoomCommand, "Moderators: the mutes in force in a group or room."),
+    "list_bans": (RoomCommand, "Moderators: the bans in force in a group or room."),
 }
 """The chat commands, on Socket.IO `/` and `/ws` (`/api/ws`)."""
 
