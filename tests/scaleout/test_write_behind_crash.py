@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,15 @@ def wait_stored(server: ServerProcess, expected: int, after: int = 0) -> None:
         stored += json.loads(line)["entries"]
 
 
+def wait_history(api: httpx.Client, chat: str, who: Account, count: int) -> None:
+    """Until the conversation's history holds `count` messages (the takeover waits
+    WRITE_BEHIND_CLAIM_IDLE_SECS, then stores a batch), at most 30 s."""
+    deadline = time.monotonic() + 30
+    while len(history(api, chat, who)) < count:
+        assert time.monotonic() < deadline, f"history short of {count} after 30 s"
+        time.sleep(0.1)  # polling the outcome, which has no event to wait on
+
+
 def history(api: httpx.Client, chat: str, who: Account) -> list[dict[str, object]]:
     messages: list[dict[str, object]] = []
     while True:
@@ -105,9 +115,11 @@ async def test_acknowledged_sends_survive_a_killed_writer_and_seqs_a_redis_resta
 
     second = start_server(root / "second", env)
     try:
-        if backlog:
-            await asyncio.to_thread(wait_stored, second, backlog)
         with httpx.Client(base_url=second.base_url, timeout=15) as api:
+            if backlog:
+                # The stream's length counts entries the killed writer may have stored but
+                # not yet deleted, so wait on the outcome: the history complete.
+                await asyncio.to_thread(wait_history, api, chat, bob, 300)
             stored = history(api, chat, bob)
             assert [m["seq"] for m in stored] == list(range(1, 301))  # each once
             assert [m["id"] for m in stored] == [a["id"] for a in acks]
