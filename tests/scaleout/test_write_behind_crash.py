@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,13 +71,15 @@ def wait_stored(server: ServerProcess, expected: int, after: int = 0) -> None:
         stored += json.loads(line)["entries"]
 
 
-def wait_history(api: httpx.Client, chat: str, who: Account, count: int) -> None:
-    """Until the conversation's history holds `count` messages (the takeover waits
-    WRITE_BEHIND_CLAIM_IDLE_SECS, then stores a batch), at most 30 s."""
-    deadline = time.monotonic() + 30
+def wait_history(
+    server: ServerProcess, api: httpx.Client, chat: str, who: Account, count: int
+) -> None:
+    """Until the conversation's history holds `count` messages: checked again after each batch
+    the writer reports stored (the takeover waits WRITE_BEHIND_CLAIM_IDLE_SECS first)."""
+    after = 0
     while len(history(api, chat, who)) < count:
-        assert time.monotonic() < deadline, f"history short of {count} after 30 s"
-        time.sleep(0.1)  # polling the outcome, which has no event to wait on
+        line = server.wait_for_log('"write_behind.stored"', after=after, timeout_secs=30)
+        after = server.log_lines.index(line, after) + 1
 
 
 def history(api: httpx.Client, chat: str, who: Account) -> list[dict[str, object]]:
@@ -119,7 +120,7 @@ async def test_acknowledged_sends_survive_a_killed_writer_and_seqs_a_redis_resta
             if backlog:
                 # The stream's length counts entries the killed writer may have stored but
                 # not yet deleted, so wait on the outcome: the history complete.
-                await asyncio.to_thread(wait_history, api, chat, bob, 300)
+                await asyncio.to_thread(wait_history, second, api, chat, bob, 300)
             stored = history(api, chat, bob)
             assert [m["seq"] for m in stored] == list(range(1, 301))  # each once
             assert [m["id"] for m in stored] == [a["id"] for a in acks]
