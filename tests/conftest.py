@@ -16,6 +16,19 @@ from tests.support.services import create_mariadb_database, create_postgres_data
 DATABASE_BACKENDS = ["sqlite", "postgresql", "mariadb"]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """How `scripts/test` shares the suite between its workers (pytest-xdist, `--dist
+    loadgroup`): a test on one database backend goes with every other test on that backend,
+    and any other test with the rest of its module. So each worker starts a backend's server
+    (and a module's own servers) at most once, and a module's tests keep their order."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("database_url") if callspec is not None else None
+        group = f"db-{backend}" if backend else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session", params=DATABASE_BACKENDS)
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -211,15 +211,21 @@ class ConversationService:
             await self._enrol(work, conversation, agent_id, MemberRole.ADMIN)
         return conversation
 
-    async def join_room(self, principal: Principal, ref: str) -> tuple[ConversationPublic, bool]:
+    async def join_room(
+        self, principal: Principal, ref: str, *, with_members: bool = True
+    ) -> tuple[ConversationPublic, bool]:
         """Join an open room by id or name (creating it if allowed), or enter a conversation
-        the caller already belongs to. Returns the conversation and whether they were added."""
+        the caller already belongs to. Returns the conversation and whether they were added;
+        without `with_members` its member list is left empty (a socket join answers with the
+        viewers instead, and reading every member costs as much as the room is large)."""
         try:
-            return await self._join_room(principal, ref)
+            return await self._join_room(principal, ref, with_members)
         except IntegrityError:  # someone created or joined the same room at the same moment
-            return await self._join_room(principal, ref)
+            return await self._join_room(principal, ref, with_members)
 
-    async def _join_room(self, principal: Principal, ref: str) -> tuple[ConversationPublic, bool]:
+    async def _join_room(
+        self, principal: Principal, ref: str, with_members: bool
+    ) -> tuple[ConversationPublic, bool]:
         async with self._uow() as work:
             conversation = await access.find_by_ref(work.tx, ref)
             if conversation is None:
@@ -229,7 +235,9 @@ class ConversationService:
                 # IntegrityError that join_room retries on, not in room_exists.
                 await self._creations.take(principal, "rooms")
                 conversation = await self._add_room(work, principal, ref)
-                return await self._detail(work.tx, conversation, principal), True
+                return await self._detail(
+                    work.tx, conversation, principal, with_members=with_members
+                ), True
             member = await queries.find_member(work.tx, conversation.id, principal.user_id)
             added = False
             if member is None:
@@ -246,7 +254,9 @@ class ConversationService:
                     await self._require_members_below_quota(work, conversation)
                     await self._enrol(work, conversation, principal.user_id, MemberRole.MEMBER)
                     added = True
-            return await self._detail(work.tx, conversation, principal), added
+            return await self._detail(
+                work.tx, conversation, principal, with_members=with_members
+            ), added
 
     async def list_for(
         self,
@@ -523,12 +533,20 @@ class ConversationService:
         return grouped
 
     async def _detail(
-        self, tx: AsyncSession, conversation: Conversation, principal: Principal
+        self,
+        tx: AsyncSession,
+        conversation: Conversation,
+        principal: Principal,
+        *,
+        with_members: bool = True,
     ) -> ConversationPublic:
-        members = (await self._members_by_conversation(tx, [conversation.id])).get(
-            conversation.id, []
+        members = (
+            (await self._members_by_conversation(tx, [conversation.id])).get(conversation.id, [])
+            if with_members
+            else []
         )
-        mine = next((m for m in members if m.user_id == principal.user_id), None)
+        # The caller's own row: in the session already when `members` was read.
+        mine = await queries.find_member(tx, conversation.id, principal.user_id)
         heads = await message_queries.latest_of(tx, [(conversation.id, conversation.last_seq)])
         head = heads.get(conversation.id)
         return conversation_public(
@@ -538,7 +556,5 @@ class ConversationService:
                 message_public(head[0], sender_of(head[1]), room_of(conversation)) if head else None
             ),
             read_seq=mine.last_read_seq if mine else None,
-            mine=await queries.find_member(tx, conversation.id, principal.user_id)
-            if mine
-            else None,
+            mine=mine,
         )

@@ -237,7 +237,7 @@ class LiveService:
 
     async def join(self, connection: Connection, ref: str) -> Joined:
         principal = principal_of(connection)
-        conversation, _ = await self._conversations.join_room(principal, ref)
+        conversation, _ = await self._conversations.join_room(principal, ref, with_members=False)
         conversation_id = str(conversation.id)
         if conversation_id not in connection.viewing:
             # A new member's connections are attached when the hub hears `member.added`; this
