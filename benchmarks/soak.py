@@ -3,7 +3,7 @@ one instance is killed (-9) and restarted, Redis is restarted and PostgreSQL sto
 then every connection catches up and the run is judged. Not run in CI.
 
     .venv/bin/python benchmarks/soak.py                       # 5 000 connections, 30 min
-    .venv/bin/python benchmarks/soak.py -n 200 --duration 60 --pg-outage 10   # a smoke run
+    .venv/bin/python benchmarks/soak.py -n 200 --duration 60 --pg-outage 15   # a smoke run
 
 Everything it needs is its own: a PostgreSQL cluster (initdb) and a redis-server on spare
 ports (never the shared 6379 / 5432), two `parley serve` instances on them with the settings of
