@@ -676,8 +676,8 @@ class Settings(BaseSettings):
     cleanup_interval_secs: DurationSecs = Field(
         300.0,
         validation_alias=AliasChoices("CLEANUP_INTERVAL", "CLEANUP_INTERVAL_SECS"),
-        description="How often expired one-time codes and device sessions are deleted (one "
-        "instance at a time).",
+        description="How often expired one-time codes, device sessions, mutes and bans (and "
+        "stale uploads) are deleted (one instance at a time).",
     )
     file_store_url: str = Field(
         "",

@@ -9,9 +9,10 @@ each need all the others.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 
 import structlog
@@ -31,6 +32,7 @@ from parley.backends.sms import LogSmsSender, UnavailableSmsSender, WebhookSmsSe
 from parley.config import Settings
 from parley.db.database import Database
 from parley.db.migrate import upgrade_to_head
+from parley.db.types import utcnow
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.guard import SignInGuard, SignInLimits
 from parley.domain.accounts.otp import OtpService
@@ -54,6 +56,7 @@ from parley.domain.dashboard import Dashboard
 from parley.domain.gameplay.service import GameplayService
 from parley.domain.moderation.reports import ReportService
 from parley.domain.moderation.restrictions import RestrictionService
+from parley.domain.moderation.rules import RoomRules
 from parley.domain.notifications.mutes import MuteService
 from parley.domain.notifications.push import PushService
 from parley.domain.ports import Broker, PresenceStore, RateLimit, SmsSender
@@ -101,6 +104,8 @@ class Runtime:
     restrictions: RestrictionService
     """Room mutes and bans."""
     reports: ReportService
+    cleanup: Cleanup
+    """The periodic cleanup (`run_once` runs a round now)."""
     recovery: Recovery | None = None
     """Socket.IO connection-state recovery; None when `SIO_RECOVERY_WINDOW` is 0."""
     push: PushService | None = None
@@ -262,7 +267,11 @@ class Runtime:
 
     @classmethod
     @asynccontextmanager
-    async def start(cls, settings: Settings) -> AsyncIterator[Runtime]:
+    async def start(
+        cls, settings: Settings, *, clock: Callable[[], datetime] = utcnow
+    ) -> AsyncIterator[Runtime]:
+        """`clock`: when mutes and bans end (a test turns it forward)."""
+        rules = RoomRules(clock)
         tokens = TokenService.from_settings(settings)
         hasher = PasswordHasher(
             time_cost=settings.password_hash_time_cost,
@@ -355,6 +364,7 @@ class Runtime:
                     max_rooms_joined=settings.max_rooms_joined,
                     max_members=settings.max_conversation_members,
                 ),
+                rules=rules,
             )
             send_limits = SendLimits(
                 user_rate=settings.send_rate_per_user,
@@ -379,6 +389,7 @@ class Runtime:
                 max_content_chars=settings.max_message_chars,
                 max_message_bytes=settings.max_message_bytes,
                 limits=send_limits,
+                rules=rules,
             )
             if settings.write_behind:
                 await cls._write_behind(stack, settings, db, uow, messages)
@@ -388,9 +399,9 @@ class Runtime:
                 send_queue.start()
                 stack.push_async_callback(send_queue.close)
             blocks = BlockService(uow)
-            restrictions = RestrictionService(uow)
+            restrictions = RestrictionService(uow, rules)
             friends = FriendService(uow)
-            reactions = ReactionService(uow)
+            reactions = ReactionService(uow, rules)
             search = SearchService(uow)
             file_store = await stack.enter_async_context(
                 create_file_store(
@@ -411,6 +422,7 @@ class Runtime:
                 presign_expires_secs=settings.upload_presign_expires_secs,
             )
             mutes = MuteService(uow)
+            reports = ReportService(uow)
             live = LiveService(
                 auth=auth,
                 friends=friends,
@@ -423,6 +435,7 @@ class Runtime:
                 hub=hub,
                 mutes=mutes,
                 restrictions=restrictions,
+                reports=reports,
                 catch_up_budget_bytes=settings.outbox_limit_bytes // 2,
                 catch_up_budget_frames=settings.outbox_limit // 2,
                 uploads=uploads,
@@ -457,6 +470,7 @@ class Runtime:
                 interval_secs=settings.cleanup_interval_secs,
                 take_lock=take_lock,
                 uploads=uploads,
+                rules=rules,
             )
             cleanup.start()
             stack.push_async_callback(cleanup.close)
@@ -486,7 +500,8 @@ class Runtime:
                 mutes=mutes,
                 dashboard=Dashboard(uow, presence, recent_errors),
                 restrictions=restrictions,
-                reports=ReportService(uow),
+                reports=reports,
+                cleanup=cleanup,
                 recovery=recovery,
                 push=push,
                 creations=creations,

@@ -108,6 +108,20 @@ def new_room_member(c: Ctx) -> dict[str, Any]:
     return {"room_id": c.scene.room, "user_id": newcomer.id}
 
 
+STAFF = (NA, "role_required", "role_required", "role_required", OK, OK, OK)
+
+
+def members_open_report(c: Ctx) -> dict[str, Any]:
+    """The member's open report of the owner's group message (made now if none is open)."""
+    made = c.cast.api.post(
+        f"/api/v1/messages/{c.scene.group_message}/reports",
+        headers=c.cast.headers("member"),
+        json={"reason": "abuse"},
+    )
+    assert made.status_code in (200, 201), made.text
+    return {"report_id": made.json()["id"], "status": "dismissed"}
+
+
 def room_and(actor: str) -> Payload:
     return lambda c: {"room_id": c.scene.room, "user_id": c.cast.id(actor)}
 
@@ -276,6 +290,16 @@ CHAT_RULES: dict[str, list[Rule]] = {
     "unban_member": [Rule("the member", room_and("member"), MODERATE)],
     "list_mutes": [Rule("the room", lambda c: {"room_id": c.scene.room}, MODERATE)],
     "list_bans": [Rule("the room", lambda c: {"room_id": c.scene.room}, MODERATE)],
+    # Reports: the message's readers report it (not its sender); staff list and close them.
+    "report_message": [
+        Rule(
+            "the owner's, in the group",
+            lambda c: {"message_id": c.scene.group_message, "reason": "spam"},
+            (NA, NM, OK, "own_message", NM, NM, NM),
+        )
+    ],
+    "list_reports": [Rule("", lambda c: {"status": "open"}, STAFF)],
+    "resolve_report": [Rule("the member's open report", members_open_report, STAFF)],
     "set_push_token": [Rule("", lambda c: {"fcm_token": "authz-socket-token"}, SIGNED_IN)],
     "clear_push_token": [Rule("", lambda c: {}, SIGNED_IN)],
     "search_messages": [

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from parley.db.database import Database
+from parley.errors import ServiceUnavailable
 from tests.conftest import migrate
 from tests.support.accounts import register
 from tests.support.clients import WsClient
@@ -79,3 +83,53 @@ async def test_sends_are_refused_while_the_database_is_down(
             assert [m["content"] for m in history.json()["messages"]] == ["back", "up"]
         finally:
             await client.close()
+
+
+async def test_a_database_shutting_down_is_unavailable_not_an_internal_error() -> None:
+    """PostgreSQL in a smart shutdown (a session still open) refuses new connections with
+    57P03, which asyncpg's SQLAlchemy dialect raises as a plain DBAPIError: a send then got
+    `internal_error` (the soak saw it) where a database going away means 503."""
+    postgres = own_postgres()
+    postgres.init()
+    postgres.start()
+    holder = await asyncio.create_subprocess_exec(
+        *("psql", "-h", "127.0.0.1", "-p", str(postgres.port), "-U", "postgres"),
+        *("-qc", "SELECT pg_sleep(120)"),
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        # Until the session is in (each look a query of its own), or a smart shutdown ends
+        # at once and the test sees a closed port instead.
+        while await select_one(postgres.url, SLEEPING) == 0:
+            assert holder.returncode is None, "psql ended"
+        data = str(postgres.directory / "data")
+        stop = postgres._as_postgres("pg_ctl", "-D", data, "-m", "smart", "-W", "stop")
+        assert stop.returncode == 0, stop.stderr
+        # Until the postmaster has taken the signal, a connection still opens: each try is a
+        # fresh connection, and the first one refused must be refused as unavailable.
+        refused: ServiceUnavailable | None = None
+        for _ in range(200):
+            try:
+                await select_one(postgres.url)
+            except ServiceUnavailable as exc:
+                refused = exc
+                break
+        assert refused is not None, "PostgreSQL kept accepting connections in a smart shutdown"
+        assert "shutting down" in str(refused.__cause__)
+    finally:
+        holder.kill()
+        await holder.wait()
+        postgres.remove()
+
+
+SLEEPING = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'"
+
+
+async def select_one(url: str, query: str = "SELECT 1") -> int:
+    """The query's one value, on a connection of its own."""
+    database = Database(url)
+    try:
+        async with database.transaction() as tx:
+            return int((await tx.execute(text(query))).scalar_one())
+    finally:
+        await database.dispose()

@@ -117,6 +117,10 @@ def chat_commands(world: World, token: str) -> dict[str, dict[str, Any]]:
         "unban_member": {"room_id": world.group_id, "user_id": world.other.id},
         "list_mutes": {"room_id": world.room_id},
         "list_bans": {"conversation_id": world.group_id},
+        # The customer's own message (`own_message`), and no staff: nothing is ever stored.
+        "report_message": {"message_id": world.message_id, "reason": "spam", "text": "x"},
+        "list_reports": {"status": "open", "limit": 5},
+        "resolve_report": {"report_id": str(uuid.uuid4()), "status": "dismissed"},
         "set_push_token": {"fcm_token": "fuzz-token"},
         "clear_push_token": {},
     }

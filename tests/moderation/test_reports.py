@@ -7,7 +7,9 @@ import httpx
 
 from tests.moderation.support import code, new_room, people, send
 from tests.support.accounts import create_staff
+from tests.support.clients import WsClient
 from tests.support.server import ServerProcess
+from tests.support.sio import SioClient
 
 
 def report(
@@ -85,3 +87,51 @@ def test_members_report_and_staff_resolve(api: httpx.Client, server: ServerProce
     assert code(api.get("/api/v1/reports?cursor=nope", headers=agent.headers)) == (
         "validation_error"
     )
+
+
+async def test_reports_over_socketio_and_ws(api: httpx.Client, server: ServerProcess) -> None:
+    """The same service as REST: a member reports on Socket.IO and again on /ws (their open
+    report back, `created` false); staff list and close it on either; refusals keep the
+    connection."""
+    owner, bob = people(api, 2)
+    room = new_room(api, owner, bob)
+    message = send(api, owner, room, "spam spam spam").json()
+    agent = create_staff(api, server, "agent")
+    bob_sio, bob_ws = SioClient(), await WsClient.open(server.base_url, bob.access_token)
+    await bob_sio.connect(server.base_url, auth={"token": bob.access_token})
+    staff_ws = await WsClient.open(server.base_url, agent.access_token)
+    staff_sio = SioClient()
+    await staff_sio.connect(server.base_url, auth={"token": agent.access_token})
+    try:
+        report = {"message_id": message["id"], "reason": "spam", "text": " ads "}
+        made = await bob_sio.call("report_message", report)
+        assert (made["created"], made["status"], made["text"]) == (True, "open", "ads"), made
+        again = await bob_ws.ack("report_message", {**report, "reason": "abuse"})
+        assert (again["id"], again["created"], again["reason"]) == (made["id"], False, "spam")
+        bad = await bob_ws.command("report_message", {**report, "reason": "boring"})
+        assert bad["code"] == "validation_error"
+        assert code(await bob_sio.call("list_reports", {})) == "role_required"
+        assert code(await bob_ws.command("resolve_report", {"id": made["id"]})) == (
+            "validation_error"  # no status
+        )
+        own = await staff_ws.command("report_message", report)
+        assert own["code"] == "not_a_member"  # staff read no group they are not in
+        assert await bob_ws.ack("ping") is not None
+
+        page = await staff_ws.ack("list_reports", {"status": "open", "limit": 100})
+        assert made["id"] in {r["id"] for r in page["reports"]}
+        closed = await staff_sio.call(
+            "resolve_report", {"report_id": made["id"], "status": "resolved"}
+        )
+        assert (closed["status"], closed["resolved_by"]) == ("resolved", agent.id), closed
+        twice = await staff_ws.command("resolve_report", {"id": made["id"], "status": "dismissed"})
+        assert twice["code"] == "report_closed"
+        resolved = await staff_sio.call("list_reports", {"status": "resolved", "limit": 100})
+        assert made["id"] in {r["id"] for r in resolved["reports"]}
+        rest = api.get("/api/v1/reports?status=resolved&limit=100", headers=agent.headers)
+        assert made["id"] in {r["id"] for r in rest.json()["reports"]}  # one store
+    finally:
+        await bob_sio.disconnect()
+        await staff_sio.disconnect()
+        await bob_ws.close()
+        await staff_ws.close()

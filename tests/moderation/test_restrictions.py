@@ -1,6 +1,7 @@
-"""Room mutes and bans over REST, Socket.IO and /ws, on one instance: a mute refuses sends
-(`muted_in_room`) and leaves reading; a ban removes at once and refuses rejoining
-(`banned_from_room`); members hear `member_muted` / `member_banned` and their undoing."""
+"""Room mutes and bans over REST, Socket.IO and /ws, on one instance: a mute refuses sends,
+edits, new reactions and typing (`muted_in_room`) and leaves reading; a ban removes at once
+and refuses rejoining (`banned_from_room`); members hear `member_muted` / `member_banned` and
+their undoing."""
 
 from __future__ import annotations
 
@@ -221,4 +222,65 @@ async def test_moderators_delete_any_message_in_their_room(
             await staff_ws.close()
         assert (await carol_ws.expect("message_deleted"))["data"]["id"] == second["id"]
     finally:
+        await carol_ws.close()
+
+
+async def test_a_mute_refuses_what_adds_to_the_room_and_lets_take_back(
+    api: httpx.Client, server: ServerProcess
+) -> None:
+    """Edits, new reactions and typing starts are refused like sends, on every protocol;
+    deleting one's own message, removing one's reaction and stopping typing go through."""
+    owner, bob, carol = people(api, 3)
+    room = new_room(api, owner, bob, carol)
+    mine = send(api, bob, room, "mine").json()
+    theirs = send(api, owner, room, "theirs").json()
+    reaction = f"/api/v1/messages/{theirs['id']}/reactions"
+    assert api.put(f"{reaction}/👍", headers=bob.headers).status_code == 200
+    bob_sio, bob_ws = SioClient(), await WsClient.open(server.base_url, bob.access_token)
+    await bob_sio.connect(server.base_url, auth={"token": bob.access_token})
+    carol_ws = await WsClient.open(server.base_url, carol.access_token)
+    try:
+        await carol_ws.ack("join_room", {"room_id": room.name})
+        await bob_ws.ack("join_room", {"room_id": room.name})
+        await bob_ws.ack("typing", {"room_id": room.name, "is_typing": True})
+        assert (await carol_ws.expect("typing"))["data"]["is_typing"] is True
+        muted = api.post(
+            f"/api/v1/rooms/{room.id}/mutes", headers=owner.headers, json={"user_id": bob.id}
+        )
+        assert muted.status_code == 201, muted.text
+        await carol_ws.expect("member_muted")
+        carol_ws.seen.clear()
+
+        edit = {"message_id": mine["id"], "content": "edited"}
+        react = {"message_id": theirs["id"], "emoji": "🎉"}
+        start = {"room_id": room.name, "is_typing": True}
+        rest_edit = api.patch(
+            f"/api/v1/messages/{mine['id']}", headers=bob.headers, json={"content": "x"}
+        )
+        rest_react = api.put(f"{reaction}/🎉", headers=bob.headers)
+        assert (rest_edit.status_code, rest_react.status_code) == (403, 403)
+        refused = [code(rest_edit), code(rest_react)]
+        for name, data in (("edit_message", edit), ("react", react), ("typing", start)):
+            refused.append(code(await bob_sio.call(name, data)))
+            refused.append(code(await bob_ws.command(name, data)))
+        assert refused == ["muted_in_room"] * 8
+
+        stop = await bob_ws.ack("typing", {"room_id": room.name, "is_typing": False})
+        assert stop["is_typing"] is False
+        taken_back = api.delete(f"{reaction}/👍", headers=bob.headers)
+        assert taken_back.status_code == 200, taken_back.text
+        assert taken_back.json()["count"] == 0
+        gone = await bob_ws.ack("delete_message", {"message_id": mine["id"]})
+        assert gone["deleted_at"] is not None
+        assert (await bob_ws.ack("read", {"room_id": room.name}))["last_read_seq"] == 2
+
+        await carol_ws.expect("message_deleted")
+        heard = {f["type"] for f in carol_ws.seen}
+        assert not heard & {"message_updated", "reaction_added"}, heard
+        # Only the stop of the start before the mute reached the room: no refused start did.
+        typing = await carol_ws.seen_by_now("typing")
+        assert [t["data"]["is_typing"] for t in typing] == [False]
+    finally:
+        await bob_sio.disconnect()
+        await bob_ws.close()
         await carol_ws.close()

@@ -42,25 +42,28 @@ def send(api: httpx.Client, sender: Account, conversation_id: str, content: str)
     return dict(response.json())
 
 
+def find_event(server: ServerProcess, event: str, **fields: Any) -> dict[str, Any] | None:
+    """The first JSON log line of `event` whose fields include `fields`, in the log so far."""
+    for line in server.log_lines:
+        if event not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("event") == event and all(entry.get(k) == v for k, v in fields.items()):
+            return dict(entry)
+    return None
+
+
 def log_event(
     server: ServerProcess, event: str, timeout_secs: float = 15, **fields: Any
 ) -> dict[str, Any]:
     """The first JSON log line of `event` whose fields include `fields`, waiting for it."""
-
-    def find() -> dict[str, Any] | None:
-        for line in server.log_lines:
-            if event not in line:
-                continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("event") == event and all(entry.get(k) == v for k, v in fields.items()):
-                return dict(entry)
-        return None
-
     with server.logged:
-        found = server.logged.wait_for(find, timeout=timeout_secs)
+        found = server.logged.wait_for(
+            lambda: find_event(server, event, **fields), timeout=timeout_secs
+        )
     if found is None:
         raise TimeoutError(f"no {event} {fields} in the log within {timeout_secs}s")
     return found

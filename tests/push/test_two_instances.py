@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.push.conftest import push_env
-from tests.push.support import body_of, device_user, group, log_event, planned, send
+from tests.push.support import body_of, device_user, find_event, group, planned, send
 from tests.support.accounts import direct_chat
 from tests.support.clients import WsClient
 from tests.support.deployment import Deployment, two_instances
@@ -63,10 +63,16 @@ async def test_online_on_b_means_no_push_for_a_send_on_a_and_offline_exactly_one
     assert len(pushed) == 1
     assert body_of(pushed[0])["message_id"] == message["id"]
     # a later push (due later) has arrived: a duplicate of bob's would have by now too
-    marker = send(api, alice, direct_chat(api, alice, dave), "marker")
+    marker_chat = direct_chat(api, alice, dave)
+    marker = send(api, alice, marker_chat, "marker")
     assert len(receiver.wait("webhook", contains=marker["id"])) == 1
     assert len(receiver.seen("webhook", contains=bob.id)) == 1
-    senders = [s for s in (cluster.a, cluster.b) if _logged(s, "push.delivered", user_id=bob.id)]
+    # An instance logs a push once the receiver has answered it, and the receiver has had
+    # one push for bob before the marker's: with both lines logged, no second line for bob
+    # can come, and his is in exactly one instance's log.
+    logged_in(cluster, "push.delivered", user_id=bob.id)
+    logged_in(cluster, "push.delivered", conversation_id=marker_chat)
+    senders = [s for s in cluster if find_event(s, "push.delivered", user_id=bob.id)]
     assert len(senders) == 1
 
 
@@ -84,13 +90,19 @@ def test_a_push_planned_by_an_instance_that_stops_is_sent_by_another(
         c.stop()  # within the grace (1.5 s): C never sends it
     pushed = receiver.wait("webhook", contains=bob.id)
     assert len(pushed) == 1
-    assert not _logged(c, "push.delivered", user_id=bob.id)
-    assert any(_logged(s, "push.delivered", user_id=bob.id) for s in (cluster.a, cluster.b))
+    logged_in(cluster, "push.delivered", user_id=bob.id)  # by A or B
+    # C's log is whole: it ends after C's shutdown completed (no push is sent after that).
+    assert any("Application shutdown complete" in line for line in c.log_lines), c.log()
+    assert find_event(c, "push.delivered", user_id=bob.id) is None
 
 
-def _logged(server: ServerProcess, event: str, **fields: object) -> bool:
-    try:
-        log_event(server, event, timeout_secs=5, **fields)
-    except TimeoutError:
-        return False
-    return True
+def logged_in(cluster: Deployment, event: str, **fields: object) -> ServerProcess:
+    """The instance (A or B) whose log has the line first, waiting for it in either."""
+
+    def sender() -> ServerProcess | None:
+        return next((s for s in cluster if find_event(s, event, **fields)), None)
+
+    with cluster.logged:
+        found = cluster.logged.wait_for(sender, timeout=15)
+    assert found is not None, f"no {event} {fields} in either instance's log within 15 s"
+    return found

@@ -109,6 +109,21 @@ async def test_sends_are_delivered_at_once_and_stored_afterwards(
             ]
             later = await sender.ack("send_message", {"conversation_id": chat, "content": "m5"})
             assert later["seq"] == 6
+
+            # The same refusals as a send stored at once: a block, a room mute.
+            blocked = api.post("/api/v1/blocks", headers=bob.headers, json={"user_id": alice.id})
+            assert blocked.status_code == 201, blocked.text
+            refused = await sender.command("send_message", {"room_id": chat, "content": "x"})
+            assert refused["code"] == "blocked", refused
+            room = f"wb-{uuid.uuid4().hex[:8]}"
+            assert api.post("/api/v1/rooms", headers=bob.headers, json={"name": room}).is_success
+            assert api.post(f"/api/v1/rooms/{room}/join", headers=alice.headers).is_success
+            muted = api.post(
+                f"/api/v1/rooms/{room}/mutes", headers=bob.headers, json={"user_id": alice.id}
+            )
+            assert muted.status_code == 201, muted.text
+            refused = await sender.command("send_message", {"room_id": room, "content": "x"})
+            assert refused["code"] == "muted_in_room", refused
             await sender.close()
             await reader.close()
     finally:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.conftest import migrate
@@ -19,6 +20,8 @@ class Deployment:
     root: Path
     env: dict[str, str]
     """What every instance runs with: a test may start more (`start_server(root / "c", env)`)."""
+    logged: threading.Condition = field(default_factory=threading.Condition)
+    """Notified at each log line of `a` or `b` (their shared `ServerProcess.logged`)."""
 
     def __iter__(self) -> Iterator[ServerProcess]:
         return iter((self.a, self.b))
@@ -38,9 +41,10 @@ def two_instances(root: Path, **extra: str) -> Iterator[Deployment]:
     try:
         migrate(root / "migrate", database.url)
         env = scale_out_env(database.url, **extra)
-        started.append(start_server(root / "a", env))
-        started.append(start_server(root / "b", env))
-        yield Deployment(started[0], started[1], root, env)
+        logged = threading.Condition()
+        started.append(start_server(root / "a", env, logged=logged))
+        started.append(start_server(root / "b", env, logged=logged))
+        yield Deployment(started[0], started[1], root, env, logged)
     finally:
         for server in started:
             server.stop()

@@ -140,8 +140,11 @@ def start_server(
     *,
     timeout_secs: float = 30,
     command: str = "serve",
+    logged: threading.Condition | None = None,
 ) -> ServerProcess:
-    """`parley serve` (or another command taking `--host` and `--port`: `protocol-server`)."""
+    """`parley serve` (or another command taking `--host` and `--port`: `protocol-server`).
+    `logged`: a condition shared with other servers, notified at each line of any of them (a
+    test then waits on a line in whichever log)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     full_env = parley_env(data_dir, env)
@@ -153,7 +156,9 @@ def start_server(
         stderr=subprocess.PIPE,
         text=True,
     )
-    server = ServerProcess(f"http://127.0.0.1:{port}", port, process, full_env)
+    server = ServerProcess(
+        f"http://127.0.0.1:{port}", port, process, full_env, logged=logged or threading.Condition()
+    )
     ready = threading.Event()
 
     def drain() -> None:

@@ -27,7 +27,14 @@ from parley.realtime.chat.commands import (
     UserIdCommand,
     WatchCommand,
 )
-from parley.realtime.chat.moderation import LiftCommand, RestrictCommand, RoomCommand
+from parley.realtime.chat.moderation import (
+    LiftCommand,
+    ReportClose,
+    ReportCommand,
+    ReportList,
+    RestrictCommand,
+    RoomCommand,
+)
 from parley.realtime.chat.phone_events import DeviceInfo
 from parley.realtime.signin import AuthCommand, SyncCommand
 
@@ -87,6 +94,9 @@ CHAT: dict[str, tuple[Payload, str]] = {
     "unban_member": (LiftCommand, "Moderators: lift a user's ban."),
     "list_mutes": (RoomCommand, "Moderators: the mutes in force in a group or room."),
     "list_bans": (RoomCommand, "Moderators: the bans in force in a group or room."),
+    "report_message": (ReportCommand, "Report a message you can read (not your own)."),
+    "list_reports": (ReportList, "Staff: reports newest first, of one status or all."),
+    "resolve_report": (ReportClose, "Staff: close an open report (resolved or dismissed)."),
 }
 """The chat commands, on Socket.IO `/` and `/ws` (`/api/ws`)."""
 

@@ -149,6 +149,13 @@ def is_contention(exc: DBAPIError) -> bool:
     return "database is locked" in text or "database table is locked" in text
 
 
+def is_outage(exc: DBAPIError) -> bool:
+    """PostgreSQL refusing connections while it shuts down or starts up (`57P0x`: asyncpg's
+    errors for these reach SQLAlchemy as a plain DBAPIError) or a connection failure (`08`)."""
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+    return sqlstate.startswith(("57P", "08"))
+
+
 @contextmanager
 def _unavailable_as_error() -> Iterator[None]:
     try:
@@ -162,6 +169,8 @@ def _unavailable_as_error() -> Iterator[None]:
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise ServiceUnavailable("The database connection was lost.") from exc
+        if is_outage(exc):
+            raise ServiceUnavailable("The database is unavailable; try again shortly.") from exc
         if is_contention(exc):
             raise DatabaseBusy() from exc
         raise

@@ -77,6 +77,16 @@ async def lift(tx: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID,
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def delete_expired(tx: AsyncSession, now: datetime) -> int:
+    """Mutes and bans that ended by themselves: they refuse nothing any more."""
+    result = await tx.execute(
+        delete(RoomRestriction).where(
+            RoomRestriction.until.is_not(None), RoomRestriction.until <= now
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def find_open_report(tx: AsyncSession, open_key: str) -> MessageReport | None:
     rows = await tx.execute(select(MessageReport).where(MessageReport.open_key == open_key))
     return rows.scalars().first()

@@ -1,5 +1,5 @@
 """The background cleanup: expired one-time codes and device sessions, uploads never attached
-(or whose message was deleted), every few minutes.
+(or whose message was deleted), mutes and bans past their `until`, every few minutes.
 
 With several instances only one runs it at a time: each round first takes a lock (in Redis
 when there is one; a single instance needs none) that expires before the next round, so a
@@ -17,6 +17,7 @@ from parley.db import sessions as session_queries
 from parley.db.database import Database
 from parley.db.types import utcnow
 from parley.domain.accounts.otp import OtpService
+from parley.domain.moderation.rules import RoomRules
 from parley.domain.uploads.service import UploadService
 from parley.lifecycle import stop_task
 
@@ -38,8 +39,10 @@ class Cleanup:
         interval_secs: float,
         take_lock: TakeLock,
         uploads: UploadService | None = None,
+        rules: RoomRules | None = None,
     ) -> None:
         self._db = db
+        self._rules = rules or RoomRules()
         self._uploads = uploads
         self._otp = otp
         self._interval = interval_secs
@@ -56,11 +59,19 @@ class Cleanup:
         codes = await self._otp.delete_expired()
         async with self._db.transaction() as tx:
             sessions = await session_queries.delete_expired_sessions(tx, now=utcnow())
+        async with self._db.transaction() as tx:
+            restrictions = await self._rules.sweep(tx)
         files = pending = 0
         if self._uploads is not None:
             files = await self._uploads.delete_stale()
             pending = await self._uploads.delete_stale_pending()
-        return {"otps": codes, "sessions": sessions, "uploads": files, "pending_uploads": pending}
+        return {
+            "otps": codes,
+            "sessions": sessions,
+            "restrictions": restrictions,
+            "uploads": files,
+            "pending_uploads": pending,
+        }
 
     async def _every_interval(self) -> None:
         while True:

@@ -23,8 +23,9 @@ router = APIRouter(prefix="/api/v1/rooms", tags=["moderation"])
 async def mute_member(
     ref: Ref, body: RestrictionSet, user: CurrentUser, runtime: RuntimeDep
 ) -> RestrictionPublic:
-    """Mute a member (until `until`, or until unmuted): they read, their sends are refused
-    with 403 `muted_in_room`. Muting again replaces `until` and `reason`."""
+    """Mute a member (until `until`, or until unmuted): they read; their sends, edits, new
+    reactions and typing are refused with 403 `muted_in_room`. Muting again replaces `until`
+    and `reason`."""
     return await runtime.restrictions.restrict(user, ref, RestrictionKind.MUTE, body)
 
 

@@ -50,9 +50,8 @@ from parley.domain.conversations.views import (
 )
 from parley.domain.events import Event, conversation_channel
 from parley.domain.ids import uuid7
-from parley.domain.moderation import rules as moderation
 from parley.domain.moderation.permissions import may_moderate
-from parley.domain.moderation.rules import MODERATED_KINDS
+from parley.domain.moderation.rules import MODERATED_KINDS, RoomRules, muted_in_room
 from parley.domain.roles import Role
 from parley.domain.social.rules import require_direct_allowed
 from parley.domain.unit_of_work import UnitOfWork, Work
@@ -141,7 +140,7 @@ async def _hidden_senders(tx: Any, reader: Principal, conversation: Conversation
     return blocks
 
 
-async def _require_direct_send(tx: Any, conversation: Conversation, sender: Principal) -> None:
+async def require_direct_send(tx: Any, conversation: Conversation, sender: Principal) -> None:
     """In a direct chat: not between a blocker and whom they block, not to someone who takes
     direct messages from friends only unless friends."""
     ids = (conversation.direct_key or "").split(":")
@@ -200,12 +199,14 @@ class MessageService:
         max_content_chars: int,
         max_message_bytes: int,
         limits: SendLimits | None = None,
+        rules: RoomRules | None = None,
     ) -> None:
         self._uow = uow
         self._max_content_chars = max_content_chars
         self._max_message_bytes = max_message_bytes
         self._queue: SendQueueLike | None = None
         self.limits = limits
+        self.rules = rules or RoomRules()
 
     def use_queue(self, queue: SendQueueLike) -> None:
         """Route sends through a group-commit queue (see `send_queue`)."""
@@ -276,7 +277,7 @@ class MessageService:
                 {c.id for c in found.values() if c is not None},
                 {item.principal.user_id for item in batch},
             )
-            muted = await moderation.muted(
+            muted = await self.rules.muted(
                 work.tx,
                 {c.id for c in found.values() if c is not None and c.kind in MODERATED_KINDS},
                 {item.principal.user_id for item in batch},
@@ -295,9 +296,9 @@ class MessageService:
                         raise access.not_found()
                     await access.require_access(work.tx, conversation, item.principal)
                     if (conversation.id, item.principal.user_id) in muted:
-                        raise moderation.muted_in_room()
+                        raise muted_in_room()
                     if conversation.kind == ConversationKind.DIRECT:
-                        await _require_direct_send(work.tx, conversation, item.principal)
+                        await require_direct_send(work.tx, conversation, item.principal)
                     if item.command.client_msg_id:
                         existing = await message_queries.find_by_client_id(
                             work.tx,
@@ -409,6 +410,9 @@ class MessageService:
         self.check_content(command.content, [], None)
         async with self._uow() as work:
             message = await self._own_message(work.tx, message_id, principal, allow_admin=False)
+            conversation = await work.tx.get(Conversation, message.conversation_id)
+            if conversation is not None:  # an edit adds to what the others read
+                await self.rules.require_not_muted(work.tx, conversation, principal.user_id)
             self.check_size(
                 command.content, message.title, message.payload, message.attachment_urls or []
             )

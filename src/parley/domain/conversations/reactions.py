@@ -6,10 +6,12 @@ from sqlalchemy.exc import IntegrityError
 
 from parley.db import messages as message_queries
 from parley.db import reactions as queries
+from parley.db.models import Conversation
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations import access
 from parley.domain.conversations.schemas import ReactionChange, ReactionCommand
 from parley.domain.events import Event, conversation_channel
+from parley.domain.moderation.rules import RoomRules
 from parley.domain.unit_of_work import UnitOfWork
 from parley.errors import Conflict, NotFound, ValidationFailed
 
@@ -20,8 +22,9 @@ REACTION_REMOVED = "reaction.removed"
 
 
 class ReactionService:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, rules: RoomRules | None = None) -> None:
         self._uow = uow
+        self._rules = rules or RoomRules()
 
     async def add(self, principal: Principal, command: ReactionCommand) -> ReactionChange:
         """Idempotent: adding the same emoji twice changes nothing."""
@@ -47,7 +50,10 @@ class ReactionService:
                 raise ValidationFailed(
                     "A deleted message takes no reactions.", code="message_deleted"
                 )
-            if adding:
+            if adding:  # a muted member takes theirs back, adds none
+                conversation = await tx.get(Conversation, message.conversation_id)
+                if conversation is not None:
+                    await self._rules.require_not_muted(tx, conversation, principal.user_id)
                 fresh = await queries.count_of(tx, message.id, command.emoji) == 0
                 if fresh and await queries.count_kinds(tx, message.id) >= MAX_KINDS_PER_MESSAGE:
                     raise Conflict(

@@ -41,7 +41,7 @@ from parley.domain.conversations.views import (
 from parley.domain.creation import CreationLimit
 from parley.domain.cursors import decode_cursor, encode_cursor, not_ours
 from parley.domain.events import Audience, Event, conversation_channel, user_channel
-from parley.domain.moderation.rules import require_not_banned
+from parley.domain.moderation.rules import RoomRules
 from parley.domain.roles import STAFF_ROLES, Role
 from parley.domain.social.rules import require_direct_allowed
 from parley.domain.unit_of_work import UnitOfWork, Work
@@ -89,11 +89,13 @@ class ConversationService:
         auto_create_rooms: bool = True,
         creations: CreationLimit | None = None,
         quotas: Quotas | None = None,
+        rules: RoomRules | None = None,
     ) -> None:
         self._uow = uow
         self._auto_create_rooms = auto_create_rooms
         self._creations = creations or CreationLimit()
         self._quotas = quotas or Quotas()
+        self._rules = rules or RoomRules()
 
     async def create(self, principal: Principal, command: ConversationCreate) -> ConversationPublic:
         kind = command.resolved_kind()
@@ -249,7 +251,9 @@ class ConversationService:
                         code="private_room",
                     )
                 else:
-                    await require_not_banned(work.tx, conversation.id, principal.user_id)
+                    await self._rules.require_not_banned(
+                        work.tx, conversation.id, principal.user_id
+                    )
                     await self._require_rooms_below_quota(work, principal)
                     await self._require_members_below_quota(work, conversation)
                     await self._enrol(work, conversation, principal.user_id, MemberRole.MEMBER)
@@ -323,6 +327,13 @@ class ConversationService:
             conversation, _ = await access.load(work.tx, ref, principal)
             return conversation.id
 
+    async def resolve_to_speak(self, principal: Principal, ref: str | uuid.UUID) -> uuid.UUID:
+        """`resolve`, for adding to the conversation (typing, a send's files): not muted."""
+        async with self._uow() as work:
+            conversation, _ = await access.load(work.tx, ref, principal)
+            await self._rules.require_not_muted(work.tx, conversation, principal.user_id)
+            return conversation.id
+
     async def room(self, principal: Principal, ref: str) -> ConversationPublic:
         """An open room with its members: a public one for anyone, a private one for its
         members only."""
@@ -371,6 +382,8 @@ class ConversationService:
                     conversation.topic = update.topic or None
                 if update.private is not None:
                     conversation.is_private = update.private
+            if update.name is not None or update.topic is not None:  # what members read
+                await self._rules.require_not_muted(work.tx, conversation, principal.user_id)
             if update.status is not None:
                 if conversation.kind != ConversationKind.SUPPORT:
                     raise ValidationFailed("Only support chats have a status.", field="status")
@@ -438,7 +451,7 @@ class ConversationService:
                 self._require_manager(member, principal)
             await self._require_users(work.tx, [command.user_id])
             if await queries.find_member(work.tx, conversation.id, command.user_id) is None:
-                await require_not_banned(work.tx, conversation.id, command.user_id)
+                await self._rules.require_not_banned(work.tx, conversation.id, command.user_id)
                 await self._require_members_below_quota(work, conversation)
                 await self._enrol(work, conversation, command.user_id, role)
             return await self._detail(work.tx, conversation, principal)

@@ -25,9 +25,10 @@ from parley.domain.conversations.messages import (
     MessageService,
     PendingSend,
     message_row,
+    require_direct_send,
     require_open,
 )
-from parley.domain.conversations.schemas import MessagePublic, MessageSend
+from parley.domain.conversations.schemas import ConversationKind, MessagePublic, MessageSend
 from parley.domain.conversations.views import message_public, room_of, sender_from_principal
 from parley.domain.events import Event, conversation_channel
 from parley.domain.ids import uuid7
@@ -57,6 +58,9 @@ class WriteBehindSender:
         sender = sender_from_principal(principal)
         async with self._uow() as work:
             conversation, _ = await access.load(work.tx, command.conversation, principal)
+            await self._messages.rules.require_not_muted(work.tx, conversation, principal.user_id)
+            if conversation.kind == ConversationKind.DIRECT:
+                await require_direct_send(work.tx, conversation, principal)
             require_open(conversation)
             if command.client_msg_id:
                 stored = await message_queries.find_by_client_id(

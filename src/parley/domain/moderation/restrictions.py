@@ -2,11 +2,12 @@
 
 Who moderates: the conversation's owner and admins, and admins and super-agents anywhere. The
 owner is never muted or banned, a room admin only by the owner or staff, nobody by themselves.
-A mute lets its user read and refuses their sends (`muted_in_room`); a ban removes them at
-once (the member-removed path: their live sockets on every instance stop receiving the room)
-and refuses their joins and invitations (`banned_from_room`) until lifted. Both may end by
-themselves (`until`). Members hear `member_muted`/`member_unmuted`/`member_banned`/
-`member_unbanned`; a banned user hears their ban and unban on their own channel.
+A mute lets its user read and refuses whatever they would add (`muted_in_room`: see `rules`);
+a ban removes them at once (the member-removed path: their live sockets on every instance stop
+receiving the room) and refuses their joins and invitations (`banned_from_room`) until lifted.
+Both may end by themselves (`until`; the cleanup task deletes them after). Members hear
+`member_muted`/`member_unmuted`/`member_banned`/`member_unbanned`; a banned user hears their
+ban and unban on their own channel.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from parley.db import conversations as conversation_queries
 from parley.db import moderation as queries
 from parley.db import users as user_queries
 from parley.db.models import Conversation, ConversationMember, RoomRestriction
-from parley.db.types import utcnow
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations import access
 from parley.domain.conversations.schemas import MemberRole
@@ -27,7 +27,7 @@ from parley.domain.conversations.service import removed_events
 from parley.domain.conversations.views import room_of
 from parley.domain.events import Audience, Event, conversation_channel, user_channel
 from parley.domain.moderation.permissions import MODERATORS, may_moderate
-from parley.domain.moderation.rules import MODERATED_KINDS
+from parley.domain.moderation.rules import MODERATED_KINDS, RoomRules
 from parley.domain.moderation.schemas import (
     RestrictionKind,
     RestrictionPublic,
@@ -77,8 +77,9 @@ async def load_moderated(
 
 
 class RestrictionService:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, rules: RoomRules | None = None) -> None:
         self._uow = uow
+        self._rules = rules or RoomRules()
 
     async def restrict(
         self,
@@ -88,7 +89,8 @@ class RestrictionService:
         command: RestrictionSet,
     ) -> RestrictionPublic:
         """Mute or ban (again: the new `until` and `reason` replace the old)."""
-        if command.until is not None and command.until <= utcnow():
+        now = self._rules.now()
+        if command.until is not None and command.until <= now:
             raise ValidationFailed(
                 "It ends in the future; leave `until` out for until lifted.",
                 code="until_past",
@@ -110,7 +112,7 @@ class RestrictionService:
             row.until = command.until
             row.reason = command.reason
             row.created_by = principal.user_id
-            row.created_at = utcnow()
+            row.created_at = now
             if kind is RestrictionKind.BAN and target is not None:
                 await conversation_queries.remove_member(work.tx, conversation.id, command.user_id)
                 for event in removed_events(conversation.id, command.user_id):
@@ -143,7 +145,9 @@ class RestrictionService:
         """Those in force now, oldest first."""
         async with self._uow() as work:
             conversation, _ = await load_moderated(work.tx, ref, principal)
-            rows = await queries.list_in_force(work.tx, conversation.id, kind.value, utcnow())
+            rows = await queries.list_in_force(
+                work.tx, conversation.id, kind.value, self._rules.now()
+            )
             return [restriction_public(row) for row in rows]
 
     @staticmethod

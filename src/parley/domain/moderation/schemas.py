@@ -14,7 +14,7 @@ from parley.domain.accounts.schemas import Lenient
 
 class RestrictionKind(StrEnum):
     MUTE = "mute"
-    """May read the room, may not send in it."""
+    """May read the room, may not add to it (sends, edits, new reactions, typing)."""
     BAN = "ban"
     """Removed from the room and may not rejoin it."""
 

@@ -31,6 +31,7 @@ from parley.domain.conversations.schemas import (
 from parley.domain.conversations.search import SearchService
 from parley.domain.conversations.service import ConversationService
 from parley.domain.events import Event, conversation_channel
+from parley.domain.moderation.reports import ReportService
 from parley.domain.moderation.restrictions import RestrictionService
 from parley.domain.notifications.mutes import MuteService
 from parley.domain.notifications.schemas import MuteState
@@ -89,6 +90,7 @@ class LiveService:
         hub: Hub,
         mutes: MuteService,
         restrictions: RestrictionService,
+        reports: ReportService,
         catch_up_budget_bytes: int,
         catch_up_budget_frames: int,
         uploads: UploadService | None = None,
@@ -109,6 +111,7 @@ class LiveService:
         self._uploads = uploads
         self._mutes = mutes
         self.restrictions = restrictions
+        self.reports = reports
 
     @property
     def stats(self) -> SocketStats:
@@ -299,7 +302,7 @@ class LiveService:
         principal = principal_of(connection)
         # Who may not send here, or not now, learns so before any file is stored.
         self._messages.check_rate(principal, connection.id)
-        await self._conversations.resolve(principal, command.conversation)
+        await self._conversations.resolve_to_speak(principal, command.conversation)
         origin = None if echo else connection.id
         message = await send_with_files(
             self._messages, self._require_uploads(), principal, command, files, origin=origin
@@ -329,8 +332,12 @@ class LiveService:
         return await self._messages.delete(principal_of(connection), message_id)
 
     async def typing(self, connection: Connection, ref: str, *, is_typing: bool) -> str:
+        """A muted member may stop typing, not start."""
         principal = principal_of(connection)
-        conversation_id = await self._conversations.resolve(principal, ref)
+        if is_typing:
+            conversation_id = await self._conversations.resolve_to_speak(principal, ref)
+        else:
+            conversation_id = await self._conversations.resolve(principal, ref)
         await self._presence.typing(
             principal, conversation_id, is_typing=is_typing, origin=connection.id
         )

@@ -1,16 +1,24 @@
 """The moderation commands on sockets (both protocols): the same calls as
-`/api/v1/rooms/{ref}/mutes` and `/bans`."""
+`/api/v1/rooms/{ref}/mutes` and `/bans`, `/api/v1/messages/{id}/reports` and
+`/api/v1/reports`."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, StringConstraints
 
 from parley.domain.accounts.schemas import Lenient
 from parley.domain.conversations.schemas import CONVERSATION_REF, ConversationRef
-from parley.domain.moderation.schemas import RestrictionKind, RestrictionSet
+from parley.domain.moderation.reports import MAX_REPORT_PAGE
+from parley.domain.moderation.schemas import (
+    ReportCreate,
+    ReportResolve,
+    ReportStatus,
+    RestrictionKind,
+    RestrictionSet,
+)
 from parley.realtime.chat.live import LiveService
 from parley.realtime.connection import Connection
 from parley.realtime.signin import principal_of
@@ -26,6 +34,20 @@ class RestrictCommand(RoomCommand, RestrictionSet):
 
 class LiftCommand(RoomCommand):
     user_id: uuid.UUID = Field(validation_alias=AliasChoices("user_id", "userId", "id"))
+
+
+class ReportCommand(ReportCreate):
+    message_id: uuid.UUID = Field(validation_alias=AliasChoices("message_id", "messageId", "id"))
+
+
+class ReportList(Lenient):
+    status: ReportStatus | None = None
+    limit: int = Field(50, ge=1, le=MAX_REPORT_PAGE)
+    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class ReportClose(ReportResolve):
+    report_id: uuid.UUID = Field(validation_alias=AliasChoices("report_id", "reportId", "id"))
 
 
 class ModerationCommands:
@@ -75,3 +97,28 @@ class ModerationCommands:
             principal_of(connection), command.conversation, kind
         )
         return {"items": [r.model_dump(mode="json") for r in found]}
+
+    async def report_message(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        """The open report, and `created`: false when it was yours already (REST's 200)."""
+        command = ReportCommand.model_validate(data)
+        report, created = await self.live.reports.report(
+            principal_of(connection), command.message_id, command
+        )
+        return {**report.model_dump(mode="json"), "created": created}
+
+    async def list_reports(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = ReportList.model_validate(data)
+        page = await self.live.reports.list(
+            principal_of(connection),
+            status=command.status,
+            limit=command.limit,
+            cursor=command.cursor,
+        )
+        return page.model_dump(mode="json")
+
+    async def resolve_report(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+        command = ReportClose.model_validate(data)
+        report = await self.live.reports.resolve(
+            principal_of(connection), command.report_id, command
+        )
+        return report.model_dump(mode="json")

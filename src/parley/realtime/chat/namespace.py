@@ -303,6 +303,9 @@ EVENTS: dict[str, Handler] = {
     "unban_member": _command(Commands.unban_member),
     "list_mutes": _command(Commands.list_mutes),
     "list_bans": _command(Commands.list_bans),
+    "report_message": _command(Commands.report_message),
+    "list_reports": _command(Commands.list_reports),
+    "resolve_report": _command(Commands.resolve_report),
     "set_push_token": _command(Commands.set_push_token),
     "clear_push_token": _command(Commands.clear_push_token),
 }
