@@ -7,10 +7,11 @@ import uuid
 from typing import Any
 
 from pydantic import AliasChoices, Field
+from typing_extensions import TypedDict
 
 from parley.domain.accounts.schemas import Lenient
 from parley.domain.conversations.schemas import CONVERSATION_REF, ConversationRef
-from parley.domain.moderation.schemas import RestrictionKind, RestrictionSet
+from parley.domain.moderation.schemas import RestrictionKind, RestrictionList, RestrictionSet
 from parley.realtime.chat.live import LiveService
 from parley.realtime.connection import Connection
 from parley.realtime.signin import principal_of
@@ -28,6 +29,12 @@ class LiftCommand(RoomCommand):
     user_id: uuid.UUID = Field(validation_alias=AliasChoices("user_id", "userId", "id"))
 
 
+class LiftAnswer(TypedDict):
+    user_id: str
+    kind: RestrictionKind
+    lifted: bool
+
+
 class ModerationCommands:
     live: LiveService
 
@@ -37,10 +44,10 @@ class ModerationCommands:
     async def ban_member(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         return await self._restrict(connection, data, RestrictionKind.BAN)
 
-    async def unmute_member(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def unmute_member(self, connection: Connection, data: dict[str, Any]) -> LiftAnswer:
         return await self._lift(connection, data, RestrictionKind.MUTE)
 
-    async def unban_member(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def unban_member(self, connection: Connection, data: dict[str, Any]) -> LiftAnswer:
         return await self._lift(connection, data, RestrictionKind.BAN)
 
     async def list_mutes(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
@@ -60,12 +67,12 @@ class ModerationCommands:
 
     async def _lift(
         self, connection: Connection, data: dict[str, Any], kind: RestrictionKind
-    ) -> dict[str, Any]:
+    ) -> LiftAnswer:
         command = LiftCommand.model_validate(data)
         await self.live.restrictions.lift(
             principal_of(connection), command.conversation, kind, command.user_id
         )
-        return {"user_id": str(command.user_id), "kind": kind.value, "lifted": True}
+        return {"user_id": str(command.user_id), "kind": kind, "lifted": True}
 
     async def _list(
         self, connection: Connection, data: dict[str, Any], kind: RestrictionKind
@@ -74,4 +81,4 @@ class ModerationCommands:
         found = await self.live.restrictions.list(
             principal_of(connection), command.conversation, kind
         )
-        return {"items": [r.model_dump(mode="json") for r in found]}
+        return RestrictionList(items=found).model_dump(mode="json")
