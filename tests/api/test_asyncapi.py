@@ -17,11 +17,11 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from parley import __version__
-from parley.asyncapi import catalog, document
+from parley.asyncapi import catalog, document, wire
 from parley.asyncapi.document import asyncapi_document
 from parley.realtime.chat.namespace import EVENTS as SIO_CHAT
 from parley.realtime.chat.websocket import HANDLERS as WS_CHAT
-from parley.realtime.dialects import SIO_EVENT_NAMES, WS_FRAME_TYPES
+from parley.realtime.dialects import SIO_EVENT_NAMES, WS_DIALECTS, WS_FRAME_TYPES
 from parley.realtime.gameplay.namespace import EVENTS as SIO_GAMEPLAY
 from parley.realtime.gameplay.websocket import HANDLERS as WS_GAMEPLAY
 from tests.support.js import JS_DIR
@@ -108,7 +108,7 @@ def test_each_payload_is_its_models_schema(doc: dict[str, Any]) -> None:
     for channel, (table, models) in TABLES.items():
         sent = _sent(doc, channel)
         for name in table:
-            model, _ = models[name]
+            model = models[name].payload
             payload = sent[name]["payload"]
             if channel.startswith("ws"):
                 assert payload["properties"]["type"] == {"const": name}
@@ -130,6 +130,74 @@ def test_every_event_the_dialects_name_is_there(doc: dict[str, Any]) -> None:
     assert set(WS_FRAME_TYPES.values()) <= on_ws
     assert "new_message" in _received(doc, "ws")
     assert "room_state" in _received(doc, "ws_gameplay")
+
+
+def test_every_command_is_answered_by_its_reply_or_the_refusal(doc: dict[str, Any]) -> None:
+    for channel, (table, models) in TABLES.items():
+        messages = doc["channels"][channel]["messages"]
+        for name in table:
+            reply = doc["operations"][f"{channel}.send.{name}"]["reply"]
+            assert reply["channel"] == {"$ref": f"#/channels/{channel}"}
+            prefix = f"#/channels/{channel}/messages/"
+            assert reply["messages"] == [
+                {"$ref": f"{prefix}reply.{name}"},
+                {"$ref": f"{prefix}reply.error"},
+            ]
+            payload = messages[f"reply.{name}"]["payload"]
+            if channel.startswith("ws"):
+                assert payload["properties"]["type"] == {"const": "ack"}
+                payload = payload["properties"]["data"]
+            if channel.startswith("ws"):
+                shape = catalog.WS_REPLIES.get(name, models[name].reply)
+            else:
+                shape = models[name].reply
+            names = getattr(shape, "__args__", (shape,))
+            refs = [{"$ref": f"#/components/schemas/{n.__name__}"} for n in names]
+            assert payload == (refs[0] if len(refs) == 1 else {"anyOf": refs}), (channel, name)
+    schemas = doc["components"]["schemas"]
+    assert schemas["AckError"]["properties"]["error"] == {
+        "$ref": "#/components/schemas/SocketError"
+    }
+    assert set(schemas["SocketError"]["required"]) == {"code", "message"}
+    assert set(schemas["ErrorFrame"]["required"]) == {"type", "code", "message"}
+
+
+def test_what_the_server_sends_has_every_field_of_its_model_required(doc: dict[str, Any]) -> None:
+    """A model's dump always has every field (null or not); a TypedDict's `NotRequired` keys
+    may be absent, and the document says so."""
+    schemas = doc["components"]["schemas"]
+    message = schemas["MessagePublic"]
+    assert set(message["required"]) == set(message["properties"])
+    acted = schemas["PlayerActed"]
+    assert {"cell", "data", "shared_state"} == set(acted["properties"]) - set(acted["required"])
+    assert "members" not in schemas["ConversationJoined"]["properties"]
+    assert "last_message" in schemas["ConversationJoined"]["properties"]
+    assert {"members", "last_message"}.isdisjoint(schemas["ConversationChange"]["properties"])
+
+
+def test_every_ws_dialect_has_its_channel(doc: dict[str, Any]) -> None:
+    assert {dialect for dialect, _, _ in wire.WS_CHANNELS.values()} == set(WS_DIALECTS)
+    channels = doc["channels"]
+    assert channels["ws_cs"]["address"] == "/api/ws"
+    flat = channels["ws_flat"]["messages"]["event.new_message"]["payload"]
+    assert flat == {"$ref": "#/components/schemas/MessagePublic"}  # bare, not in an envelope
+    upper = {m["name"] for m in channels["ws_upper"]["messages"].values()}
+    assert "NEW_MESSAGE" in upper
+    assert all(name.isupper() or name == "error" for name in upper)
+    cs = {m["name"] for m in channels["ws_cs"]["messages"].values()}
+    assert {"new_message", "user_status_change", "chat_status_updated"} <= cs
+    assert "user_online" not in cs
+    for key in ("ws_flat", "ws_upper", "ws_cs"):
+        query = channels[key]["bindings"]["ws"]["query"]["properties"]
+        assert query["dialect"] == {
+            "const": wire.WS_CHANNELS[key][0],
+            "description": "This dialect.",
+        }
+
+
+def test_an_event_without_a_shape_stops_the_document() -> None:
+    with pytest.raises(LookupError, match=r"new\.event"):
+        wire.check_events([*wire.CHAT_EVENTS, wire.Event("new.event", "new_event", None)])
 
 
 def test_a_command_without_a_model_stops_the_document() -> None:
@@ -164,6 +232,7 @@ def test_the_server_serves_it_and_its_page(served: httpx.Client, doc: dict[str, 
     for channel in doc["channels"].values():
         assert f">{channel['address']} <small>" in page.text
     assert "create_room" in page.text
+    assert "reply: ack" in page.text
     linked = set(re.findall(r'href="#schema-([\w.-]+)"', page.text))
     anchors = set(re.findall(r"id=schema-([\w.-]+)", page.text))
     assert "PlayerAction" in linked

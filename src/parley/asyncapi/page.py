@@ -30,6 +30,22 @@ def _schema(value: Any) -> str:
     return "<pre>" + SCHEMA_REF.sub(r'<a href="#schema-\1">&quot;\1&quot;</a>', text) + "</pre>"
 
 
+def _message(channel: dict[str, Any], ref: dict[str, str]) -> dict[str, Any]:
+    message: dict[str, Any] = channel["messages"][ref["$ref"].rsplit("/", 1)[1]]
+    return message
+
+
+def _replies(channel: dict[str, Any], operation: dict[str, Any]) -> str:
+    reply = operation.get("reply")
+    if reply is None:
+        return ""
+    return "".join(
+        f"<details><summary>reply: {escape(message['name'])}</summary>"
+        f"{_schema(message['payload'])}</details>"
+        for message in (_message(channel, ref) for ref in reply["messages"])
+    )
+
+
 def _channel(key: str, channel: dict[str, Any], operations: dict[str, Any]) -> str:
     ref = f"#/channels/{key}"
     rows = []
@@ -38,16 +54,17 @@ def _channel(key: str, channel: dict[str, Any], operations: dict[str, Any]) -> s
             continue
         action = operation["action"]
         for message_ref in operation["messages"]:
-            message = channel["messages"][message_ref["$ref"].rsplit("/", 1)[1]]
+            message = _message(channel, message_ref)
             rows.append(
                 f"<tr><td class={action}>{action}</td><td><code>{escape(message['name'])}"
                 f"</code></td><td>{escape(message['summary'])}</td><td><details><summary>"
-                f"payload</summary>{_schema(message['payload'])}</details></td></tr>"
+                f"payload</summary>{_schema(message['payload'])}</details>"
+                f"{_replies(channel, operation)}</td></tr>"
             )
     return (
         f"<h2 id={escape(key)}>{escape(channel['address'])} <small>({escape(key)})</small></h2>"
         f"<p>{escape(channel['description'])}</p><table><tr><th>direction</th><th>name</th>"
-        f"<th>what</th><th>payload</th></tr>{''.join(rows)}</table>"
+        f"<th>what</th><th>payload (and reply)</th></tr>{''.join(rows)}</table>"
     )
 
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, GetPydanticSchema, create_model
 
 
 class Audience(StrEnum):
@@ -40,6 +41,37 @@ def presence_channel(user_id: uuid.UUID | str) -> str:
 
 def game_channel(room_id: str) -> str:
     return f"g:{room_id}"
+
+
+Shape = type[Any]
+"""What an event's data (or an answer) looks like on the wire: the pydantic model it is dumped
+from, or the TypedDict it is built as. The AsyncAPI document gives its JSON Schema."""
+
+
+def without(model: type[BaseModel], name: str, *fields: str) -> type[BaseModel]:
+    """`model` less some of its fields, as a model of its own: what an event carries where it
+    leaves out what only the REST answer needs. Dump with `dump_as`, so that the fields left
+    out are said once, here."""
+    unknown = set(fields) - set(model.model_fields)
+    if unknown:
+        raise ValueError(f"{model.__name__} has no fields {sorted(unknown)}")
+    kept: dict[str, Any] = {
+        key: (info.annotation, info)
+        for key, info in model.model_fields.items()
+        if key not in fields
+    }
+    return create_model(name, __doc__=model.__doc__, **kept)
+
+
+def dump_as(shape: type[BaseModel], value: BaseModel) -> dict[str, Any]:
+    """`value` as JSON with the fields of `shape` only (a `without` of its model)."""
+    return value.model_dump(mode="json", include=set(shape.model_fields))
+
+
+def json_of(shape: type[BaseModel]) -> GetPydanticSchema:
+    """Marks a field holding `shape`'s JSON (a dump) in a TypedDict, so that its schema is
+    `shape`'s: `Annotated[dict[str, Any], json_of(ConversationJoined)]`."""
+    return GetPydanticSchema(lambda _source, handler: handler(shape))
 
 
 SEQ_SLOT = "\x00seq\x00"

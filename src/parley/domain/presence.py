@@ -14,9 +14,11 @@ import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import structlog
 from sqlalchemy import select, update
+from typing_extensions import TypedDict
 
 from parley.clock import iso_z
 from parley.db.models import Conversation, ConversationMember, User
@@ -35,6 +37,34 @@ ANNOUNCE_BATCH = 500
 """Most users whose presence one transaction writes."""
 
 
+class PresenceChanged(TypedDict):
+    """`presence.changed`, named on the wire by its `type`."""
+
+    type: Literal["user_online", "user_offline"]
+    user_id: str
+    username: str | None
+    is_online: bool
+    last_seen: str | None
+    """When the user was last seen (ISO 8601, UTC)."""
+
+
+class ViewerChanged(TypedDict):
+    """`viewer.joined` / `viewer.left`: someone started or stopped viewing a conversation."""
+
+    room_id: str
+    """The conversation's id (its events name an open room by its name: see `enter`)."""
+    conversation_id: str
+    user_id: str
+    username: str | None
+
+
+class TypingChanged(ViewerChanged):
+    """`typing.changed`: a viewer started or stopped typing."""
+
+    is_typing: bool
+    status: Literal["start", "stop"]
+
+
 @dataclass(frozen=True, slots=True)
 class UserStatus:
     user_id: str
@@ -42,7 +72,7 @@ class UserStatus:
     is_online: bool
     last_seen: datetime | None
 
-    def event_data(self) -> dict[str, object]:
+    def event_data(self) -> PresenceChanged:
         return {
             "type": "user_online" if self.is_online else "user_offline",
             "user_id": self.user_id,
@@ -154,7 +184,7 @@ class PresenceService:
                 peers.setdefault(row.user_id, []).append(row.conversation_id)
             for user_id, (username, online) in batch.items():
                 status = UserStatus(str(user_id), username or names.get(user_id), online, now)
-                data = status.event_data()
+                data = dict(status.event_data())
                 work.emit(
                     Event(presence_channel(user_id), "presence.changed", data, Audience.SUBSCRIBERS)
                 )
@@ -237,23 +267,10 @@ class PresenceService:
 
     @staticmethod
     def _viewer_event(
-        name: str,
-        conversation_id: uuid.UUID,
-        principal: Principal,
-        origin: str,
-        **extra: object,
+        name: str, conversation_id: uuid.UUID, principal: Principal, origin: str
     ) -> Event:
         """An event for whoever views the conversation, about one user there."""
-        data = {
-            "room_id": str(conversation_id),
-            "conversation_id": str(conversation_id),
-            "user_id": str(principal.user_id),
-            "username": principal.username,
-            **extra,
-        }
-        return Event(
-            conversation_channel(conversation_id), name, data, Audience.VIEWERS, origin=origin
-        )
+        return _to_viewers(name, _viewer(conversation_id, principal), origin)
 
     # -- typing -----------------------------------------------------------------------------
 
@@ -284,14 +301,12 @@ class PresenceService:
     def _typing_event(
         self, principal: Principal, conversation_id: uuid.UUID, is_typing: bool, origin: str
     ) -> Event:
-        return self._viewer_event(
-            "typing.changed",
-            conversation_id,
-            principal,
-            origin,
+        data = TypingChanged(
+            **_viewer(conversation_id, principal),
             is_typing=is_typing,
             status="start" if is_typing else "stop",
         )
+        return _to_viewers("typing.changed", data, origin)
 
     # -- crashed instances ------------------------------------------------------------------
 
@@ -326,6 +341,22 @@ class PresenceService:
             await asyncio.gather(self._announcer, return_exceptions=True)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _viewer(conversation_id: uuid.UUID, principal: Principal) -> ViewerChanged:
+    return {
+        "room_id": str(conversation_id),
+        "conversation_id": str(conversation_id),
+        "user_id": str(principal.user_id),
+        "username": principal.username,
+    }
+
+
+def _to_viewers(name: str, data: ViewerChanged, origin: str) -> Event:
+    conversation_id = data["conversation_id"]
+    return Event(
+        conversation_channel(conversation_id), name, dict(data), Audience.VIEWERS, origin=origin
+    )
 
 
 def _in_room(event: Event, room: str | None) -> Event:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, NotRequired, cast
 
 from pydantic import AliasChoices, Field, ValidationError
+from typing_extensions import TypedDict
 
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
@@ -58,16 +59,32 @@ async def renew_access(
     return principal
 
 
-def renewal(principal: Principal, **ids: str) -> dict[str, Any]:
+class Renewal(TypedDict):
+    """The answer to a renewal: who, which connection, and when the new token expires."""
+
+    user_id: str
+    username: str | None
+    socket_id: NotRequired[str]
+    """On Socket.IO."""
+    connection_id: NotRequired[str]
+    """On plain WebSocket."""
+    renewed: Literal[True]
+    expires_at: str | None
+
+
+def renewal(principal: Principal, **ids: str) -> Renewal:
     """The answer to a renewal: who, which connection, and when the new token expires."""
     expires_at = principal.expires_at
-    return {
-        "user_id": str(principal.user_id),
-        "username": principal.username,
-        **ids,
-        "renewed": True,
-        "expires_at": expires_at.isoformat() if expires_at else None,
-    }
+    return cast(
+        Renewal,
+        {
+            "user_id": str(principal.user_id),
+            "username": principal.username,
+            **ids,
+            "renewed": True,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
 
 
 def validation_details(exc: ValidationError) -> tuple[str, dict[str, Any]]:

@@ -32,7 +32,15 @@ from parley.db.types import utcnow
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.creation import conflict_for
 from parley.domain.accounts.principal import ClientInfo, Principal
-from parley.domain.accounts.schemas import AuthResult, DeviceContext, OtpProfile, UserPublic
+from parley.domain.accounts.schemas import (
+    AuthResult,
+    DeviceContext,
+    OtpProfile,
+    OtpSent,
+    OtpVerified,
+    ProfileUpdated,
+    UserPublic,
+)
 from parley.domain.ports import RateLimit, SmsSender
 from parley.domain.roles import AccountStatus
 from parley.errors import AccountDisabled, Unauthenticated, ValidationFailed
@@ -51,9 +59,9 @@ class OtpChallenge:
     otp: str | None
     """Only in development."""
 
-    def answer(self) -> dict[str, Any]:
+    def answer(self) -> OtpSent:
         """The seed's answer to `login` (REST and Socket.IO alike)."""
-        answer: dict[str, Any] = {
+        answer: OtpSent = {
             "status": "success",
             "message": "OTP sent successfully",
             "mobile_no": self.mobile_no,
@@ -74,15 +82,16 @@ class OtpSignIn:
 
     def answer(self, session_token: str) -> dict[str, Any]:
         """The answer to `verify_otp`: a login's `{user, tokens}` plus the seed's fields."""
-        result = self.result.model_dump(mode="json")
-        return {
-            "status": "success",
-            "message": "OTP verified",
-            **result,
-            "token": result["tokens"]["access_token"],
-            "session_token": session_token,
-            "is_new_user": self.is_new_user,
-        }
+        verified = OtpVerified(
+            status="success",
+            message="OTP verified",
+            user=self.result.user,
+            tokens=self.result.tokens,
+            token=self.result.tokens.access_token,
+            session_token=session_token,
+            is_new_user=self.is_new_user,
+        )
+        return verified.model_dump(mode="json")
 
 
 def normalize_mobile(raw: str, default_region: str) -> str:
@@ -344,4 +353,5 @@ def _rowcount(result: Any) -> int:
 
 def profile_answer(user: UserPublic) -> dict[str, Any]:
     """The seed's answer to a profile update, on REST and Socket.IO alike."""
-    return {"status": "success", "message": "Profile updated", "user": user.model_dump(mode="json")}
+    updated = ProfileUpdated(status="success", message="Profile updated", user=user)
+    return updated.model_dump(mode="json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import (
     AliasChoices,
@@ -16,6 +16,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from typing_extensions import TypedDict
 
 from parley.domain.roles import AccountStatus, Role
 
@@ -226,3 +227,41 @@ class OtpProfile(Lenient):
     language: Annotated[str, StringConstraints(max_length=35)] | None = Field(
         None, validation_alias=AliasChoices("language", "language_code")
     )
+
+
+# -- the phone sign-in's answers (the GOSOCKET seed's), on REST and Socket.IO alike -------------
+
+
+class OtpSent(TypedDict):
+    """The answer to `login`: a code is on its way."""
+
+    status: Literal["success"]
+    message: str
+    mobile_no: str
+    device_id: str | None
+    session_token: str
+    """For `verify_otp` and `set_profile`."""
+    is_new_user: bool
+    expires_in: int
+    """Seconds the code stays valid."""
+    otp: NotRequired[str]
+    """The code itself, only with APP_ENV=development (as the seed did)."""
+
+
+class OtpVerified(AuthResult):
+    """The answer to `verify_otp`: a login's `{user, tokens}` plus the seed's fields."""
+
+    status: Literal["success"]
+    message: str
+    token: str
+    """The access token again, where the seed's clients read it."""
+    session_token: str
+    is_new_user: bool
+
+
+class ProfileUpdated(BaseModel):
+    """The answer to `set_profile`."""
+
+    status: Literal["success"]
+    message: str
+    user: UserPublic

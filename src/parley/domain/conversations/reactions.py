@@ -9,8 +9,8 @@ from parley.db import reactions as queries
 from parley.db.models import Conversation
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations import access
-from parley.domain.conversations.schemas import ReactionChange, ReactionCommand
-from parley.domain.events import Event, conversation_channel
+from parley.domain.conversations.schemas import ReactionChange, ReactionCommand, ReactionEvent
+from parley.domain.events import Event, conversation_channel, dump_as
 from parley.domain.moderation.rules import RoomRules
 from parley.domain.unit_of_work import UnitOfWork
 from parley.errors import Conflict, NotFound, ValidationFailed
@@ -72,7 +72,7 @@ class ReactionService:
                 mine=adding,
             )
             if changed:
-                data = change.model_dump(mode="json", exclude={"mine"})
+                data = dump_as(ReactionEvent, change)
                 name = REACTION_ADDED if adding else REACTION_REMOVED
                 work.emit(Event(conversation_channel(message.conversation_id), name, data))
             return change

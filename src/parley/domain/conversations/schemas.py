@@ -24,8 +24,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from typing_extensions import TypedDict
 
 from parley.domain.accounts.schemas import Lenient
+from parley.domain.events import without
 from parley.domain.uploads.schemas import AttachmentPublic, AttachmentRef
 
 
@@ -227,6 +229,10 @@ class ReactionChange(BaseModel):
     """For the one who changed it: whether they have it now."""
 
 
+ReactionEvent = without(ReactionChange, "ReactionEvent", "mine")
+"""`reaction.added` / `reaction.removed`, which go to everyone: the change less `mine`."""
+
+
 class MessagePublic(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -295,6 +301,32 @@ class ConversationPublic(BaseModel):
     """In the room directory: how many members the room has."""
     created_at: datetime
     updated_at: datetime
+
+
+ConversationChange = without(ConversationPublic, "ConversationChange", "members", "last_message")
+"""`conversation.updated`: the conversation less its members and its last message."""
+ConversationJoined = without(ConversationPublic, "ConversationJoined", "members")
+"""The conversation a join answers with: all but its members (an open room may have many)."""
+
+
+class MemberAdded(TypedDict):
+    """`member.added`, to the new member's own connections."""
+
+    conversation_id: str
+    user_id: str
+    kind: ConversationKind
+    name: str | None
+
+
+class MemberRemoved(TypedDict):
+    """`member.removed`: a member left, or was removed or banned."""
+
+    conversation_id: str
+    user_id: str
+
+
+class ConversationDeleted(TypedDict):
+    conversation_id: str
 
 
 class ConversationPage(BaseModel):

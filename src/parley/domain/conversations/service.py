@@ -21,14 +21,18 @@ from parley.domain.accounts.principal import Principal
 from parley.domain.conversations import access
 from parley.domain.conversations.quotas import Quotas
 from parley.domain.conversations.schemas import (
+    ConversationChange,
     ConversationCreate,
+    ConversationDeleted,
     ConversationKind,
     ConversationPage,
     ConversationPublic,
     ConversationStatus,
     ConversationUpdate,
     MemberAdd,
+    MemberAdded,
     MemberPublic,
+    MemberRemoved,
     MemberRole,
 )
 from parley.domain.conversations.views import (
@@ -40,7 +44,7 @@ from parley.domain.conversations.views import (
 )
 from parley.domain.creation import CreationLimit
 from parley.domain.cursors import decode_cursor, encode_cursor, not_ours
-from parley.domain.events import Audience, Event, conversation_channel, user_channel
+from parley.domain.events import Audience, Event, conversation_channel, dump_as, user_channel
 from parley.domain.moderation.rules import RoomRules
 from parley.domain.roles import STAFF_ROLES, Role
 from parley.domain.social.rules import require_direct_allowed
@@ -53,7 +57,8 @@ MANAGERS = frozenset({MemberRole.OWNER, MemberRole.ADMIN})
 def removed_events(conversation_id: uuid.UUID, user_id: uuid.UUID) -> list[Event]:
     """A member left or was removed (or banned): the others hear it, and every instance stops
     delivering the conversation to the user's live connections at once."""
-    data = {"conversation_id": str(conversation_id), "user_id": str(user_id)}
+    removed = MemberRemoved(conversation_id=str(conversation_id), user_id=str(user_id))
+    data = dict(removed)
     extra = {"user_id": str(user_id)}
     return [
         Event(conversation_channel(conversation_id), "member.removed", data, extra=extra),
@@ -397,7 +402,7 @@ class ConversationService:
                 Event(
                     conversation_channel(conversation.id),
                     "conversation.updated",
-                    detail.model_dump(mode="json", exclude={"members", "last_message"}),
+                    dump_as(ConversationChange, detail),
                 )
             )
             return detail
@@ -419,7 +424,7 @@ class ConversationService:
                 Event(
                     conversation_channel(conversation.id),
                     "conversation.deleted",
-                    {"conversation_id": str(conversation.id)},
+                    dict(ConversationDeleted(conversation_id=str(conversation.id))),
                 )
             )
             await queries.delete_conversation(work.tx, conversation.id)
@@ -483,17 +488,17 @@ class ConversationService:
         await queries.add_member(
             work.tx, conversation.id, user_id, role.value, conversation.last_seq
         )
-        data = {
-            "conversation_id": str(conversation.id),
-            "user_id": str(user_id),
-            "kind": conversation.kind,
-            "name": conversation.name,
-        }
+        added = MemberAdded(
+            conversation_id=str(conversation.id),
+            user_id=str(user_id),
+            kind=ConversationKind(conversation.kind),
+            name=conversation.name,
+        )
         work.emit(
             Event(
                 user_channel(user_id),
                 "member.added",
-                data,
+                dict(added),
                 Audience.USER,
                 extra={"user_id": str(user_id)},
             )

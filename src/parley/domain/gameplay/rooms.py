@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypedDict
 
 
 class RoomStatus(StrEnum):
@@ -20,6 +21,46 @@ class RoomStatus(StrEnum):
     """An authoritative game has started; the seats are taken."""
     FINISHED = "finished"
     """The game ended; the room stays for its players to read the result."""
+
+
+class SeatPublic(TypedDict):
+    """A seat as clients see it."""
+
+    player_id: str
+    user_id: str
+    username: str | None
+    name: str
+    joined_at: str
+    connected: bool
+    """Whether the player has a live connection in the room now."""
+
+
+class RoomPublic(TypedDict):
+    """A room as clients see it (every command's answer, the snapshot's `room`)."""
+
+    room_id: str
+    id: str
+    name: str
+    game: str
+    capacity: int
+    settings: dict[str, Any]
+    owner_id: str
+    status: RoomStatus
+    players: list[SeatPublic]
+    player_count: int
+    created_at: str
+
+
+class RoomSnapshotPublic(TypedDict):
+    """`game.state` (`room_state`): everything a player needs on (re)joining."""
+
+    room_id: str
+    room: RoomPublic
+    seq: int
+    """The seq of the room's last event: later events have higher ones."""
+    shared_state: dict[str, Any]
+    player_states: dict[str, Any]
+    """The last state each player sent, by player id."""
 
 
 class Seat(BaseModel):
@@ -33,7 +74,7 @@ class Seat(BaseModel):
     connections: int = 0
     """Live `/gameplay` connections of this player in the room, across instances."""
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> SeatPublic:
         return {
             "player_id": self.player_id,
             "user_id": self.player_id,
@@ -67,7 +108,7 @@ class Room(BaseModel):
     def player_ids(self) -> list[str]:
         return [s.player_id for s in self.players]
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> RoomPublic:
         return {
             "room_id": self.id,
             "id": self.id,
@@ -76,7 +117,7 @@ class Room(BaseModel):
             "capacity": self.capacity,
             "settings": self.settings,
             "owner_id": self.owner_id,
-            "status": self.status.value,
+            "status": self.status,
             "players": [s.public() for s in self.players],
             "player_count": len(self.players),
             "created_at": self.created_at,
@@ -93,7 +134,7 @@ class RoomSnapshot:
     shared: dict[str, Any] = field(default_factory=dict)
     player_states: dict[str, Any] = field(default_factory=dict)
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> RoomSnapshotPublic:
         return {
             "room_id": self.room.id,
             "room": self.room.public(),

@@ -14,7 +14,7 @@ import asyncio
 import re
 from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
@@ -25,7 +25,7 @@ from parley.domain.events import Audience, Event, game_channel
 from parley.domain.gameplay import bounds
 from parley.domain.gameplay.games import GAMES, Game, GameOver, Move
 from parley.domain.gameplay.rooms import Room, RoomSnapshot, RoomStatus, Seat
-from parley.domain.gameplay.schemas import CreateRoom, PlayerAction
+from parley.domain.gameplay.schemas import ActionTaken, CreateRoom, GameEnded, PlayerAction
 from parley.domain.ids import uuid7
 from parley.domain.ports import GameStore, RoomChange
 from parley.domain.rate_limit import TokenBuckets
@@ -276,7 +276,7 @@ class GameplayService:
 
     async def act(
         self, player: Principal, room_id: str, action: PlayerAction, origin: str | None
-    ) -> dict[str, Any]:
+    ) -> ActionTaken:
         """Pass an action on to the room (checked first by an authoritative game)."""
         player_id = str(player.user_id)
         wait = self._limits.take(player_id)
@@ -351,8 +351,8 @@ class GameplayService:
             "room_id": room_id,
             "seq": change.events[0].data["seq"],
             "server_timestamp": state["server_timestamp"],
-            "shared_state": change.shared,
-            "game_over": change.events[1].data if len(change.events) > 1 else None,
+            "shared_state": change.shared or {},
+            "game_over": cast(GameEnded, change.events[1].data) if len(change.events) > 1 else None,
         }
 
     async def _game(self, room_id: str) -> Game:

@@ -29,6 +29,7 @@ from parley.domain.events import Audience, Event, conversation_channel, user_cha
 from parley.domain.moderation.permissions import MODERATORS, may_moderate
 from parley.domain.moderation.rules import MODERATED_KINDS, RoomRules
 from parley.domain.moderation.schemas import (
+    RestrictionChanged,
     RestrictionKind,
     RestrictionPublic,
     RestrictionSet,
@@ -188,10 +189,10 @@ class RestrictionService:
         *,
         on: bool,
     ) -> None:
-        data = {
-            **public.model_dump(mode="json"),
-            "room_id": room_of(conversation) or str(conversation.id),
-        }
+        changed = RestrictionChanged(
+            **public.model_dump(), room_id=room_of(conversation) or str(conversation.id)
+        )
+        data = changed.model_dump(mode="json")
         name = EVENT[(kind, on)]
         work.emit(Event(conversation_channel(conversation.id), name, data))
         if kind is RestrictionKind.BAN:  # no longer a member: told on their own channel

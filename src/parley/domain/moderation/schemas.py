@@ -42,6 +42,13 @@ class RestrictionPublic(BaseModel):
     created_at: datetime
 
 
+class RestrictionChanged(RestrictionPublic):
+    """`member.muted`, `member.unmuted`, `member.banned`, `member.unbanned`."""
+
+    room_id: str
+    """How the room's clients name it: an open room's name, else the conversation id."""
+
+
 class RestrictionList(BaseModel):
     items: list[RestrictionPublic]
 

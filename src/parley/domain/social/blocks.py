@@ -14,7 +14,7 @@ from parley.domain.events import blocks_changed
 from parley.domain.roles import Role
 from parley.domain.social.friends import FRIEND_REMOVED, brief, find_user, tell
 from parley.domain.social.rules import may_see_presence
-from parley.domain.social.schemas import BlockPublic, UserRef
+from parley.domain.social.schemas import BlockPublic, FriendRemoved, UserRef
 from parley.domain.unit_of_work import UnitOfWork
 from parley.errors import ValidationFailed
 
@@ -42,8 +42,8 @@ class BlockService:
                 await work.tx.flush()
                 await queries.drop_requests_between(work.tx, principal.user_id, them.id)
                 if await queries.remove_friendship(work.tx, principal.user_id, them.id):
-                    data = {"user_id": str(principal.user_id), "friend_id": str(them.id)}
-                    tell(work, FRIEND_REMOVED, data, them.id, principal.user_id)
+                    removed = FriendRemoved(user_id=str(principal.user_id), friend_id=str(them.id))
+                    tell(work, FRIEND_REMOVED, removed, them.id, principal.user_id)
                 for event in blocks_changed(principal.user_id, them.id, blocking=True):
                     work.emit(event)
             return BlockPublic(user=brief(them), since=block.created_at)

@@ -17,7 +17,9 @@ from parley.domain.accounts.principal import Principal
 from parley.domain.events import Audience, Event, user_channel
 from parley.domain.social.rules import require_not_blocked
 from parley.domain.social.schemas import (
+    FriendAccepted,
     FriendPublic,
+    FriendRemoved,
     FriendRequestOutcome,
     FriendRequestPublic,
     UserBrief,
@@ -131,8 +133,8 @@ class FriendService:
         async with self._uow() as work:
             if not await queries.remove_friendship(work.tx, principal.user_id, friend_id):
                 raise NotFound("You are not friends.", code="not_friends")
-            data = {"user_id": str(principal.user_id), "friend_id": str(friend_id)}
-            tell(work, FRIEND_REMOVED, data, friend_id, principal.user_id)
+            removed = FriendRemoved(user_id=str(principal.user_id), friend_id=str(friend_id))
+            tell(work, FRIEND_REMOVED, removed, friend_id, principal.user_id)
 
     async def friends(self, principal: Principal) -> list[FriendPublic]:
         async with self._uow() as work:
@@ -166,13 +168,13 @@ class FriendService:
         await queries.add_friendship(work.tx, sender.id, recipient.id)
         friendship = await work.tx.get(Friendship, (recipient.id, sender.id))
         assert friendship is not None
-        data = {
-            "request_id": str(request.id),
-            "from_user": brief(sender).model_dump(mode="json"),
-            "to_user": brief(recipient).model_dump(mode="json"),
-            "since": friendship.created_at.isoformat(),
-        }
-        tell(work, FRIEND_ACCEPTED, data, sender.id, recipient.id)
+        accepted = FriendAccepted(
+            request_id=request.id,
+            from_user=brief(sender),
+            to_user=brief(recipient),
+            since=friendship.created_at,
+        )
+        tell(work, FRIEND_ACCEPTED, accepted.model_dump(mode="json"), sender.id, recipient.id)
         return friend_public(friendship, sender)
 
     async def _friend(self, tx: AsyncSession, me: User, them: User) -> FriendPublic:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, Field, model_validator
+from typing_extensions import TypedDict
 
 from parley.domain.accounts.schemas import Lenient
 
@@ -49,6 +50,22 @@ class FriendPublic(BaseModel):
     since: datetime
     is_online: bool
     last_seen: datetime | None
+
+
+class FriendAccepted(BaseModel):
+    """`friend.accepted`, to both of them: the request that made them friends."""
+
+    request_id: uuid.UUID
+    from_user: UserBrief
+    to_user: UserBrief
+    since: datetime
+
+
+class FriendRemoved(TypedDict):
+    """`friend.removed`, to both of them: `user_id` ended the friendship with `friend_id`."""
+
+    user_id: str
+    friend_id: str
 
 
 class FriendRequestOutcome(BaseModel):

@@ -10,16 +10,33 @@ from pydantic import AliasChoices, Field, StrictBytes, model_validator
 from parley.domain.accounts.schemas import Lenient, PushTokenSet
 from parley.domain.conversations.schemas import (
     CONVERSATION_REF,
+    ConversationJoined,
     ConversationRef,
     MessageSend,
     ReactionCommand,
     ReadMark,
 )
 from parley.domain.conversations.search import MAX_PAGE as MAX_SEARCH_PAGE
+from parley.domain.events import dump_as
 from parley.domain.notifications.schemas import MuteSet
+from parley.domain.presence import PresenceChanged
 from parley.domain.social.schemas import RequestRef, UserRef
 from parley.domain.uploads.carried import NewFile
 from parley.errors import MalformedRequest
+from parley.realtime.chat.answers import (
+    BlockList,
+    CancelAnswer,
+    FriendList,
+    FriendRequestList,
+    JoinAnswer,
+    LeaveAnswer,
+    RejectAnswer,
+    Synced,
+    TypingAnswer,
+    UnblockAnswer,
+    UnfriendAnswer,
+    UnwatchAnswer,
+)
 from parley.realtime.chat.live import LiveService
 from parley.realtime.chat.moderation import ModerationCommands
 from parley.realtime.connection import Connection
@@ -187,28 +204,28 @@ class Commands(ModerationCommands):
         upload = await self.live.upload(connection, bytes(file.data), file.filename)
         return upload.model_dump(mode="json")
 
-    async def join(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def join(self, connection: Connection, data: dict[str, Any]) -> JoinAnswer:
         command = ConversationCommand.model_validate(data)
         joined = await self.live.join(connection, command.conversation)
         conversation_id = str(joined.conversation.id)
         return {
             "conversation_id": conversation_id,
             "room_id": joined.room_id,
-            "conversation": joined.conversation.model_dump(mode="json", exclude={"members"}),
+            "conversation": dump_as(ConversationJoined, joined.conversation),
             "users": joined.viewers,
         }
 
-    async def leave(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def leave(self, connection: Connection, data: dict[str, Any]) -> LeaveAnswer:
         """Stop viewing a conversation (`/ws`: the Realtime Chat App's "active view")."""
         return await self._leave(connection, data, end_membership=False)
 
-    async def leave_room(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def leave_room(self, connection: Connection, data: dict[str, Any]) -> LeaveAnswer:
         """Stop viewing, and leave an open room (Socket.IO: the WebSocket Chat Server's)."""
         return await self._leave(connection, data, end_membership=True)
 
     async def _leave(
         self, connection: Connection, data: dict[str, Any], *, end_membership: bool
-    ) -> dict[str, Any]:
+    ) -> LeaveAnswer:
         command = ConversationCommand.model_validate(data)
         left = await self.live.leave(
             connection, command.conversation, end_membership=end_membership
@@ -219,7 +236,7 @@ class Commands(ModerationCommands):
             "left_room": left.room is not None and end_membership,
         }
 
-    async def typing(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def typing(self, connection: Connection, data: dict[str, Any]) -> TypingAnswer:
         command = TypingCommand.model_validate(data)
         conversation_id = await self.live.typing(
             connection, command.conversation, is_typing=command.is_typing
@@ -241,17 +258,17 @@ class Commands(ModerationCommands):
         message = await self.live.delete(connection, command.message_id)
         return message.model_dump(mode="json")
 
-    async def watch(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def watch(self, connection: Connection, data: dict[str, Any]) -> PresenceChanged:
         command = WatchCommand.model_validate(data)
         status = await self.live.watch(connection, command.target_user_id)
         return status.event_data()
 
-    async def sync(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def sync(self, connection: Connection, data: dict[str, Any]) -> Synced:
         command = SyncCommand.model_validate(data)
         since = {str(k): v for k, v in command.since.items()}
         return {"conversations": await self.live.catch_up(connection, since)}
 
-    async def unwatch(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def unwatch(self, connection: Connection, data: dict[str, Any]) -> UnwatchAnswer:
         command = WatchCommand.model_validate(data)
         await self.live.unwatch(connection, command.target_user_id)
         return {"target_user_id": command.target_user_id}
@@ -273,46 +290,46 @@ class Commands(ModerationCommands):
 
     async def reject_friend_request(
         self, connection: Connection, data: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> RejectAnswer:
         request_id = RequestRef.model_validate(data).request_id
         await self.live.friends.reject(principal_of(connection), request_id)
         return {"request_id": str(request_id), "rejected": True}
 
     async def cancel_friend_request(
         self, connection: Connection, data: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> CancelAnswer:
         request_id = RequestRef.model_validate(data).request_id
         await self.live.friends.cancel(principal_of(connection), request_id)
         return {"request_id": str(request_id), "cancelled": True}
 
-    async def remove_friend(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def remove_friend(self, connection: Connection, data: dict[str, Any]) -> UnfriendAnswer:
         friend_id = UserIdCommand.model_validate(data).user_id
         await self.live.friends.unfriend(principal_of(connection), friend_id)
         return {"user_id": str(friend_id), "removed": True}
 
     async def list_friends(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         friends = await self.live.friends.friends(principal_of(connection))
-        return {"friends": [f.model_dump(mode="json") for f in friends]}
+        return FriendList(friends=friends).model_dump(mode="json")
 
     async def list_friend_requests(
         self, connection: Connection, data: dict[str, Any]
     ) -> dict[str, Any]:
         incoming = RequestList.model_validate(data).direction == "incoming"
         found = await self.live.friends.requests(principal_of(connection), incoming=incoming)
-        return {"requests": [r.model_dump(mode="json") for r in found]}
+        return FriendRequestList(requests=found).model_dump(mode="json")
 
     async def block_user(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         block = await self.live.blocks.block(principal_of(connection), UserRef.model_validate(data))
         return block.model_dump(mode="json")
 
-    async def unblock_user(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def unblock_user(self, connection: Connection, data: dict[str, Any]) -> UnblockAnswer:
         user_id = UserIdCommand.model_validate(data).user_id
         await self.live.blocks.unblock(principal_of(connection), user_id)
         return {"user_id": str(user_id), "blocked": False}
 
     async def list_blocks(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         blocks = await self.live.blocks.blocks(principal_of(connection))
-        return {"blocks": [b.model_dump(mode="json") for b in blocks]}
+        return BlockList(blocks=blocks).model_dump(mode="json")
 
     # -- reactions --------------------------------------------------------------------------
 

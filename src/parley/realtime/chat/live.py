@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
@@ -42,6 +41,7 @@ from parley.domain.uploads.carried import NewFile, send_with_files
 from parley.domain.uploads.schemas import UploadPublic
 from parley.domain.uploads.service import UploadService
 from parley.errors import Forbidden, NotFound, NotSupported, ParleyError
+from parley.realtime.chat.answers import CatchUpRefused, CaughtUp
 from parley.realtime.connection import MESSAGE_CREATED, Connection, OutboundEvent
 from parley.realtime.hub import Hub
 from parley.realtime.signin import principal_of, renew_access
@@ -161,14 +161,14 @@ class LiveService:
         since: dict[str, int],
         *,
         only: Mapping[str, AbstractSet[int]] | None = None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, CaughtUp | CatchUpRefused]:
         """Send what the connection missed in each conversation after the seq it names, in
         order, before any new message of those conversations (held meanwhile). With `only`,
         just those seqs of each conversation (a resumed session knows which it missed)."""
         principal = principal_of(connection)
         keys = [str(k) for k in since]
         connection.hold(keys)
-        report: dict[str, Any] = {}
+        report: dict[str, CaughtUp | CatchUpRefused] = {}
         budget, frames = self._catch_up_budget, self._catch_up_frames
         try:
             for conversation_id in keys:

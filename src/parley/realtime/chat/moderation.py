@@ -8,15 +8,18 @@ import uuid
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, StringConstraints
+from typing_extensions import TypedDict
 
 from parley.domain.accounts.schemas import Lenient
 from parley.domain.conversations.schemas import CONVERSATION_REF, ConversationRef
 from parley.domain.moderation.reports import MAX_REPORT_PAGE
 from parley.domain.moderation.schemas import (
     ReportCreate,
+    ReportPublic,
     ReportResolve,
     ReportStatus,
     RestrictionKind,
+    RestrictionList,
     RestrictionSet,
 )
 from parley.realtime.chat.live import LiveService
@@ -50,6 +53,18 @@ class ReportClose(ReportResolve):
     report_id: uuid.UUID = Field(validation_alias=AliasChoices("report_id", "reportId", "id"))
 
 
+class ReportAnswer(ReportPublic):
+    """`report_message`'s answer: the open report, and whether this call made it."""
+
+    created: bool
+
+
+class LiftAnswer(TypedDict):
+    user_id: str
+    kind: RestrictionKind
+    lifted: bool
+
+
 class ModerationCommands:
     live: LiveService
 
@@ -59,10 +74,10 @@ class ModerationCommands:
     async def ban_member(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         return await self._restrict(connection, data, RestrictionKind.BAN)
 
-    async def unmute_member(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def unmute_member(self, connection: Connection, data: dict[str, Any]) -> LiftAnswer:
         return await self._lift(connection, data, RestrictionKind.MUTE)
 
-    async def unban_member(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def unban_member(self, connection: Connection, data: dict[str, Any]) -> LiftAnswer:
         return await self._lift(connection, data, RestrictionKind.BAN)
 
     async def list_mutes(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
@@ -82,12 +97,12 @@ class ModerationCommands:
 
     async def _lift(
         self, connection: Connection, data: dict[str, Any], kind: RestrictionKind
-    ) -> dict[str, Any]:
+    ) -> LiftAnswer:
         command = LiftCommand.model_validate(data)
         await self.live.restrictions.lift(
             principal_of(connection), command.conversation, kind, command.user_id
         )
-        return {"user_id": str(command.user_id), "kind": kind.value, "lifted": True}
+        return {"user_id": str(command.user_id), "kind": kind, "lifted": True}
 
     async def _list(
         self, connection: Connection, data: dict[str, Any], kind: RestrictionKind
@@ -96,7 +111,7 @@ class ModerationCommands:
         found = await self.live.restrictions.list(
             principal_of(connection), command.conversation, kind
         )
-        return {"items": [r.model_dump(mode="json") for r in found]}
+        return RestrictionList(items=found).model_dump(mode="json")
 
     async def report_message(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         """The open report, and `created`: false when it was yours already (REST's 200)."""
@@ -104,7 +119,7 @@ class ModerationCommands:
         report, created = await self.live.reports.report(
             principal_of(connection), command.message_id, command
         )
-        return {**report.model_dump(mode="json"), "created": created}
+        return ReportAnswer(**dict(report), created=created).model_dump(mode="json")
 
     async def list_reports(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
         command = ReportList.model_validate(data)

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal, NotRequired
 
 import structlog
 from pydantic import AliasChoices, Field
+from typing_extensions import TypedDict
 
 from parley.domain.accounts.otp import OtpService
 from parley.domain.accounts.principal import Principal
@@ -43,6 +44,23 @@ class GatewayIdentity(Lenient):
     )
     """A Parley user id, or the gateway's own (`user-123`): linked to an account on first sight."""
     username: str | None = Field(None, max_length=100)
+
+
+class SignedIn(TypedDict):
+    """`authenticated`, and the answer to a sign-in with `authenticate`."""
+
+    user_id: str
+    username: str | None
+    socket_id: str
+    recovered: NotRequired[Literal[True]]
+    """A dropped connection came back as the same socket (see `recovery`)."""
+
+
+class RoomUsers(TypedDict):
+    """`room_users`, to a joiner: who views the conversation now (user ids)."""
+
+    room_id: str
+    users: list[str]
 
 
 class ChatNamespace(AuthenticatedNamespace):
@@ -151,7 +169,9 @@ class ChatNamespace(AuthenticatedNamespace):
             for conversation_id in list(socket.held or {}):
                 if conversation_id not in since:
                     socket.release(conversation_id, [])
-            socket.emit("authenticated", {**self._greeting(socket), "recovered": True})
+            resumed_greeting = self._greeting(socket)
+            resumed_greeting["recovered"] = True
+            socket.emit("authenticated", resumed_greeting)
             report = await self.live.catch_up(socket, since, only=only) if since else {}
         finally:
             for conversation_id in list(socket.held or {}):  # on an error, nothing stays held
@@ -172,7 +192,7 @@ class ChatNamespace(AuthenticatedNamespace):
             await self.recovery.gone(socket, recoverable=socket.session.closed)
         await super().on_disconnect(socket)
 
-    def _greeting(self, socket: SocketIOConnection) -> dict[str, Any]:
+    def _greeting(self, socket: SocketIOConnection) -> SignedIn:
         principal = socket.principal
         assert principal is not None
         return {
@@ -181,7 +201,7 @@ class ChatNamespace(AuthenticatedNamespace):
             "socket_id": socket.sid,
         }
 
-    async def signed_in(self, socket: SocketIOConnection, since: Any) -> dict[str, Any]:
+    async def signed_in(self, socket: SocketIOConnection, since: Any) -> SignedIn:
         """Start delivering; with `since` ({conversation_id: last seq}), what was missed
         comes first (and `synced` reports it), before any new message of those chats."""
         principal = socket.principal
@@ -221,7 +241,8 @@ class ChatNamespace(AuthenticatedNamespace):
 
     async def join(self, socket: SocketIOConnection, data: dict[str, Any], ack: bool) -> Any:
         result = await self.commands.join(socket, data)
-        socket.emit("room_users", {"room_id": result["room_id"], "users": result["users"]})
+        viewers: RoomUsers = {"room_id": result["room_id"], "users": result["users"]}
+        socket.emit("room_users", viewers)
         if self.recovery is not None:
             await self.recovery.changed(socket)
         return result

@@ -8,14 +8,24 @@ socket in, with the same token pair as a password login), `set_profile`, `device
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any, Literal, Protocol
 
-from pydantic import Field
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 from parley.clock import now_iso
 from parley.domain.accounts.otp import OtpService, profile_answer
 from parley.domain.accounts.principal import ClientInfo, Principal
-from parley.domain.accounts.schemas import Lenient, OtpProfile, OtpRequest, OtpVerify
+from parley.domain.accounts.schemas import (
+    Lenient,
+    OtpProfile,
+    OtpRequest,
+    OtpSent,
+    OtpVerified,
+    OtpVerify,
+    ProfileUpdated,
+)
 from parley.realtime.chat.live import LiveService
 from parley.realtime.transports.socketio import SocketIOConnection
 
@@ -28,7 +38,7 @@ class PhoneNamespace(Protocol):
 
     async def sign_in(
         self, socket: SocketIOConnection, principal: Principal, since: Any = None
-    ) -> dict[str, Any]: ...
+    ) -> Mapping[str, Any]: ...
 
 
 class DeviceInfo(Lenient):
@@ -41,6 +51,54 @@ class DeviceInfo(Lenient):
     timestamp: str | None = Field(None, max_length=64)
 
 
+# -- what they answer: the answer, stamped (`_reply`) ----------------------------------------
+
+
+class Stamp(BaseModel):
+    timestamp: str
+    socket_id: str
+    event: str
+    """The event answered."""
+
+
+class StampFields(TypedDict):
+    timestamp: str
+    socket_id: str
+    event: str
+
+
+class LoginAnswer(OtpSent, StampFields):
+    pass
+
+
+class VerifyOtpAnswer(OtpVerified, Stamp):
+    pass
+
+
+class SetProfileAnswer(ProfileUpdated, Stamp):
+    pass
+
+
+class DeviceInfoAnswer(StampFields):
+    status: Literal["success"]
+    device_info: dict[str, str]
+    """What was kept (the fields sent)."""
+
+
+class HeartbeatAnswer(StampFields):
+    status: Literal["alive"]
+
+
+class Connected(TypedDict):
+    """`connected`, sent to every connection of `/` on arrival."""
+
+    message: str
+    timestamp: str
+    socket_id: str
+    status: Literal["connected"]
+    event: Literal["connect"]
+
+
 def _client(socket: SocketIOConnection) -> ClientInfo:
     return ClientInfo(
         user_agent=socket.session.header("user-agent"), ip_address=socket.session.client_ip
@@ -48,7 +106,7 @@ def _client(socket: SocketIOConnection) -> ClientInfo:
 
 
 def _reply(
-    socket: SocketIOConnection, event: str, answer: dict[str, Any], ack: bool
+    socket: SocketIOConnection, event: str, answer: Mapping[str, Any], ack: bool
 ) -> dict[str, Any]:
     answer = {**answer, "timestamp": now_iso(), "socket_id": socket.sid, "event": event}
     if not ack:
@@ -56,7 +114,7 @@ def _reply(
     return answer
 
 
-def greeting(socket: SocketIOConnection) -> dict[str, Any]:
+def greeting(socket: SocketIOConnection) -> Connected:
     return {
         "message": "Connected successfully",
         "timestamp": now_iso(),

@@ -8,12 +8,15 @@ errors are `transports.websocket`'s.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, Any
 
 from starlette.websockets import WebSocket
+from typing_extensions import TypedDict
 
 from parley.domain.accounts.principal import Principal
+from parley.domain.conversations.schemas import ConversationJoined
+from parley.domain.events import json_of
 from parley.realtime.chat.commands import Commands
 from parley.realtime.chat.live import LiveService
 from parley.realtime.connection import Connection
@@ -67,6 +70,22 @@ class ChatWebSocketSession(WebSocketSession):
 # -- handlers: (session, data, wants_seed_replies) -> (ack data, seed-style replies) --------
 
 
+class JoinSuccess(TypedDict):
+    """`join_success`, a join's answer to a frame without an `id`."""
+
+    conversation_id: str
+    room_id: str
+    conversation: Annotated[dict[str, Any], json_of(ConversationJoined)]
+
+
+class Viewers(TypedDict):
+    """`users`, after `join_success`: who views the conversation now (user ids)."""
+
+    conversation_id: str
+    room_id: str
+    users: list[str]
+
+
 async def _send(
     session: ChatWebSocketSession, data: dict[str, Any], seed: bool
 ) -> tuple[Any, Reply]:
@@ -77,11 +96,18 @@ async def _join(
     session: ChatWebSocketSession, data: dict[str, Any], seed: bool
 ) -> tuple[Any, Reply]:
     result = await session.commands.join(session.connection, data)
-    ids = {"conversation_id": result["conversation_id"], "room_id": result["room_id"]}
-    return result, [
-        ("join_success", {**ids, "conversation": result["conversation"]}),
-        ("users", {**ids, "users": result["users"]}),
-    ]
+    conversation_id, room_id = result["conversation_id"], result["room_id"]
+    success: JoinSuccess = {
+        "conversation_id": conversation_id,
+        "room_id": room_id,
+        "conversation": result["conversation"],
+    }
+    viewers: Viewers = {
+        "conversation_id": conversation_id,
+        "room_id": room_id,
+        "users": result["users"],
+    }
+    return result, [("join_success", success), ("users", viewers)]
 
 
 async def _leave(
@@ -99,7 +125,7 @@ async def _watch(
 
 
 def _plain(
-    run: Callable[[Commands, Connection, dict[str, Any]], Awaitable[dict[str, Any]]],
+    run: Callable[[Commands, Connection, dict[str, Any]], Awaitable[Mapping[str, Any]]],
 ) -> Handler:
     """A command whose only answer is its ack."""
 

@@ -10,7 +10,13 @@ from typing import Any
 
 import orjson
 
+from parley.domain.conversations.schemas import MessagePublic
+from parley.domain.events import Shape
+
 FLAT = "ws-flat"
+
+BARE: dict[str, Shape] = {"message.created": MessagePublic}
+"""Events sent as their data alone, with no envelope (every other one keeps it)."""
 
 
 def encode_message(data: dict[str, Any]) -> str:

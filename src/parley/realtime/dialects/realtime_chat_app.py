@@ -9,13 +9,39 @@ Parley's message fields ride along in `data`).
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Any, Literal
 
 import orjson
+from pydantic import BaseModel
 
-from parley.domain.events import Event
+from parley.domain.conversations.schemas import MessagePublic
+from parley.domain.events import Event, Shape
 
 UPPER = "ws-upper"
+
+
+class SeedMessage(MessagePublic):
+    """The message with the seed's fields beside Parley's."""
+
+    chat_room_id: uuid.UUID
+    mime_type: str
+    """The `mime_type` it was sent with, else one for its type (`text/plain`, …)."""
+
+
+class NewMessageFrame(BaseModel):
+    """`NEW_MESSAGE`, the seed's own frame (not the `{type, data}` envelope)."""
+
+    type: Literal["NEW_MESSAGE"]
+    sender_id: uuid.UUID | None
+    timestamp: int
+    """Milliseconds since the epoch."""
+    data: SeedMessage
+
+
+WHOLE_FRAMES: dict[str, Shape] = {"message.created": NewMessageFrame}
+"""Events sent as a frame of the seed's own structure; every other frame is the envelope with
+its type in upper case."""
 
 MIME_TYPES = {"text": "text/plain"}
 

@@ -7,15 +7,18 @@ player who joins or reconnects sees the snapshot first and every later event exa
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
+
+from typing_extensions import TypedDict
 
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
 from parley.domain.events import game_channel
-from parley.domain.gameplay.rooms import RoomSnapshot
+from parley.domain.gameplay.rooms import RoomPublic, RoomSnapshot
 from parley.domain.gameplay.schemas import (
+    ActionTaken,
     CreateRoom,
     ListRooms,
     PlayerAction,
@@ -29,6 +32,21 @@ from parley.realtime.connection import Connection, OutboundEvent
 from parley.realtime.hub import Hub
 from parley.realtime.signin import principal_of, renew_access
 from parley.realtime.stats import SocketStats
+
+
+class RoomLeft(TypedDict):
+    """The answer to `leave_room`."""
+
+    room_id: str
+    left: bool
+    room: RoomPublic | None
+    """The room as the others stay in it; null when it closed (you were the last)."""
+
+
+class RoomList(TypedDict):
+    """The answer to `list_rooms`: rooms with a free seat."""
+
+    rooms: list[RoomPublic]
 
 
 class GameLive:
@@ -73,10 +91,10 @@ class GameLive:
         for room_id in rooms:
             await self.games.disconnected(principal, room_id)
 
-    async def create_room(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def create_room(self, connection: Connection, data: dict[str, Any]) -> RoomPublic:
         return await self._create(connection, CreateRoom.model_validate(data))
 
-    async def _create(self, connection: Connection, command: CreateRoom) -> dict[str, Any]:
+    async def _create(self, connection: Connection, command: CreateRoom) -> RoomPublic:
         principal = principal_of(connection)
         room_id = uuid7().hex
         snapshot = await self._enter(
@@ -86,7 +104,7 @@ class GameLive:
         )
         return snapshot.room.public()
 
-    async def join_room(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def join_room(self, connection: Connection, data: dict[str, Any]) -> RoomPublic:
         room_id = RoomRef.model_validate(data).room_id
         principal = principal_of(connection)
         if room_id in connection.games:
@@ -96,7 +114,7 @@ class GameLive:
         )
         return snapshot.room.public()
 
-    async def quick_match(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def quick_match(self, connection: Connection, data: dict[str, Any]) -> RoomPublic:
         """A seat in the oldest open room of the game, or a new room."""
         command = QuickMatch.model_validate(data)
         principal = principal_of(connection)
@@ -111,18 +129,18 @@ class GameLive:
         create = CreateRoom(name=command.name, capacity=command.capacity, game=command.game)
         return await self._create(connection, create)
 
-    async def leave_room(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def leave_room(self, connection: Connection, data: dict[str, Any]) -> RoomLeft:
         room_id = RoomRef.model_validate(data).room_id
         room = await self.games.leave(principal_of(connection), room_id, connection.id)
         self._forget(connection, room_id)
         return {"room_id": room_id, "left": True, "room": room.public() if room else None}
 
-    async def list_rooms(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def list_rooms(self, connection: Connection, data: dict[str, Any]) -> RoomList:
         command = ListRooms.model_validate(data)
         rooms = await self.games.list_rooms(command.game)
         return {"rooms": [room.public() for room in rooms]}
 
-    async def act(self, connection: Connection, data: dict[str, Any]) -> dict[str, Any]:
+    async def act(self, connection: Connection, data: dict[str, Any]) -> ActionTaken:
         action = PlayerAction.model_validate(data)
         room_id = action.room_id
         if room_id is None:
@@ -152,7 +170,7 @@ class GameLive:
                 self._forget(connection, room_id)
             raise
         connection.games.add(room_id)
-        state = OutboundEvent(room_event(room_id, "game.state", snapshot.public()))
+        state = OutboundEvent(room_event(room_id, "game.state", dict(snapshot.public())))
         connection.release(channel, [state])
         return snapshot
 
@@ -163,7 +181,7 @@ class GameLive:
         self._hub.unfollow_channel(connection, channel)
 
 
-GameCommand = Callable[[GameLive, Connection, dict[str, Any]], Awaitable[dict[str, Any]]]
+GameCommand = Callable[[GameLive, Connection, dict[str, Any]], Awaitable[Mapping[str, Any]]]
 
 GAME_COMMANDS: dict[str, tuple[GameCommand, str | None]] = {
     "create_room": (GameLive.create_room, "room_created"),

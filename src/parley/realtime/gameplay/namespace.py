@@ -18,9 +18,10 @@ its `session_token`, the GOSOCKET seed's credential (from `login`, once `verify_
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
+from typing_extensions import TypedDict
 
 from parley.clock import now_iso
 from parley.domain.accounts.otp import OtpService
@@ -29,6 +30,24 @@ from parley.domain.accounts.schemas import Lenient
 from parley.errors import Unauthenticated
 from parley.realtime.gameplay.live import GAME_COMMANDS, GameCommand, GameLive
 from parley.realtime.transports.socketio import AuthenticatedNamespace, Handler, SocketIOConnection
+
+
+class GameGreeting(TypedDict):
+    """`authenticated` on `/gameplay`, and the answer to a sign-in with `authenticate`."""
+
+    user_id: str
+    username: str | None
+    socket_id: str
+    rooms: list[str]
+    """The rooms the player is seated in (each has had its `room_state`)."""
+
+
+class Alive(TypedDict):
+    """The answer to `heartbeat` (without an acknowledgement: the `heartbeat` event)."""
+
+    status: Literal["alive"]
+    timestamp: str
+    socket_id: str
 
 
 class GameplayNamespace(AuthenticatedNamespace):
@@ -41,11 +60,11 @@ class GameplayNamespace(AuthenticatedNamespace):
         self.otp = otp
         self.events = EVENTS
 
-    async def signed_in(self, socket: SocketIOConnection, since: Any) -> dict[str, Any]:
+    async def signed_in(self, socket: SocketIOConnection, since: Any) -> GameGreeting:
         principal = socket.principal
         assert principal is not None
         rooms = await self.games.open(socket, principal)
-        greeting = {
+        greeting: GameGreeting = {
             "user_id": str(principal.user_id),
             "username": principal.username,
             "socket_id": socket.id,
@@ -102,7 +121,7 @@ def _signing_in(handler: Handler) -> Handler:
 async def _heartbeat(
     namespace: GameplayNamespace, socket: SocketIOConnection, data: dict[str, Any], ack: bool
 ) -> Any:
-    answer = {
+    answer: Alive = {
         "status": "alive",
         "timestamp": now_iso(),
         "socket_id": socket.id,

@@ -17,10 +17,11 @@ import asyncio
 import uuid
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NotRequired
 
 import structlog
 from pydantic import ValidationError
+from typing_extensions import TypedDict
 
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
@@ -93,8 +94,28 @@ class SocketIOConnection(Connection, Socket):
         await self.session.close(reason, code)
 
     async def end(self, code: str, message: str) -> None:
-        self.emit("error", {"code": code, "message": message})
+        ended: SocketError = {"code": code, "message": message}
+        self.emit("error", ended)
         await self.server.disconnect(self)
+
+
+class SocketError(TypedDict):
+    """A refusal: the `error` event, or inside the acknowledgement `{error}`."""
+
+    code: str
+    """Stable: what a client branches on (README, Errors)."""
+    message: str
+    event: NotRequired[str]
+    """The event refused (absent when the connection itself is ended or timed out)."""
+    details: NotRequired[dict[str, Any]]
+    """More about it: `{fields: [{field, message}]}` for a `validation_error`, `retry_after_ms`
+    for a `rate_limited`, …"""
+
+
+class AckError(TypedDict):
+    """The acknowledgement of a refused event."""
+
+    error: SocketError
 
 
 Handler = Callable[[Any, SocketIOConnection, dict[str, Any], bool], Awaitable[Any]]
@@ -141,7 +162,7 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
         self._pending: dict[str, tuple[Principal, Any]] = {}
 
     @abstractmethod
-    async def signed_in(self, socket: SocketIOConnection, since: Any) -> dict[str, Any]:
+    async def signed_in(self, socket: SocketIOConnection, since: Any) -> Mapping[str, Any]:
         """The socket has its principal: start serving it; returns the `authenticated` data."""
 
     @abstractmethod
@@ -214,7 +235,7 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
 
     async def sign_in(
         self, socket: SocketIOConnection, principal: Principal, since: Any = None
-    ) -> dict[str, Any]:
+    ) -> Mapping[str, Any]:
         check_since(since)  # a bad one refuses the sign-in before anything changes
         if socket.auth_deadline is not None:
             socket.auth_deadline.cancel()
@@ -281,13 +302,10 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
         message: str,
         details: dict[str, Any],
         wants_ack: bool,
-    ) -> dict[str, Any]:
-        error = {
-            "code": code,
-            "message": message,
-            "event": event,
-            **({"details": details} if details else {}),
-        }
+    ) -> AckError:
+        error: SocketError = {"code": code, "message": message, "event": event}
+        if details:
+            error["details"] = details
         if self.recent_errors is not None:
             named = event if event in self.events else "(unknown event)"  # never input
             self.recent_errors.record(code, f"socket.io {self.name} {named}")

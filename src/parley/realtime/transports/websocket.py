@@ -42,9 +42,11 @@ from parley.realtime.protocol import BAD_FRAME, UNKNOWN_TYPE, CloseCode
 from parley.realtime.signin import AuthCommand, renewal, validation_details
 from parley.realtime.stats import TOO_SLOW, SocketStats
 from parley.realtime.transports.websocket_connection import WebSocketConnection
+from parley.realtime.transports.websocket_frames import ErrorFrame, Pong, WsSignedIn
 from parley.wirejson import JsonPolicy, JsonRefused, deliverable
 
 log = structlog.get_logger(__name__)
+
 
 Reply = list[tuple[str, Any]]
 Handler = Callable[[Any, dict[str, Any], bool], Awaitable[tuple[Any, Reply]]]
@@ -149,13 +151,14 @@ class WebSocketSession(ABC):
     async def opened(self, principal: Principal, since: dict[str, int]) -> None:
         """Signed in (with the client's catch-up map, if any): start delivering, say so."""
 
-    def authenticated(self, principal: Principal, **extra: Any) -> None:
-        data = {
+    def authenticated(self, principal: Principal, rooms: list[str] | None = None) -> None:
+        data: WsSignedIn = {
             "user_id": str(principal.user_id),
             "username": principal.username,
             "connection_id": self.connection.id,
-            **extra,
         }
+        if rooms is not None:
+            data["rooms"] = rooms
         self.send_frame("authenticated", data)
 
     @abstractmethod
@@ -282,7 +285,7 @@ class WebSocketSession(ABC):
     def _send_error(
         self, request_id: Any, code: str, message: str, details: dict[str, Any] | None = None
     ) -> None:
-        error: dict[str, Any] = {"type": "error", "code": code, "message": message}
+        error: ErrorFrame = {"type": "error", "code": code, "message": message}
         if self.recent_errors is not None:
             self.recent_errors.record(code, f"ws {self.websocket.url.path}")
         if request_id is not None:
@@ -357,7 +360,8 @@ def _token_from_request(websocket: WebSocket) -> str | None:
 
 
 async def ping(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
-    return {"pong": True}, [("pong", data or {})]
+    pong: Pong = {"pong": True}
+    return pong, [("pong", data or {})]
 
 
 async def renew(session: WebSocketSession, data: dict[str, Any], seed: bool) -> tuple[Any, Reply]:
