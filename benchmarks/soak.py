@@ -541,14 +541,16 @@ async def register_all(instance: Instance, count: int, run_id: str) -> list[str]
         async def one(i: int) -> None:
             async with gate:
                 name = f"soak_{run_id}_{i}"
-                for attempt in range(5):
+                for attempt in range(8):
                     answer = await client.post(
                         "/api/v1/auth/register", json={"username": name, "password": PASSWORD}
                     )
                     if answer.status_code in (200, 201):
                         tokens[i] = answer.json()["tokens"]["access_token"]
                         return
-                    await asyncio.sleep(0.2 * 2**attempt)
+                    # A 429 says when to come back (Retry-After); anything else backs off.
+                    wait = float(answer.headers.get("retry-after") or 0.2 * 2**attempt)
+                    await asyncio.sleep(wait)
                 raise SystemExit(f"could not register {name}: {answer.status_code} {answer.text}")
 
         await asyncio.gather(*(one(i) for i in range(count)))
