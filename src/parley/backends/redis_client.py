@@ -27,12 +27,10 @@ POOL_WAIT_SECS = 10.0
 
 
 def redis_client(url: str, **options: Any) -> Redis:
-    """A client owning its pool (closed with it); `options` go to each connection."""
+    """A client owning its pool (closed with it); `options` go to each connection (a
+    `retry` of the caller's replaces the one here)."""
+    options.setdefault("retry", Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)))
     pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=MAX_CONNECTIONS,
-        timeout=POOL_WAIT_SECS,
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-        **options,
+        url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECS, **options
     )
     return Redis.from_pool(pool)
