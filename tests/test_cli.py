@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.accounts import PASSWORD, login, run_cli, unique_username
-from tests.support.server import ServerProcess, parley_env, run_parley
+from tests.support.server import ServerProcess, parley_env, run_parley, start_server
 
 
 def test_seed_creates_the_four_default_users(api: httpx.Client, server: ServerProcess) -> None:
@@ -121,3 +121,13 @@ def test_a_bad_setting_is_one_line_naming_it_not_a_traceback(tmp_path: Path) -> 
         "parley: PORT: Input should be a valid integer, unable to parse string as an integer"
         " (got 'abc')",
     ], result.stderr
+
+
+def test_a_server_stopped_with_sigterm_exits_0_with_its_log_complete(tmp_path: Path) -> None:
+    """How containers and process managers stop it: the graceful shutdown's last lines reach
+    the log (they were lost when uvicorn re-raised the signal and killed the process)."""
+    server = start_server(tmp_path, {"DATABASE_URL": f"sqlite:///{tmp_path / 'parley.db'}"})
+    server.stop()  # SIGTERM, then waits for the exit and the end of its log
+    assert server.process.returncode == 0, server.log()
+    assert "Application shutdown complete" in server.log()
+    assert "Finished server process" in server.log_lines[-1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -98,6 +99,19 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
+def _exit_cleanly_on_sigterm() -> None:
+    """After a graceful shutdown on SIGTERM, uvicorn raises the signal again with the handler
+    that was there before it: by default that kills the process (status -15) before `atexit`
+    runs, and the last log lines, still queued for the writer thread, were lost ("Application
+    shutdown complete" never appeared). With this handler there, the process exits with
+    status 0 after the shutdown, its log flushed."""
+
+    def stopped(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stopped)
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface; default HOST or 127.0.0.1.")] = None,
@@ -125,6 +139,7 @@ def serve(
     gc.freeze()
     gc.set_threshold(700, 10, 1000)
 
+    _exit_cleanly_on_sigterm()
     uvicorn.run(
         with_socket_fast_path(app),
         host=host or settings.host,
@@ -286,6 +301,7 @@ def protocol_server(
     from parley.realtime.wire.websocket import ParleyWebSocketProtocol
 
     configure_logging(_settings())
+    _exit_cleanly_on_sigterm()
     uvicorn.run(
         ProtocolServer(),
         host=host,

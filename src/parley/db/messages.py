@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import Message, User
 
+INSERT_MESSAGES = insert(Message)
+
 
 async def add_message(tx: AsyncSession, **fields: Any) -> Message:
     message = Message(**fields)
@@ -23,7 +25,7 @@ async def add_message(tx: AsyncSession, **fields: Any) -> Message:
 
 async def add_messages(tx: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert many messages with one statement (the batched send path)."""
-    await tx.execute(insert(Message), rows)
+    await tx.execute(INSERT_MESSAGES, rows)
 
 
 async def add_messages_once(tx: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import MessageReport, RoomRestriction
@@ -14,6 +14,18 @@ from parley.db.models import MessageReport, RoomRestriction
 
 def _in_force(now: datetime) -> object:
     return or_(RoomRestriction.until.is_(None), RoomRestriction.until > now)
+
+
+MUTED_PAIRS = select(RoomRestriction.conversation_id, RoomRestriction.user_id).where(
+    RoomRestriction.kind == "mute",
+    RoomRestriction.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
+    RoomRestriction.user_id.in_(bindparam("user_ids", expanding=True)),
+    or_(
+        RoomRestriction.until.is_(None),
+        RoomRestriction.until > bindparam("now", type_=RoomRestriction.__table__.c.until.type),
+    ),
+)
+"""Built once (the send path runs it each batch; see db/conversations.py's statements)."""
 
 
 async def find_restriction(
@@ -41,12 +53,8 @@ async def muted_pairs(
     if not conversation_ids or not user_ids:
         return set()
     rows = await tx.execute(
-        select(RoomRestriction.conversation_id, RoomRestriction.user_id).where(
-            RoomRestriction.kind == "mute",
-            RoomRestriction.conversation_id.in_(conversation_ids),
-            RoomRestriction.user_id.in_(user_ids),
-            _in_force(now),  # type: ignore[arg-type]
-        )
+        MUTED_PAIRS,
+        {"conversation_ids": list(conversation_ids), "user_ids": list(user_ids), "now": now},
     )
     return {(c, u) for c, u in rows.all()}
 

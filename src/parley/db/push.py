@@ -9,29 +9,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, not_, or_, select, true
+from sqlalchemy import Select, and_, bindparam, exists, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from parley.db.models import Block, Conversation, ConversationMember, DeviceSession, Message, User
 from parley.domain.roles import AccountStatus
 
 
-def muted_now(now: datetime) -> ColumnElement[bool]:
+def muted_now(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     member = ConversationMember
     return and_(member.muted == true(), or_(member.muted_until.is_(None), member.muted_until > now))
 
 
-def push_candidates(
-    conversation_id: uuid.UUID,
-    sender_id: uuid.UUID | None,
-    now: datetime,
-    *,
-    limit: int,
-) -> Select[uuid.UUID]:
-    """Members a new message may be pushed to: not the sender, active, not muting the
-    conversation, not blocking the sender, with at least one live device that has a token.
-    At most `limit` (the caller asks for one more to learn there were more)."""
+def _push_candidates(*, with_sender: bool) -> Select[uuid.UUID]:
     member = ConversationMember
+    now = bindparam("now", type_=DeviceSession.__table__.c.expires_at.type)
     has_device = exists().where(
         DeviceSession.user_id == member.user_id,
         DeviceSession.fcm_token.is_not(None),
@@ -42,17 +34,40 @@ def push_candidates(
         select(member.user_id)
         .join(User, User.id == member.user_id)
         .where(
-            member.conversation_id == conversation_id,
+            member.conversation_id == bindparam("conversation_id"),
             User.status == AccountStatus.ACTIVE.value,
             not_(muted_now(now)),
             has_device,
         )
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    if sender_id is not None:
-        blocking = exists().where(Block.blocker_id == member.user_id, Block.blocked_id == sender_id)
-        query = query.where(member.user_id != sender_id, not_(blocking))
+    if with_sender:
+        sender = bindparam("sender_id", type_=Block.__table__.c.blocked_id.type)
+        blocking = exists().where(Block.blocker_id == member.user_id, Block.blocked_id == sender)
+        query = query.where(member.user_id != sender, not_(blocking))
     return query
+
+
+# Built once: planning runs for every new message (see db/conversations.py's statements).
+_CANDIDATES = _push_candidates(with_sender=False)
+_CANDIDATES_NOT_FROM = _push_candidates(with_sender=True)
+
+
+def push_candidates(
+    conversation_id: uuid.UUID,
+    sender_id: uuid.UUID | None,
+    now: datetime,
+    *,
+    limit: int,
+) -> tuple[Select[uuid.UUID], dict[str, Any]]:
+    """Members a new message may be pushed to: not the sender, active, not muting the
+    conversation, not blocking the sender, with at least one live device that has a token.
+    At most `limit` (the caller asks for one more to learn there were more). The statement
+    and its parameters."""
+    params: dict[str, Any] = {"conversation_id": conversation_id, "now": now, "limit": limit}
+    if sender_id is None:
+        return _CANDIDATES, params
+    return _CANDIDATES_NOT_FROM, {**params, "sender_id": sender_id}
 
 
 @dataclass(frozen=True, slots=True)

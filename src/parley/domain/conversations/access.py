@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db import conversations as queries
@@ -50,12 +49,9 @@ async def find_by_refs(tx: AsyncSession, refs: set[str]) -> dict[str, Conversati
     """`find_by_ref` for many refs, in one query."""
     ids = {i for i in map(parse_id, refs) if i is not None}
     keys = {room_key(ref) for ref in refs}
-    rows = await tx.execute(
-        select(Conversation).where(or_(Conversation.id.in_(ids), Conversation.room_key.in_(keys)))
-    )
     by_id: dict[uuid.UUID, Conversation] = {}
     by_key: dict[str, Conversation] = {}
-    for conversation in rows.scalars():
+    for conversation in await queries.find_conversations(tx, ids, keys):
         by_id[conversation.id] = conversation
         if conversation.room_key is not None:
             by_key[conversation.room_key] = conversation

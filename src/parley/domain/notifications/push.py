@@ -142,10 +142,10 @@ class PushService:
         conversation_id = uuid.UUID(conversation)
         sender_id = uuid.UUID(sender) if sender else None
         # A plain read (on SQLite not in the line of writers), one indexed query.
-        query = push_queries.push_candidates(
+        query, params = push_queries.push_candidates(
             conversation_id, sender_id, utcnow(), limit=self._max_recipients + 1
         )
-        candidates = [row[0] for row in await self._db.read_rows(query)]
+        candidates = [row[0] for row in await self._db.read_rows(query, params)]
         if not candidates:
             return
         if len(candidates) > self._max_recipients:
