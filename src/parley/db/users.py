@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import User
+from parley.domain.roles import STAFF_ROLES
 
 
 async def count_users(tx: AsyncSession) -> int:
@@ -61,12 +62,23 @@ async def add_user(tx: AsyncSession, **fields: Any) -> User:
 
 
 async def list_users(
-    tx: AsyncSession, *, search: str | None, limit: int, offset: int
+    tx: AsyncSession,
+    *,
+    search: str | None,
+    limit: int,
+    offset: int,
+    staff_first: bool = False,
 ) -> tuple[Sequence[User], int]:
+    """A page of users, oldest account first (`staff_first`: agents, super-agents and
+    admins before everyone else)."""
     query = select(User)
     if search:
         pattern = f"%{search.lower()}%"
         query = query.where(or_(func.lower(User.name).like(pattern), User.username.like(pattern)))
     total = (await tx.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    page = await tx.execute(query.order_by(User.created_at, User.id).limit(limit).offset(offset))
+    order: list[Any] = [User.created_at, User.id]
+    if staff_first:
+        staff = [role.value for role in STAFF_ROLES]
+        order.insert(0, case((User.role.in_(staff), 0), else_=1))
+    page = await tx.execute(query.order_by(*order).limit(limit).offset(offset))
     return page.scalars().all(), total

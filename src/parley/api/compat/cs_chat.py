@@ -116,7 +116,9 @@ async def me(user: CurrentUser, runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.get("/users")
 async def users(user: CurrentUser, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    page = await runtime.users.list_users(user, search=None, limit=100, offset=0)
+    """The seed's "all users", bounded: the first 100, staff first (who a customer of a
+    support desk looks for), then the oldest accounts."""
+    page = await runtime.users.list_users(user, search=None, limit=100, offset=0, staff_first=True)
     return [user_shape(u) for u in page.users]
 
 

@@ -48,14 +48,21 @@ class UserService:
         return as_seen_by(UserPublic.model_validate(user), viewer)
 
     async def list_users(
-        self, viewer: Principal, *, search: str | None, limit: int, offset: int
+        self,
+        viewer: Principal,
+        *,
+        search: str | None,
+        limit: int,
+        offset: int,
+        staff_first: bool = False,
     ) -> UserPage:
-        """The directory: `search` matches names and usernames only (public fields)."""
+        """The directory: `search` matches names and usernames only (public fields);
+        `staff_first` puts agents, super-agents and admins on the first pages."""
         limit = max(1, min(limit, MAX_PAGE_SIZE))
         offset = max(0, min(offset, MAX_OFFSET))
         async with self._db.transaction() as tx:
             rows, total = await user_queries.list_users(
-                tx, search=search, limit=limit, offset=offset
+                tx, search=search, limit=limit, offset=offset, staff_first=staff_first
             )
         return UserPage(
             users=[as_seen_by(UserPublic.model_validate(row), viewer) for row in rows],
