@@ -157,17 +157,8 @@ async def next_seq(tx: AsyncSession, conversation_id: uuid.UUID, now: datetime) 
     return await take_seqs(tx, conversation_id, 1, now)
 
 
-# The send path's statements, built once: building a statement costs more than running it
-# on SQLite (measured: about a fifth of a send's time went to constructing its expressions).
-# Each is compiled once per dialect and found in SQLAlchemy's cache by identity after that.
+# Taking seqs, built once (the send path runs them every batch: see db/send_batch.py).
 _CONVERSATIONS = cast(Table, Conversation.__table__)
-_MEMBERS = cast(Table, ConversationMember.__table__)
-FIND_CONVERSATIONS = select(Conversation).where(
-    or_(
-        Conversation.id.in_(bindparam("ids", expanding=True)),
-        Conversation.room_key.in_(bindparam("keys", expanding=True)),
-    )
-)
 TAKE_SEQS = (
     update(Conversation)
     .where(Conversation.id == bindparam("t_id"))
@@ -179,27 +170,6 @@ TAKE_SEQS = (
 )
 TAKE_SEQS_RETURNING = TAKE_SEQS.returning(Conversation.last_seq)
 LAST_SEQ = select(Conversation.last_seq).where(Conversation.id == bindparam("t_id"))
-ADVANCE_READS = (
-    update(_MEMBERS)
-    .where(
-        _MEMBERS.c.conversation_id == bindparam("b_conversation"),
-        _MEMBERS.c.user_id == bindparam("b_user"),
-        _MEMBERS.c.last_read_seq < bindparam("b_seq"),
-    )
-    .values(last_read_seq=bindparam("b_seq"))
-)
-LOAD_MEMBERS = select(ConversationMember).where(
-    ConversationMember.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
-    ConversationMember.user_id.in_(bindparam("user_ids", expanding=True)),
-)
-
-
-async def find_conversations(
-    tx: AsyncSession, ids: set[uuid.UUID], room_keys: set[str]
-) -> Sequence[Conversation]:
-    """The conversations with these ids or room keys, in one query."""
-    rows = await tx.execute(FIND_CONVERSATIONS, {"ids": list(ids), "keys": list(room_keys)})
-    return rows.scalars().all()
 
 
 async def take_seqs(tx: AsyncSession, conversation_id: uuid.UUID, count: int, now: datetime) -> int:
@@ -247,31 +217,6 @@ async def advance_read(
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def advance_reads(tx: AsyncSession, pointers: list[tuple[uuid.UUID, uuid.UUID, int]]) -> None:
-    """advance_read for many (conversation, user, seq) at once: one statement executed for
-    every row (pipelined by the drivers that can), not a round trip each."""
-    if not pointers:
-        return
-    await tx.execute(
-        ADVANCE_READS,
-        [{"b_conversation": c, "b_user": u, "b_seq": seq} for c, u, seq in pointers],
-    )
-
-
-async def load_members(
-    tx: AsyncSession, conversation_ids: set[uuid.UUID], user_ids: set[uuid.UUID]
-) -> list[ConversationMember]:
-    """Load these members in one query. While the caller holds the list (the session's
-    identity map only holds weak references), `find_member` for any of them is answered
-    from the identity map without a query."""
-    if not conversation_ids or not user_ids:
-        return []
-    result = await tx.execute(
-        LOAD_MEMBERS, {"conversation_ids": list(conversation_ids), "user_ids": list(user_ids)}
-    )
-    return list(result.scalars())
 
 
 async def delete_conversation(tx: AsyncSession, conversation_id: uuid.UUID) -> None:

@@ -13,19 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import Message, User
 
-INSERT_MESSAGES = insert(Message)
-
 
 async def add_message(tx: AsyncSession, **fields: Any) -> Message:
     message = Message(**fields)
     tx.add(message)
     await tx.flush()
     return message
-
-
-async def add_messages(tx: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Insert many messages with one statement (the batched send path)."""
-    await tx.execute(INSERT_MESSAGES, rows)
 
 
 async def add_messages_once(tx: AsyncSession, rows: list[dict[str, Any]]) -> None:

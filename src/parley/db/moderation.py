@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, or_, select
@@ -25,7 +25,8 @@ MUTED_PAIRS = select(RoomRestriction.conversation_id, RoomRestriction.user_id).w
         RoomRestriction.until > bindparam("now", type_=RoomRestriction.__table__.c.until.type),
     ),
 )
-"""Built once (the send path runs it each batch; see db/conversations.py's statements)."""
+"""The (conversation, user) mutes in force now: built once, the send path runs it every
+batch (db/send_batch.py)."""
 
 
 async def find_restriction(
@@ -41,22 +42,6 @@ async def in_force(
     if found is None or (found.until is not None and found.until <= now):
         return None
     return found
-
-
-async def muted_pairs(
-    tx: AsyncSession,
-    conversation_ids: Collection[uuid.UUID],
-    user_ids: Collection[uuid.UUID],
-    now: datetime,
-) -> set[tuple[uuid.UUID, uuid.UUID]]:
-    """Which of these (conversation, user) pairs have a mute in force: one query a batch."""
-    if not conversation_ids or not user_ids:
-        return set()
-    rows = await tx.execute(
-        MUTED_PAIRS,
-        {"conversation_ids": list(conversation_ids), "user_ids": list(user_ids), "now": now},
-    )
-    return {(c, u) for c, u in rows.all()}
 
 
 async def list_in_force(

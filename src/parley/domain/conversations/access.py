@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +20,26 @@ SUPPORT_SUPERVISORS = frozenset({Role.SUPER_AGENT, Role.ADMIN})
 
 SUPPORT_AGENTS = frozenset({Role.AGENT, Role.SUPER_AGENT})
 """Roles that may be assigned to a support chat as its agent (admins supervise, not answer)."""
+
+
+class ConversationLike(Protocol):
+    """What the rules here read of a conversation: an ORM row or the send path's `Target`."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def room_key(self) -> str | None: ...
+    @property
+    def direct_key(self) -> str | None: ...
+
+
+Found = TypeVar("Found", bound=ConversationLike)
 
 
 def room_key(name: str) -> str:
@@ -45,22 +67,30 @@ async def find_by_ref(tx: AsyncSession, ref: str) -> Conversation | None:
     return await queries.find_by_key(tx, room_key=room_key(ref))
 
 
-async def find_by_refs(tx: AsyncSession, refs: set[str]) -> dict[str, Conversation | None]:
-    """`find_by_ref` for many refs, in one query."""
-    ids = {i for i in map(parse_id, refs) if i is not None}
-    keys = {room_key(ref) for ref in refs}
-    by_id: dict[uuid.UUID, Conversation] = {}
-    by_key: dict[str, Conversation] = {}
-    for conversation in await queries.find_conversations(tx, ids, keys):
+def match_refs(refs: Iterable[str], found: Iterable[Found]) -> dict[str, Found | None]:
+    """Which of `found` each ref names, as `find_by_ref` decides: an id first, then an open
+    room's name."""
+    by_id: dict[uuid.UUID, Found] = {}
+    by_key: dict[str, Found] = {}
+    for conversation in found:
         by_id[conversation.id] = conversation
         if conversation.room_key is not None:
             by_key[conversation.room_key] = conversation
-    found: dict[str, Conversation | None] = {}
+    matched: dict[str, Found | None] = {}
     for ref in refs:
         conversation_id = parse_id(ref)
         by_ref = by_id.get(conversation_id) if conversation_id is not None else None
-        found[ref] = by_ref or by_key.get(room_key(ref))
-    return found
+        matched[ref] = by_ref or by_key.get(room_key(ref))
+    return matched
+
+
+def require_member(conversation: ConversationLike, is_member: bool, principal: Principal) -> None:
+    """Members pass; so do supervisors in support chats without being members."""
+    if is_member:
+        return
+    if conversation.kind == ConversationKind.SUPPORT and principal.role in SUPPORT_SUPERVISORS:
+        return
+    raise Forbidden("You are not a member of this conversation.", code="not_a_member")
 
 
 async def require_access(
@@ -68,11 +98,8 @@ async def require_access(
 ) -> ConversationMember | None:
     """The caller's membership; supervisors pass for support chats without one."""
     member = await queries.find_member(tx, conversation.id, principal.user_id)
-    if member is not None:
-        return member
-    if conversation.kind == ConversationKind.SUPPORT and principal.role in SUPPORT_SUPERVISORS:
-        return None
-    raise Forbidden("You are not a member of this conversation.", code="not_a_member")
+    require_member(conversation, member is not None, principal)
+    return member
 
 
 async def load(

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from parley.db import conversations as queries
 from parley.db import messages as message_queries
 from parley.db import reactions as reaction_queries
+from parley.db import send_batch
 from parley.db import social as social_queries
 from parley.db.models import Conversation, Message, User
 from parley.db.types import utcnow
@@ -43,6 +44,7 @@ from parley.domain.conversations.schemas import (
 )
 from parley.domain.conversations.send_limits import SendLimits
 from parley.domain.conversations.views import (
+    NewMessage,
     message_public,
     room_of,
     sender_from_principal,
@@ -85,7 +87,7 @@ class SendQueueLike(Protocol):
     ) -> tuple[MessagePublic, bool]: ...
 
 
-def require_open(conversation: Conversation) -> None:
+def require_open(conversation: access.ConversationLike) -> None:
     if conversation.kind == ConversationKind.SUPPORT and (
         conversation.status != ConversationStatus.ACTIVE
     ):
@@ -140,7 +142,9 @@ async def _hidden_senders(tx: Any, reader: Principal, conversation: Conversation
     return blocks
 
 
-async def require_direct_send(tx: Any, conversation: Conversation, sender: Principal) -> None:
+async def require_direct_send(
+    tx: Any, conversation: access.ConversationLike, sender: Principal
+) -> None:
     """In a direct chat: not between a blocker and whom they block, not to someone who takes
     direct messages from friends only unless friends."""
     ids = (conversation.direct_key or "").split(":")
@@ -266,22 +270,19 @@ class MessageService:
         accepted: list[tuple[int, PendingSend, uuid.UUID]] = []
         attached: dict[int, tuple[uuid.UUID, list[dict[str, Any]] | None]] = {}
         rooms: dict[uuid.UUID, str | None] = {}
+        refs = {str(item.command.conversation) for item in batch}
         async with self._uow() as work:
-            # Each conversation is looked up once per batch, and every membership the batch
-            # needs in one query: the checks below then mostly hit the session's identity map.
-            found = await access.find_by_refs(
-                work.tx, {str(item.command.conversation) for item in batch}
-            )
-            members = await queries.load_members(  # noqa: F841 -- held: see load_members
-                work.tx,
-                {c.id for c in found.values() if c is not None},
+            # One call reads what every check below needs: the conversations, the senders'
+            # memberships in them and their mutes in force (see db/send_batch).
+            facts = await work.tx.run_sync(
+                send_batch.read,
+                {i for i in map(access.parse_id, refs) if i is not None},
+                {access.room_key(ref) for ref in refs},
                 {item.principal.user_id for item in batch},
+                muted_kinds=MODERATED_KINDS,
+                now=self.rules.now(),
             )
-            muted = await self.rules.muted(
-                work.tx,
-                {c.id for c in found.values() if c is not None and c.kind in MODERATED_KINDS},
-                {item.principal.user_id for item in batch},
-            )
+            found = access.match_refs(refs, facts.targets)
             for index, item in enumerate(batch):
                 try:
                     self.check_content(
@@ -294,8 +295,9 @@ class MessageService:
                     conversation = found[str(item.command.conversation)]
                     if conversation is None:
                         raise access.not_found()
-                    await access.require_access(work.tx, conversation, item.principal)
-                    if (conversation.id, item.principal.user_id) in muted:
+                    pair = (conversation.id, item.principal.user_id)
+                    access.require_member(conversation, pair in facts.members, item.principal)
+                    if pair in facts.muted:
                         raise muted_in_room()
                     if conversation.kind == ConversationKind.DIRECT:
                         await require_direct_send(work.tx, conversation, item.principal)
@@ -314,17 +316,17 @@ class MessageService:
                             continue
                     require_open(conversation)
                     message_id = uuid7()
-                    attached[index] = (
-                        message_id,
-                        await attach_uploads(
+                    attachments = None
+                    if item.command.attachments:
+                        attachments = await attach_uploads(
                             work.tx,
                             item.principal,
                             item.command.attachments,
                             conversation_id=conversation.id,
                             message_id=message_id,
                             now=utcnow(),
-                        ),
-                    )
+                        )
+                    attached[index] = (message_id, attachments)
                 except ParleyError as exc:
                     outcomes.append(exc)
                     continue
@@ -334,37 +336,21 @@ class MessageService:
             if not accepted:
                 return outcomes
             now = utcnow()
-            counts: dict[uuid.UUID, int] = {}
-            for _, _, conversation_id in accepted:
-                counts[conversation_id] = counts.get(conversation_id, 0) + 1
-            next_free: dict[uuid.UUID, int] = {}
-            # Rows locked in one order (by id) on every instance: two batches can never wait
-            # on each other's conversations.
-            for conversation_id, count in sorted(counts.items()):
-                last = await queries.take_seqs(work.tx, conversation_id, count, now)
-                next_free[conversation_id] = last - count + 1
-            rows: list[dict[str, Any]] = []
-            read_to: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
-            for index, item, conversation_id in accepted:
-                seq = next_free[conversation_id]
-                next_free[conversation_id] = seq + 1
-                message_id, attachments = attached[index]
-                rows.append(
-                    message_row(
-                        item,
-                        conversation_id,
-                        seq,
-                        now,
-                        message_id=message_id,
-                        attachments=attachments,
-                    )
+            rows = [
+                message_row(
+                    item,
+                    conversation_id,
+                    0,  # taken in `send_batch.write`
+                    now,
+                    message_id=attached[index][0],
+                    attachments=attached[index][1],
                 )
-                read_to[(conversation_id, item.principal.user_id)] = seq
-            await message_queries.add_messages(work.tx, rows)
-            await queries.advance_reads(work.tx, [(c, u, seq) for (c, u), seq in read_to.items()])
+                for index, item, conversation_id in accepted
+            ]
+            await work.tx.run_sync(send_batch.write, rows, now=now)
             for (index, item, _), row in zip(accepted, rows, strict=True):
                 public = message_public(
-                    Message(**row),
+                    NewMessage(**row),
                     sender_from_principal(item.principal),
                     rooms[row["conversation_id"]],
                 )

@@ -17,7 +17,6 @@ from typing import Any
 from parley.db import conversations as queries
 from parley.db import messages as message_queries
 from parley.db.database import Database
-from parley.db.models import Message
 from parley.db.types import utcnow
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations import access
@@ -29,7 +28,12 @@ from parley.domain.conversations.messages import (
     require_open,
 )
 from parley.domain.conversations.schemas import ConversationKind, MessagePublic, MessageSend
-from parley.domain.conversations.views import message_public, room_of, sender_from_principal
+from parley.domain.conversations.views import (
+    NewMessage,
+    message_public,
+    room_of,
+    sender_from_principal,
+)
 from parley.domain.events import Event, conversation_channel
 from parley.domain.ids import uuid7
 from parley.domain.ports import MessageLog
@@ -88,7 +92,7 @@ class WriteBehindSender:
             message_id=message_id,
             attachments=attachments,
         )
-        public = message_public(Message(**row), sender, room)
+        public = message_public(NewMessage(**row), sender, room)
         dedup_key = None
         if command.client_msg_id:
             dedup_key = f"{conversation.id}:{principal.user_id}:{command.client_msg_id}"

@@ -10,7 +10,7 @@ name or topic.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,15 +55,6 @@ class RoomRules:
             return
         if await queries.in_force(tx, conversation.id, user_id, "mute", self.now()) is not None:
             raise muted_in_room()
-
-    async def muted(
-        self,
-        tx: AsyncSession,
-        conversation_ids: Collection[uuid.UUID],
-        user_ids: Collection[uuid.UUID],
-    ) -> set[tuple[uuid.UUID, uuid.UUID]]:
-        """The (conversation, user) pairs among these that are muted now: one query."""
-        return await queries.muted_pairs(tx, conversation_ids, user_ids, self.now())
 
     async def sweep(self, tx: AsyncSession) -> int:
         """Delete the mutes and bans whose `until` has passed; how many went."""
