@@ -165,6 +165,7 @@ TAKE_SEQS = (
     .values(
         last_seq=Conversation.last_seq + bindparam("t_count", type_=_CONVERSATIONS.c.last_seq.type),
         last_message_at=bindparam("t_now", type_=_CONVERSATIONS.c.last_message_at.type),
+        updated_at=bindparam("t_now"),  # given, not left to `onupdate`: see db/prepared.py
     )
     .execution_options(synchronize_session=False)
 )
