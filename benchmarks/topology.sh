@@ -17,7 +17,9 @@
 #     connections in 10 rooms, one receiver per room (--clients 10 --rooms 10 --publishers 50), so
 #     the delivered rate is the rate of sends. Parley delivers a message only after its commit to
 #     PostgreSQL (group commit), so for Parley "max delivered/s" = sends acknowledged after commit
-#     per second. Node stores nothing; its figure is the same workload's ceiling without storage.
+#     per second (the load generator's sends carry no ack id: Parley answers the sender with the
+#     stored message instead, counted as an echo). Node stores nothing; its figure is the same
+#     workload's ceiling without storage.
 #   One line per run: max delivered/s (highest passing step: p99 <= 100 ms, nothing lost), the
 #   CPU of BOTH server processes summed over the fixed 5 000/s step ("srv cpu", % of one core),
 #   p50/p99 at 5 000/s, and "other": the host's remaining busy CPU over that step, which here is
@@ -56,7 +58,8 @@
 #   MAX_RATE= (the ramp's cap, --max-rate; empty = none)  P99_LIMIT=100
 #   LOADGEN_CPU=0  SERVER_CPUS=1  PG_DB=parley_topology  PG_URL=postgresql://postgres@127.0.0.1:5432
 #   REDIS_URL=redis://127.0.0.1:6379/0  PARLEY_EXTRA="NAME=VALUE ..." (more settings for both
-#   Parley instances, e.g. "DATABASE_POOL_SIZE=20 WRITE_BEHIND=true")  KEEP_DB=
+#   Parley instances, e.g. "DATABASE_POOL_SIZE=20"; WRITE_BEHIND=true would acknowledge before
+#   the commit, so MODE=sends would no longer measure sends acknowledged after commit)  KEEP_DB=
 #   BENCH=../shared/bench (beside the checkout, or the main checkout's for a worktree)
 #   WORK=/tmp/parley-topology (results: $WORK/<mode>-<utc time>/: meta.txt, <label>.json, .log,
 #   the servers' and nginx's logs, summary.txt)
@@ -255,7 +258,7 @@ PY
 {
   echo "mode=$MODE rounds=$ROUNDS servers=$SERVERS instances=$INSTANCES warmup=$WARMUP fixed=$FIXED_RATE/${FIXED_SECS}s"
   echo "step=${STEP_SECS}s max_rate=${MAX_RATE:-none} loadgen_cpu=${LOADGEN_CPU:-none} server_cpus=${SERVER_CPUS:-none}"
-  echo "date=$(date -u +%FT%TZ) commit=$(git -C "$PARLEY" rev-parse --short HEAD)$(git -C "$PARLEY" diff --quiet HEAD -- src benchmarks || echo +dirty)"
+  echo "date=$(date -u +%FT%TZ) commit=$(git -C "$PARLEY" rev-parse --short HEAD)$([[ -z "$(git -C "$PARLEY" status --porcelain -- src benchmarks)" ]] || echo +dirty)"
   echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs) x$(nproc) mem=$(free -g | awk '/Mem:/{print $2}')GiB load=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "node=$(node --version) nginx=$("$NGINX" -v 2>&1 | cut -d/ -f2) redis=$(redis-cli -u "$REDIS_URL" info server | tr -d '\r' | awk -F: '/^redis_version/{print $2}') postgres=$(psql_ 'SHOW server_version')"
   echo "database=$DATABASE_URL redis=$REDIS_URL parley_prefix=$PREFIX node_key=$NODE_KEY parley_extra=$PARLEY_EXTRA"
