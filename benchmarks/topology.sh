@@ -90,7 +90,11 @@ case "$MODE" in
 esac
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 LOADGEN="$BENCH/loadgen/build/loadgen"
-[[ -x "$NGINX" ]] || { echo "topology.sh: no nginx (apt-get install -y nginx-light)" >&2; exit 2; }
+if [[ ! -x "$NGINX" ]]; then  # installed from the package registry when missing
+  apt-get install -y -q nginx-light >&2 ||
+    { echo "topology.sh: no nginx, and apt-get install nginx-light failed" >&2; exit 2; }
+  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+fi
 [[ -x "$LOADGEN" ]] || { echo "topology.sh: no load generator (run $BENCH/setup.sh)" >&2; exit 2; }
 
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
