@@ -262,17 +262,20 @@ class LiveService:
         principal = principal_of(connection)
         conversation_id, room = await self._conversations.resolve_room(principal, ref)
         key = str(conversation_id)
-        if key in connection.viewing:
-            connection.viewing.discard(key)
-            if connection.room_names:
-                connection.room_names.pop(key, None)
-            await self._presence.leave(principal, conversation_id, connection.id, room=room)
+        viewing = key in connection.viewing
+        # The membership ends before the others hear that this user left: whoever answers
+        # `user_left` with a message knows it does not reach the one who left.
         if room is not None and end_membership:
             with contextlib.suppress(NotFound):  # not a member (any more): nothing to end
                 await self._conversations.remove_member(
                     principal, conversation_id, principal.user_id
                 )
             self._hub.leave_locally(str(principal.user_id), key)  # now, whatever the broker
+        if viewing:
+            connection.viewing.discard(key)
+            if connection.room_names:
+                connection.room_names.pop(key, None)
+            await self._presence.leave(principal, conversation_id, connection.id, room=room)
         return Left(conversation_id, room)
 
     @property
