@@ -45,8 +45,12 @@ class RawWebSocket(Protocol):
     def raw_open(self) -> bool: ...
 
     def raw_write(self, frame: bytes) -> int:
-        """Write a complete frame (within this pass of the loop); returns the bytes now
-        waiting to be sent."""
+        """Write a complete frame (within this pass of the loop); returns at least the bytes
+        now waiting to be sent (an upper bound: `raw_waiting` tells exactly)."""
+        ...
+
+    def raw_waiting(self) -> int:
+        """The bytes waiting to be sent, exactly."""
         ...
 
     def keep_alive_by_app(self) -> None:
@@ -77,7 +81,7 @@ class RawWriter:
     def write(self, frame: bytes) -> None:
         if self.closed or not self._raw.raw_open():
             return
-        if self._raw.raw_write(frame) > self._limit:
+        if self._raw.raw_write(frame) > self._limit and self._raw.raw_waiting() > self._limit:
             self.closed = True
             log.warning("connection.too_slow", buffered_limit=self._limit)
             self._closer = asyncio.ensure_future(self._on_overflow())

@@ -21,7 +21,8 @@ without a pong (unless the app keeps the connection alive itself, as Engine.IO d
 Violations close with 1002, bad UTF-8 with 1007, an oversized message with 1009.
 
 Frames written with `raw_write` in one pass of the event loop leave in one `transport.write`
-at the start of the next: under load a committed batch carries several messages for the same
+at the start of the next (one callback flushes every connection written to in that pass,
+not one callback per connection): under load a committed batch carries several messages for the same
 room, and each reader then costs one system call per batch instead of one per message; when
 frames trickle in, a pass holds one frame and nothing waits. What the app sends through ASGI
 goes after the frames written before it.
@@ -37,6 +38,7 @@ import base64
 import hashlib
 import os
 import struct
+import weakref
 from collections import deque
 from typing import Any
 from urllib.parse import unquote
@@ -87,10 +89,12 @@ def accept_key(key: bytes) -> bytes:
 class ParleyWebSocketProtocol(asyncio.Protocol):
     __slots__ = (
         "_buffer",
+        "_buffered",
         "_close_timer",
         "_connect_pending",
         "_disconnect",
         "_drain",
+        "_flusher",
         "_fragment_bytes",
         "_fragment_opcode",
         "_fragments",
@@ -150,6 +154,10 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         self._ping_payload: bytes | None = None
         self._pending: list[bytes] | None = None
         self._pending_bytes = 0
+        self._buffered = 0
+        """The transport's write buffer as of the last flush: an upper bound, since it
+        only drains in between (see `raw_write`)."""
+        self._flusher = flusher_for(self.loop)
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
@@ -600,10 +608,13 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         if pending is None:
             self._pending = [data]
             self._pending_bytes = len(data)
-            self.loop.call_soon(self.raw_flush)
+            self._flusher.add(self)
         else:
             pending.append(data)
             self._pending_bytes += len(data)
+        return self._buffered + self._pending_bytes
+
+    def raw_waiting(self) -> int:
         return int(self.transport.get_write_buffer_size()) + self._pending_bytes
 
     def raw_flush(self) -> None:
@@ -613,4 +624,46 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         self._pending = None
         self._pending_bytes = 0
         if self.raw_open():
-            self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+            transport = self.transport
+            transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+            self._buffered = transport.get_write_buffer_size()
+
+
+class Flusher:
+    """Flushes, in one callback at the start of the loop's next pass, every connection that
+    `raw_write` wrote to in this one (a callback per connection cost a handle and a queue
+    entry per recipient of every broadcast)."""
+
+    __slots__ = ("_dirty", "_loop", "_scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._dirty: list[ParleyWebSocketProtocol] = []
+        self._scheduled = False
+
+    def add(self, protocol: ParleyWebSocketProtocol) -> None:
+        self._dirty.append(protocol)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for protocol in dirty:
+            try:
+                protocol.raw_flush()
+            except Exception:  # one broken transport must not keep the others' frames back
+                log.exception("websocket.flush_failed")
+
+
+_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Flusher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def flusher_for(loop: asyncio.AbstractEventLoop) -> Flusher:
+    found = _flushers.get(loop)
+    if found is None:
+        found = _flushers[loop] = Flusher(loop)
+    return found
