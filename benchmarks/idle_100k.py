@@ -1,0 +1,302 @@
+"""100 000 idle authenticated connections on one Parley instance: RSS per connection.  (issue #15)
+
+    .venv/bin/python benchmarks/idle_100k.py                       # 10k, 50k, 100k, Socket.IO
+    .venv/bin/python benchmarks/idle_100k.py --levels 2000,5000 --hold 5 --work /tmp/idle-smoke
+    .venv/bin/python benchmarks/idle_100k.py --proto ws            # plain WebSocket, /ws?token=
+
+Starts a fresh `parley serve` (bench settings, core 1; its data dir WORK/data with the 1 010
+bench users, registered once), takes its RSS (summed over its process tree) after 2 s, then
+opens idle authenticated connections up to each level with at most --concurrency handshakes
+in flight, waits --settle s and reports RSS per connection = (RSS - baseline) / open
+connections, the connect rate (connections completed per second at that level), failures by
+kind, the server's CPU per connect, and this client's own CPU (so that it is shown not to be
+the limit). After the last level the connections are held --hold s (longer than the 25 s
+Engine.IO ping interval, so every connection answers pings) and the ones the server dropped
+are counted.
+
+A connection: TCP connect from one of --sources (127.0.0.2..127.0.0.6 by default: one
+(source, destination) pair has ~28 000 ephemeral ports), GET /socket.io/?EIO=4&transport=
+websocket, HTTP 101, the Engine.IO open packet, then CONNECT 40{"token":"<jwt>"} and its ack
+40{...} (for --proto ws: GET /ws?token=<jwt> and its 101). Connection i uses token i mod N, so
+each bench user holds ~100 connections (Parley has no per-user connection cap; its per-address
+caps are lifted by the bench settings). The client is a minimal WebSocket over asyncio
+Protocols (uvloop if installed), one process on core 0: a few hundred bytes per connection,
+pings answered with pongs, nothing else sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import collections
+import json
+import os
+import resource
+import socket
+import time
+from pathlib import Path
+
+import benchlib
+
+IP_BIND_ADDRESS_NO_PORT = 24  # Linux: choose the port at connect(), per destination
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A masked client text frame (mask key 0: the payload goes as it is)."""
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x81, 0x80 | n))
+    elif n < 65536:
+        head = bytes((0x81, 0x80 | 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x81, 0x80 | 127)) + n.to_bytes(8, "big")
+    return head + b"\0\0\0\0" + payload
+
+
+PONG_SIO = text_frame(b"3")
+
+
+class Conn(asyncio.Protocol):
+    __slots__ = ("app", "buf", "opened", "request", "state", "transport", "waiter", "auth")
+
+    def __init__(self, app: Client, request: bytes, auth: bytes | None) -> None:
+        self.app, self.request, self.auth = app, request, auth
+        self.buf = b""
+        self.state = 0  # 0 HTTP, 1 websocket open, 2 authenticated
+        self.waiter: asyncio.Future[None] | None = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.transport.write(self.request)  # type: ignore[union-attr]
+        self.request = b""
+
+    def _done(self, error: str | None) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            if error is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(ConnectionError(error))
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf + data if self.buf else data
+        if self.state == 0:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                self.buf = buf
+                return
+            status = buf[: buf.find(b"\r\n")]
+            if b" 101 " not in status:
+                self._done("http " + status.decode(errors="replace")[9:40])
+                self.transport.close()  # type: ignore[union-attr]
+                return
+            buf = buf[end + 4 :]
+            self.state = 1
+            if self.auth is None:
+                self.state = 2
+                self._done(None)
+        while len(buf) >= 2:
+            n = buf[1] & 0x7F
+            at = 2
+            if n == 126:
+                if len(buf) < 4:
+                    break
+                n, at = int.from_bytes(buf[2:4], "big"), 4
+            elif n == 127:
+                if len(buf) < 10:
+                    break
+                n, at = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < at + n:
+                break
+            opcode, payload, buf = buf[0] & 0x0F, buf[at : at + n], buf[at + n :]
+            if opcode == 1:
+                self.text(payload)
+            elif opcode == 9:  # a WebSocket ping: pong with the same payload
+                self.transport.write(bytes((0x8A, 0x80 | len(payload))) + b"\0\0\0\0" + payload)  # type: ignore[union-attr]
+            elif opcode == 8:
+                self.app.closed_by_server += 1
+                self.transport.close()  # type: ignore[union-attr]
+        self.buf = buf
+
+    def text(self, payload: bytes) -> None:
+        if payload == b"2":  # Engine.IO ping
+            self.transport.write(PONG_SIO)  # type: ignore[union-attr]
+            self.app.pings += 1
+        elif self.state == 1 and self.auth is not None:
+            if payload[:1] == b"0":  # Engine.IO open: CONNECT to the default namespace
+                self.transport.write(self.auth)  # type: ignore[union-attr]
+                self.auth = b""
+            elif payload[:2] == b"40":
+                self.state = 2
+                self.auth = None
+                self._done(None)
+            elif payload[:2] == b"44":
+                self._done("connect_error " + payload[2:80].decode(errors="replace"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.state == 2 and self.waiter is None:
+            self.app.dropped += 1
+            self.app.alive.discard(self)
+        self._done(f"closed during handshake ({exc or 'eof'})")
+
+
+class Client:
+    def __init__(self, args: argparse.Namespace, port: int, tokens: list[str]) -> None:
+        self.args, self.port, self.tokens = args, port, tokens
+        self.sources = args.sources.split(",")
+        self.alive: set[Conn] = set()
+        self.failures: collections.Counter[str] = collections.Counter()
+        self.attempted = 0
+        self.dropped = self.closed_by_server = self.pings = 0
+        self.key = base64.b64encode(os.urandom(16)).decode()
+
+    def request(self, token: str) -> tuple[bytes, bytes | None]:
+        if self.args.proto == "sio":
+            path, auth = "/socket.io/?EIO=4&transport=websocket", text_frame(
+                b'40{"token":"' + token.encode() + b'"}'
+            )
+        else:
+            path, auth = f"/ws?token={token}", None
+        head = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {self.key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        return head.encode(), auth
+
+    async def open_one(self, i: int) -> None:
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+            sock.bind((self.sources[i % len(self.sources)], 0))
+            async with asyncio.timeout(self.args.timeout):
+                await loop.sock_connect(sock, ("127.0.0.1", self.port))
+                request, auth = self.request(self.tokens[i % len(self.tokens)])
+                _, conn = await loop.create_connection(
+                    lambda: Conn(self, request, auth), sock=sock
+                )
+                assert conn.waiter is not None
+                await conn.waiter
+            self.alive.add(conn)
+        except (OSError, TimeoutError, ConnectionError) as exc:
+            kind = type(exc).__name__ + (f" {exc}" if isinstance(exc, ConnectionError) else "")
+            if isinstance(exc, OSError) and exc.errno:
+                kind = f"{type(exc).__name__} errno {exc.errno}"
+            self.failures[kind[:90]] += 1
+            sock.close()
+
+    async def open_to(self, level: int) -> None:
+        async def worker() -> None:
+            while self.attempted < level:
+                i = self.attempted
+                self.attempted += 1
+                await self.open_one(i)
+
+        await asyncio.gather(*(worker() for _ in range(self.args.concurrency)))
+
+
+def client_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+async def run(args: argparse.Namespace) -> None:
+    work: Path = args.work
+    (work / "data").mkdir(parents=True, exist_ok=True)
+    tokens_path = work / "tokens.txt"
+    if not tokens_path.exists():
+        with benchlib.serving(work / "data", log=work / "server-setup.log") as server:
+            benchlib.tokens(server, args.users, tokens_path)
+    tokens = tokens_path.read_text().split()
+    levels = [int(x) for x in args.levels.split(",")]
+    os.sched_setaffinity(0, {args.client_cpu})
+    server = benchlib.Server(work / "data", cpu=args.server_cpu, log=work / "server.log")
+    try:
+        await asyncio.sleep(2)
+        base_rss = benchlib.rss_bytes(server.pid)
+        print(f"# idle connections ({args.proto}): {benchlib.conditions()}; server pid {server.pid}, "
+              f"baseline RSS {base_rss / 2**20:.1f} MiB; sources {args.sources}; "
+              f"{args.concurrency} handshakes in flight", flush=True)
+        client = Client(args, server.port, tokens)
+        results = []
+        for level in levels:
+            s0, c0, h0, t0 = benchlib.cpu_secs(server.pid), client_cpu(), benchlib.host_busy_secs(), time.monotonic()
+            before = len(client.alive)
+            await client.open_to(level)
+            secs = time.monotonic() - t0
+            s1, c1, h1 = benchlib.cpu_secs(server.pid), client_cpu(), benchlib.host_busy_secs()
+            await asyncio.sleep(args.settle)
+            rss = benchlib.rss_bytes(server.pid)
+            n = len(client.alive)
+            made = n - before
+            r = {
+                "level": level, "open": n, "failures": dict(client.failures),
+                "connectSecs": round(secs, 2), "connectRate": round(made / secs) if secs else 0,
+                "serverRssMiB": round(rss / 2**20, 1),
+                "rssKiBPerConn": round((rss - base_rss) / max(1, n) / 1024, 2),
+                "serverCpuMsPerConnect": round(1000 * (s1 - s0) / max(1, made), 3),
+                "serverCpuPct": round(100 * (s1 - s0) / secs, 1) if secs else 0,
+                "clientCpuPct": round(100 * (c1 - c0) / secs, 1) if secs else 0,
+                "otherCpuPct": round(100 * max(0.0, (h1 - h0) - (s1 - s0) - (c1 - c0)) / secs, 1) if secs else 0,
+                "dropped": client.dropped,
+            }
+            results.append(r)
+            print(f"level {level:>7,}: open {n:>7,} | RSS {r['serverRssMiB']:8.1f} MiB = "
+                  f"{r['rssKiBPerConn']:6.2f} KiB/conn | {r['connectRate']:>5}/s connects in "
+                  f"{secs:6.1f} s, server {r['serverCpuMsPerConnect']:.2f} CPU-ms/connect "
+                  f"({r['serverCpuPct']}%), client {r['clientCpuPct']}%, other {r['otherCpuPct']}% | "
+                  f"failures {sum(client.failures.values())} {dict(client.failures) or ''} | "
+                  f"dropped {client.dropped}", flush=True)
+        if args.hold:
+            p0 = client.pings
+            await asyncio.sleep(args.hold)
+            rss = benchlib.rss_bytes(server.pid)
+            n = len(client.alive)
+            print(f"held {args.hold:g} s: open {n:,}, dropped {client.dropped}, closed by server "
+                  f"{client.closed_by_server}, pings answered {client.pings - p0}, RSS "
+                  f"{rss / 2**20:.1f} MiB = {(rss - base_rss) / max(1, n) / 1024:.2f} KiB/conn, "
+                  f"server alive: {server.proc.poll() is None}", flush=True)
+            results.append({"held": args.hold, "open": n, "dropped": client.dropped,
+                            "rssKiBPerConn": round((rss - base_rss) / max(1, n) / 1024, 2)})
+        (work / f"idle-{args.proto}.json").write_text(json.dumps(results, indent=1))
+        for conn in list(client.alive):
+            if conn.transport is not None:
+                conn.transport.abort()
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/parley-idle"))
+    parser.add_argument("--levels", default="10000,50000,100000")
+    parser.add_argument("--proto", choices=("sio", "ws"), default="sio")
+    parser.add_argument("--sources", default="127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6")
+    parser.add_argument("--concurrency", type=int, default=200, help="handshakes in flight")
+    parser.add_argument("--timeout", type=float, default=30, help="per connection, seconds")
+    parser.add_argument("--settle", type=float, default=3)
+    parser.add_argument("--hold", type=float, default=30, help="after the last level, seconds")
+    parser.add_argument("--users", type=int, default=1010)
+    parser.add_argument("--server-cpu", type=int, default=1)
+    parser.add_argument("--client-cpu", type=int, default=0)
+    args = parser.parse_args()
+    got = benchlib.raise_nofile(max(levels_max(args.levels) * 2 + 10000, 20000))
+    if got < levels_max(args.levels) + 1000:
+        raise SystemExit(f"open-file limit {got} is too low for {args.levels}")
+    try:
+        import uvloop  # type: ignore[import-not-found]
+
+        uvloop.run(run(args))
+    except ImportError:
+        asyncio.run(run(args))
+
+
+def levels_max(levels: str) -> int:
+    return max(int(x) for x in levels.split(","))
+
+
+if __name__ == "__main__":
+    main()
