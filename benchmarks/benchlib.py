@@ -67,11 +67,19 @@ class Server:
     """`parley serve` with the bench settings on DATA, pinned to CPU (None: not pinned)."""
 
     def __init__(
-        self, data: Path, *, cpu: int | None = 1, extra: dict[str, str] | None = None, log: Path
+        self,
+        data: Path,
+        *,
+        cpu: int | None = 1,
+        extra: dict[str, str] | None = None,
+        log: Path,
+        profile: Path | None = None,
     ) -> None:
         self.port = free_port()
         env = {**os.environ, **bench_env(), "PARLEY_DATA_DIR": str(data), **(extra or {})}
         cmd = [str(PARLEY / ".venv" / "bin" / "python"), "-m", "parley", "serve"]
+        if profile is not None:  # cProfile, switched on and off by SIGUSR1 / SIGUSR2
+            cmd[1:] = [str(HERE / "cprofile_serve.py"), str(profile)]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port)]
         if cpu is not None:
             cmd = ["taskset", "-c", str(cpu), *cmd]
@@ -79,9 +87,7 @@ class Server:
         with log.open("ab") as out:
             self.proc = subprocess.Popen(cmd, env=env, cwd=PARLEY, stdout=out, stderr=out)
         wait_port(self.port)
-        self.pid = self.proc.pid
-        if cpu is not None:  # taskset execs the server in place: same pid
-            pass
+        self.pid = self.proc.pid  # taskset execs the server in place: the same pid
         self.url = f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
@@ -154,15 +160,25 @@ def tokens(server: Server, n: int, path: Path) -> Path:
     return path
 
 
-def loadgen(server: Server, args: list[str], out: Path, *, cpu: int | None = 0) -> dict[str, object]:
-    """The shared load generator on SERVER (its --server-pid set), JSON result from out."""
+def loadgen(
+    server: Server, args: list[str], out: Path, *, cpu: int | None = 0, profile_fixed: bool = False
+) -> dict[str, object]:
+    """The shared load generator on SERVER (its --server-pid set), JSON result from out.
+    profile_fixed: SIGUSR1 to the server when the warm-up step ends, SIGUSR2 when the fixed
+    step does (a server started with profile=...)."""
     cmd = [str(LOADGEN), "--url", server.url, "--server-pid", str(server.pid), "--out", str(out)]
     cmd += args
     if cpu is not None:
         cmd = ["taskset", "-c", str(cpu), *cmd]
     log = out.with_suffix(".log")
     with log.open("wb") as err:
-        subprocess.run(cmd, stderr=err, check=False)
+        proc = subprocess.Popen(cmd, stderr=err)
+        marks = [("[fanout] warmup", signal.SIGUSR1), ("[fanout] fixed", signal.SIGUSR2)]
+        while profile_fixed and marks and proc.poll() is None:
+            if marks[0][0] in log.read_text(errors="replace"):
+                os.kill(server.pid, marks.pop(0)[1])
+            time.sleep(0.05)
+        proc.wait()
     try:
         return dict(json.loads(out.read_text()))
     except (OSError, ValueError) as exc:

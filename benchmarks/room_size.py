@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--secs", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--skip-small", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile the big test's fixed step")
     parser.add_argument("--measure-joins", help="N1,N2,...: time N real joins into a fresh room")
     args = parser.parse_args()
     benchlib.raise_nofile(max(20000, args.members * 2 + 1000))
@@ -138,14 +139,15 @@ def main() -> None:
                                             "--max-steps", "0"], work / "small.json")
         results.append(line("rooms of 100", run))
     for rate in (int(x) for x in args.big_rates.split(",")):
-        with benchlib.serving(data, extra=extra, log=work / f"server-big-{rate}.log") as server:
+        prof = work / f"big-{rate}.prof" if args.profile else None
+        with benchlib.serving(data, extra=extra, log=work / f"server-big-{rate}.log", profile=prof) as server:
             run = benchlib.loadgen(server, [*SIO, "--tokens", str(tokens), "--clients",
                                             str(args.members - 1), "--rooms", "1", "--publishers", "1",
                                             "--room-prefix", "big-", "--join-frame", NO_JOIN,
                                             "--start-rate", str(args.members - 1), "--warmup-secs",
                                             str(args.warmup), "--fixed-rate", str(rate),
                                             "--fixed-secs", str(args.secs), "--max-steps", "0"],
-                                 work / f"big-{rate}.json")
+                                 work / f"big-{rate}.json", profile_fixed=args.profile)
         results.append(line(f"room of {args.members}", run))
     (work / "rooms.json").write_text(json.dumps(results, indent=1))
 
