@@ -30,11 +30,14 @@ import argparse
 import asyncio
 import base64
 import collections
+import contextlib
 import json
+import multiprocessing
 import os
 import resource
 import socket
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import benchlib
@@ -143,8 +146,11 @@ class Conn(asyncio.Protocol):
 
 
 class Client:
-    def __init__(self, args: argparse.Namespace, port: int, tokens: list[str]) -> None:
+    def __init__(
+        self, args: argparse.Namespace, port: int, tokens: list[str], first: int, stride: int
+    ) -> None:
         self.args, self.port, self.tokens = args, port, tokens
+        self.first, self.stride = first, stride  # this process opens first, first+stride, ...
         self.sources = args.sources.split(",")
         self.alive: set[Conn] = set()
         self.failures: collections.Counter[str] = collections.Counter()
@@ -165,8 +171,9 @@ class Client:
         )
         return head.encode(), auth
 
-    async def open_one(self, i: int) -> None:
+    async def open_one(self, local: int) -> None:
         loop = asyncio.get_running_loop()
+        i = self.first + local * self.stride
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.setblocking(False)
@@ -195,7 +202,13 @@ class Client:
                 self.attempted += 1
                 await self.open_one(i)
 
-        await asyncio.gather(*(worker() for _ in range(self.args.concurrency)))
+        await asyncio.gather(*(worker() for _ in range(max(1, self.args.concurrency // self.stride))))
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "open": len(self.alive), "failures": dict(self.failures), "dropped": self.dropped,
+            "closedByServer": self.closed_by_server, "pings": self.pings, "cpu": client_cpu(),
+        }
 
 
 def client_cpu() -> float:
@@ -203,7 +216,72 @@ def client_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-async def run(args: argparse.Namespace) -> None:
+def share(level: int, first: int, stride: int) -> int:
+    """How many of the connections 0..level-1 are first, first+stride, ..."""
+    return max(0, (level - first + stride - 1) // stride)
+
+
+def child(pipe: Connection, args: argparse.Namespace, port: int, tokens: list[str], k: int) -> None:
+    """One client process: opens its share of each level when told, reports, holds."""
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        client = Client(args, port, tokens, k, args.procs)
+        while True:
+            command, level = await loop.run_in_executor(None, pipe.recv)
+            if command == "open":
+                await client.open_to(share(level, k, args.procs))
+            elif command == "quit":
+                for conn in list(client.alive):
+                    if conn.transport is not None:
+                        conn.transport.abort()
+                pipe.send(client.stats())
+                return
+            pipe.send(client.stats())
+
+    try:
+        import uvloop  # type: ignore[import-not-found]
+
+        uvloop.run(serve())
+    except ImportError:
+        asyncio.run(serve())
+
+
+class Clients:
+    """The client processes, told what to do together; their stats summed."""
+
+    def __init__(self, args: argparse.Namespace, port: int, tokens: list[str]) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self.pipes, self.procs = [], []
+        for k in range(args.procs):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=child, args=(theirs, args, port, tokens, k), daemon=True)
+            proc.start()
+            self.pipes.append(mine)
+            self.procs.append(proc)
+
+    def ask(self, command: str, level: int = 0) -> dict[str, object]:
+        for pipe in self.pipes:
+            pipe.send((command, level))
+        total: dict[str, object] = {"failures": collections.Counter()}
+        for pipe in self.pipes:
+            for key, value in pipe.recv().items():
+                if key == "failures":
+                    total["failures"].update(value)  # type: ignore[attr-defined]
+                else:
+                    total[key] = total.get(key, 0) + value  # type: ignore[operator]
+        return total
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, EOFError):
+            self.ask("quit")
+        for proc in self.procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+
+
+def run(args: argparse.Namespace) -> None:
     work: Path = args.work
     (work / "data").mkdir(parents=True, exist_ok=True)
     tokens_path = work / "tokens.txt"
@@ -212,60 +290,66 @@ async def run(args: argparse.Namespace) -> None:
             benchlib.tokens(server, args.users, tokens_path)
     tokens = tokens_path.read_text().split()
     levels = [int(x) for x in args.levels.split(",")]
-    os.sched_setaffinity(0, {args.client_cpu})
     server = benchlib.Server(work / "data", cpu=args.server_cpu, log=work / "server.log")
+    os.sched_setaffinity(0, {args.client_cpu})  # the client processes inherit it
+    clients = None
     try:
-        await asyncio.sleep(2)
+        time.sleep(2)
         base_rss = benchlib.rss_bytes(server.pid)
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         print(f"# idle connections ({args.proto}): {benchlib.conditions()}; server pid {server.pid}, "
-              f"baseline RSS {base_rss / 2**20:.1f} MiB; sources {args.sources}; "
-              f"{args.concurrency} handshakes in flight", flush=True)
-        client = Client(args, server.port, tokens)
+              f"baseline RSS {base_rss / 2**20:.1f} MiB, open-file limit {limit}; sources "
+              f"{args.sources}; {args.concurrency} handshakes in flight; {args.procs} client "
+              f"processes", flush=True)
+        clients = Clients(args, server.port, tokens)
         results = []
+        last = clients.ask("stats")
         for level in levels:
-            s0, c0, h0, t0 = benchlib.cpu_secs(server.pid), client_cpu(), benchlib.host_busy_secs(), time.monotonic()
-            before = len(client.alive)
-            await client.open_to(level)
+            s0, h0, t0 = benchlib.cpu_secs(server.pid), benchlib.host_busy_secs(), time.monotonic()
+            got = clients.ask("open", level)
             secs = time.monotonic() - t0
-            s1, c1, h1 = benchlib.cpu_secs(server.pid), client_cpu(), benchlib.host_busy_secs()
-            await asyncio.sleep(args.settle)
+            s1, h1 = benchlib.cpu_secs(server.pid), benchlib.host_busy_secs()
+            time.sleep(args.settle)
+            got = clients.ask("stats")
             rss = benchlib.rss_bytes(server.pid)
-            n = len(client.alive)
-            made = n - before
+            n = int(got["open"])  # type: ignore[call-overload]
+            made = n - int(last["open"])  # type: ignore[call-overload]
+            c = float(got["cpu"]) - float(last["cpu"])  # type: ignore[arg-type]
+            last = got
+            fails = dict(got["failures"])  # type: ignore[call-overload]
             r = {
-                "level": level, "open": n, "failures": dict(client.failures),
+                "level": level, "open": n, "failures": fails,
                 "connectSecs": round(secs, 2), "connectRate": round(made / secs) if secs else 0,
                 "serverRssMiB": round(rss / 2**20, 1),
                 "rssKiBPerConn": round((rss - base_rss) / max(1, n) / 1024, 2),
                 "serverCpuMsPerConnect": round(1000 * (s1 - s0) / max(1, made), 3),
-                "serverCpuPct": round(100 * (s1 - s0) / secs, 1) if secs else 0,
-                "clientCpuPct": round(100 * (c1 - c0) / secs, 1) if secs else 0,
-                "otherCpuPct": round(100 * max(0.0, (h1 - h0) - (s1 - s0) - (c1 - c0)) / secs, 1) if secs else 0,
-                "dropped": client.dropped,
+                "serverCpuPct": round(100 * (s1 - s0) / secs, 1),
+                "clientCpuPct": round(100 * c / (secs + args.settle), 1),
+                "otherCpuPct": round(100 * max(0.0, (h1 - h0) - (s1 - s0) - c) / secs, 1),
+                "dropped": got["dropped"], "serverAlive": server.proc.poll() is None,
             }
             results.append(r)
             print(f"level {level:>7,}: open {n:>7,} | RSS {r['serverRssMiB']:8.1f} MiB = "
                   f"{r['rssKiBPerConn']:6.2f} KiB/conn | {r['connectRate']:>5}/s connects in "
                   f"{secs:6.1f} s, server {r['serverCpuMsPerConnect']:.2f} CPU-ms/connect "
-                  f"({r['serverCpuPct']}%), client {r['clientCpuPct']}%, other {r['otherCpuPct']}% | "
-                  f"failures {sum(client.failures.values())} {dict(client.failures) or ''} | "
-                  f"dropped {client.dropped}", flush=True)
+                  f"({r['serverCpuPct']}%), clients {r['clientCpuPct']}%, other {r['otherCpuPct']}% | "
+                  f"failures {sum(fails.values())} {fails or ''} | dropped {got['dropped']}"
+                  f"{'' if r['serverAlive'] else ' | SERVER EXITED'}", flush=True)
         if args.hold:
-            p0 = client.pings
-            await asyncio.sleep(args.hold)
+            time.sleep(args.hold)
+            got = clients.ask("stats")
             rss = benchlib.rss_bytes(server.pid)
-            n = len(client.alive)
-            print(f"held {args.hold:g} s: open {n:,}, dropped {client.dropped}, closed by server "
-                  f"{client.closed_by_server}, pings answered {client.pings - p0}, RSS "
+            n = int(got["open"])  # type: ignore[call-overload]
+            print(f"held {args.hold:g} s: open {n:,}, dropped {got['dropped']}, closed by server "
+                  f"{got['closedByServer']}, pings answered {got['pings']}, RSS "
                   f"{rss / 2**20:.1f} MiB = {(rss - base_rss) / max(1, n) / 1024:.2f} KiB/conn, "
                   f"server alive: {server.proc.poll() is None}", flush=True)
-            results.append({"held": args.hold, "open": n, "dropped": client.dropped,
+            results.append({"held": args.hold, "open": n, "dropped": got["dropped"],
                             "rssKiBPerConn": round((rss - base_rss) / max(1, n) / 1024, 2)})
         (work / f"idle-{args.proto}.json").write_text(json.dumps(results, indent=1))
-        for conn in list(client.alive):
-            if conn.transport is not None:
-                conn.transport.abort()
     finally:
+        if clients is not None:
+            clients.close()
         server.stop()
 
 
@@ -282,16 +366,17 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1010)
     parser.add_argument("--server-cpu", type=int, default=1)
     parser.add_argument("--client-cpu", type=int, default=0)
+    parser.add_argument("--procs", type=int, help="client processes (default: by the fd limit)")
     args = parser.parse_args()
-    got = benchlib.raise_nofile(max(levels_max(args.levels) * 2 + 10000, 20000))
-    if got < levels_max(args.levels) + 1000:
-        raise SystemExit(f"open-file limit {got} is too low for {args.levels}")
-    try:
-        import uvloop  # type: ignore[import-not-found]
-
-        uvloop.run(run(args))
-    except ImportError:
-        asyncio.run(run(args))
+    top = levels_max(args.levels)
+    got = benchlib.raise_nofile(top + 10000)
+    if args.procs is None:  # each client process holds its share of the sockets
+        args.procs = max(1, -(-top // max(1000, got - 2000)))
+    if got < top + 200:
+        print(f"# warning: the open-file limit is {got} (hard limit, not raisable here): the "
+              f"server cannot hold {top:,} connections; expect EMFILE past ~{got - 100:,}",
+              flush=True)
+    run(args)
 
 
 def levels_max(levels: str) -> int:
