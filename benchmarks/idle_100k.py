@@ -160,8 +160,9 @@ class Client:
 
     def request(self, token: str) -> tuple[bytes, bytes | None]:
         if self.args.proto == "sio":
-            path, auth = "/socket.io/?EIO=4&transport=websocket", text_frame(
-                b'40{"token":"' + token.encode() + b'"}'
+            path, auth = (
+                "/socket.io/?EIO=4&transport=websocket",
+                text_frame(b'40{"token":"' + token.encode() + b'"}'),
             )
         else:
             path, auth = f"/ws?token={token}", None
@@ -182,9 +183,7 @@ class Client:
             async with asyncio.timeout(self.args.timeout):
                 await loop.sock_connect(sock, ("127.0.0.1", self.port))
                 request, auth = self.request(self.tokens[i % len(self.tokens)])
-                _, conn = await loop.create_connection(
-                    lambda: Conn(self, request, auth), sock=sock
-                )
+                _, conn = await loop.create_connection(lambda: Conn(self, request, auth), sock=sock)
                 assert conn.waiter is not None
                 await conn.waiter
             self.alive.add(conn)
@@ -202,12 +201,18 @@ class Client:
                 self.attempted += 1
                 await self.open_one(i)
 
-        await asyncio.gather(*(worker() for _ in range(max(1, self.args.concurrency // self.stride))))
+        await asyncio.gather(
+            *(worker() for _ in range(max(1, self.args.concurrency // self.stride)))
+        )
 
     def stats(self) -> dict[str, object]:
         return {
-            "open": len(self.alive), "failures": dict(self.failures), "dropped": self.dropped,
-            "closedByServer": self.closed_by_server, "pings": self.pings, "cpu": client_cpu(),
+            "open": len(self.alive),
+            "failures": dict(self.failures),
+            "dropped": self.dropped,
+            "closedByServer": self.closed_by_server,
+            "pings": self.pings,
+            "cpu": client_cpu(),
         }
 
 
@@ -297,10 +302,13 @@ def run(args: argparse.Namespace) -> None:
         time.sleep(2)
         base_rss = benchlib.rss_bytes(server.pid)
         limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        print(f"# idle connections ({args.proto}): {benchlib.conditions()}; server pid {server.pid}, "
-              f"baseline RSS {base_rss / 2**20:.1f} MiB, open-file limit {limit}; sources "
-              f"{args.sources}; {args.concurrency} handshakes in flight; {args.procs} client "
-              f"processes", flush=True)
+        print(
+            f"# idle connections ({args.proto}): {benchlib.conditions()}; server pid {server.pid}, "
+            f"baseline RSS {base_rss / 2**20:.1f} MiB, open-file limit {limit}; sources "
+            f"{args.sources}; {args.concurrency} handshakes in flight; {args.procs} client "
+            f"processes",
+            flush=True,
+        )
         clients = Clients(args, server.port, tokens)
         results = []
         last = clients.ask("stats")
@@ -318,34 +326,50 @@ def run(args: argparse.Namespace) -> None:
             last = got
             fails = dict(got["failures"])  # type: ignore[call-overload]
             r = {
-                "level": level, "open": n, "failures": fails,
-                "connectSecs": round(secs, 2), "connectRate": round(made / secs) if secs else 0,
+                "level": level,
+                "open": n,
+                "failures": fails,
+                "connectSecs": round(secs, 2),
+                "connectRate": round(made / secs) if secs else 0,
                 "serverRssMiB": round(rss / 2**20, 1),
                 "rssKiBPerConn": round((rss - base_rss) / max(1, n) / 1024, 2),
                 "serverCpuMsPerConnect": round(1000 * (s1 - s0) / max(1, made), 3),
                 "serverCpuPct": round(100 * (s1 - s0) / secs, 1),
                 "clientCpuPct": round(100 * c / (secs + args.settle), 1),
                 "otherCpuPct": round(100 * max(0.0, (h1 - h0) - (s1 - s0) - c) / secs, 1),
-                "dropped": got["dropped"], "serverAlive": server.proc.poll() is None,
+                "dropped": got["dropped"],
+                "serverAlive": server.proc.poll() is None,
             }
             results.append(r)
-            print(f"level {level:>7,}: open {n:>7,} | RSS {r['serverRssMiB']:8.1f} MiB = "
-                  f"{r['rssKiBPerConn']:6.2f} KiB/conn | {r['connectRate']:>5}/s connects in "
-                  f"{secs:6.1f} s, server {r['serverCpuMsPerConnect']:.2f} CPU-ms/connect "
-                  f"({r['serverCpuPct']}%), clients {r['clientCpuPct']}%, other {r['otherCpuPct']}% | "
-                  f"failures {sum(fails.values())} {fails or ''} | dropped {got['dropped']}"
-                  f"{'' if r['serverAlive'] else ' | SERVER EXITED'}", flush=True)
+            print(
+                f"level {level:>7,}: open {n:>7,} | RSS {r['serverRssMiB']:8.1f} MiB = "
+                f"{r['rssKiBPerConn']:6.2f} KiB/conn | {r['connectRate']:>5}/s connects in "
+                f"{secs:6.1f} s, server {r['serverCpuMsPerConnect']:.2f} CPU-ms/connect "
+                f"({r['serverCpuPct']}%), clients {r['clientCpuPct']}%, other {r['otherCpuPct']}% | "
+                f"failures {sum(fails.values())} {fails or ''} | dropped {got['dropped']}"
+                f"{'' if r['serverAlive'] else ' | SERVER EXITED'}",
+                flush=True,
+            )
         if args.hold:
             time.sleep(args.hold)
             got = clients.ask("stats")
             rss = benchlib.rss_bytes(server.pid)
             n = int(got["open"])  # type: ignore[call-overload]
-            print(f"held {args.hold:g} s: open {n:,}, dropped {got['dropped']}, closed by server "
-                  f"{got['closedByServer']}, pings answered {got['pings']}, RSS "
-                  f"{rss / 2**20:.1f} MiB = {(rss - base_rss) / max(1, n) / 1024:.2f} KiB/conn, "
-                  f"server alive: {server.proc.poll() is None}", flush=True)
-            results.append({"held": args.hold, "open": n, "dropped": got["dropped"],
-                            "rssKiBPerConn": round((rss - base_rss) / max(1, n) / 1024, 2)})
+            print(
+                f"held {args.hold:g} s: open {n:,}, dropped {got['dropped']}, closed by server "
+                f"{got['closedByServer']}, pings answered {got['pings']}, RSS "
+                f"{rss / 2**20:.1f} MiB = {(rss - base_rss) / max(1, n) / 1024:.2f} KiB/conn, "
+                f"server alive: {server.proc.poll() is None}",
+                flush=True,
+            )
+            results.append(
+                {
+                    "held": args.hold,
+                    "open": n,
+                    "dropped": got["dropped"],
+                    "rssKiBPerConn": round((rss - base_rss) / max(1, n) / 1024, 2),
+                }
+            )
         (work / f"idle-{args.proto}.json").write_text(json.dumps(results, indent=1))
     finally:
         if clients is not None:
@@ -354,7 +378,9 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/parley-idle"))
     parser.add_argument("--levels", default="10000,50000,100000")
     parser.add_argument("--proto", choices=("sio", "ws"), default="sio")
@@ -373,9 +399,11 @@ def main() -> None:
     if args.procs is None:  # each client process holds its share of the sockets
         args.procs = max(1, -(-top // max(1000, got - 2000)))
     if got < top + 200:
-        print(f"# warning: the open-file limit is {got} (hard limit, not raisable here): the "
-              f"server cannot hold {top:,} connections; expect EMFILE past ~{got - 100:,}",
-              flush=True)
+        print(
+            f"# warning: the open-file limit is {got} (hard limit, not raisable here): the "
+            f"server cannot hold {top:,} connections; expect EMFILE past ~{got - 100:,}",
+            flush=True,
+        )
     run(args)
 
 

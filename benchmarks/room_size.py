@@ -47,7 +47,9 @@ def add_members(data: Path, room_key: str, n: int) -> int:
     (room,) = db.execute("SELECT id FROM conversations WHERE room_key = ?", (room_key,)).fetchone()
     users = [
         u
-        for (u, name) in db.execute("SELECT id, username FROM users WHERE username LIKE 'bench_user_%'")
+        for (u, name) in db.execute(
+            "SELECT id, username FROM users WHERE username LIKE 'bench_user_%'"
+        )
         if int(name.rsplit("_", 1)[1]) < n
     ]
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
@@ -72,24 +74,37 @@ def line(label: str, run: dict[str, object]) -> dict[str, object]:
     cpu_s = fixed["serverCpuPct"] / 100 * fixed["secs"]
     lat = fixed["latencyMs"]
     r = {
-        "test": label, "fanout": run["fanout"], "sends": fixed["sent"],
-        "sendsPerSec": fixed["achievedPubRate"], "delivered": fixed["received"],
-        "expected": fixed["expected"], "lost": fixed["lost"],
+        "test": label,
+        "fanout": run["fanout"],
+        "sends": fixed["sent"],
+        "sendsPerSec": fixed["achievedPubRate"],
+        "delivered": fixed["received"],
+        "expected": fixed["expected"],
+        "lost": fixed["lost"],
         "cpuMsPerSend": 1000 * cpu_s / max(1, fixed["sent"]),
         "cpuUsPerDelivery": 1e6 * cpu_s / max(1, fixed["received"]),
-        "serverCpuPct": fixed["serverCpuPct"], "p50": lat["p50"], "p99": lat["p99"],
-        "max": lat["max"], "otherCpuPct": fixed["hostOtherCpuPct"], "connectSecs": run["connectSecs"],
+        "serverCpuPct": fixed["serverCpuPct"],
+        "p50": lat["p50"],
+        "p99": lat["p99"],
+        "max": lat["max"],
+        "otherCpuPct": fixed["hostOtherCpuPct"],
+        "connectSecs": run["connectSecs"],
     }
-    print(f"{label:18s} fanout {r['fanout']:>6g}: {r['cpuMsPerSend']:7.2f} CPU-ms/send "
-          f"({r['cpuUsPerDelivery']:5.1f} us/delivery, server {r['serverCpuPct']}%) | p50 "
-          f"{r['p50']:.2f} p99 {r['p99']:.2f} max {r['max']:.1f} ms | {r['sends']} sends "
-          f"{r['sendsPerSec']:.1f}/s, {r['delivered']}/{r['expected']} delivered, lost {r['lost']} "
-          f"| other {r['otherCpuPct']}% | connect {r['connectSecs']:.1f} s", flush=True)
+    print(
+        f"{label:18s} fanout {r['fanout']:>6g}: {r['cpuMsPerSend']:7.2f} CPU-ms/send "
+        f"({r['cpuUsPerDelivery']:5.1f} us/delivery, server {r['serverCpuPct']}%) | p50 "
+        f"{r['p50']:.2f} p99 {r['p99']:.2f} max {r['max']:.1f} ms | {r['sends']} sends "
+        f"{r['sendsPerSec']:.1f}/s, {r['delivered']}/{r['expected']} delivered, lost {r['lost']} "
+        f"| other {r['otherCpuPct']}% | connect {r['connectSecs']:.1f} s",
+        flush=True,
+    )
     return r
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/parley-rooms"))
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--small-rate", type=int, default=5000)
@@ -110,44 +125,125 @@ def main() -> None:
     if not tokens.exists() or not ready.exists():
         with benchlib.serving(data, extra=extra, log=work / "server-setup.log") as server:
             benchlib.tokens(server, args.members, tokens)
-            benchlib.loadgen(server, [*SIO, "--tokens", str(tokens), "--clients", "1", "--rooms", "1",
-                                      "--publishers", "1", "--room-prefix", "big-", "--warmup-secs",
-                                      "1", "--max-steps", "0"], work / "big-create.json")
+            benchlib.loadgen(
+                server,
+                [
+                    *SIO,
+                    "--tokens",
+                    str(tokens),
+                    "--clients",
+                    "1",
+                    "--rooms",
+                    "1",
+                    "--publishers",
+                    "1",
+                    "--room-prefix",
+                    "big-",
+                    "--warmup-secs",
+                    "1",
+                    "--max-steps",
+                    "0",
+                ],
+                work / "big-create.json",
+            )
         ready.write_text(str(add_members(data, "big-0", args.members)))
-    print(f"# room size benchmark: {benchlib.conditions()}, SQLite; big-0 has {ready.read_text()} "
-          f"members", flush=True)
+    print(
+        f"# room size benchmark: {benchlib.conditions()}, SQLite; big-0 has {ready.read_text()} "
+        f"members",
+        flush=True,
+    )
     results = []
     if args.measure_joins:
         for k, n in enumerate(int(x) for x in args.measure_joins.split(",")):
             with benchlib.serving(data, extra=extra, log=work / f"server-joins-{n}.log") as server:
                 t0 = time.monotonic()
                 c0 = benchlib.cpu_secs(server.pid)
-                run = benchlib.loadgen(server, [*SIO, "--tokens", str(tokens), "--clients", str(n - 1),
-                                                "--rooms", "1", "--publishers", "1", "--room-prefix",
-                                                f"joins-{k}-{uuid.uuid4().hex[:6]}-", "--warmup-secs",
-                                                "1", "--max-steps", "0"], work / f"joins-{n}.json")
+                run = benchlib.loadgen(
+                    server,
+                    [
+                        *SIO,
+                        "--tokens",
+                        str(tokens),
+                        "--clients",
+                        str(n - 1),
+                        "--rooms",
+                        "1",
+                        "--publishers",
+                        "1",
+                        "--room-prefix",
+                        f"joins-{k}-{uuid.uuid4().hex[:6]}-",
+                        "--warmup-secs",
+                        "1",
+                        "--max-steps",
+                        "0",
+                    ],
+                    work / f"joins-{n}.json",
+                )
                 cpu = benchlib.cpu_secs(server.pid) - c0
             frames = run["contract"]["joinTrafficFrames"]
-            print(f"joins {n:>6}: whole run {time.monotonic() - t0:.1f} s, server CPU {cpu:.1f} s, "
-                  f"{frames} frames after the joins", flush=True)
+            print(
+                f"joins {n:>6}: whole run {time.monotonic() - t0:.1f} s, server CPU {cpu:.1f} s, "
+                f"{frames} frames after the joins",
+                flush=True,
+            )
         return
     if not args.skip_small:
         with benchlib.serving(data, extra=extra, log=work / "server-small.log") as server:
-            run = benchlib.loadgen(server, [*SIO, "--tokens", str(tokens), "--room-prefix", "small-",
-                                            "--warmup-secs", str(args.warmup), "--fixed-rate",
-                                            str(args.small_rate), "--fixed-secs", str(args.secs),
-                                            "--max-steps", "0"], work / "small.json")
+            run = benchlib.loadgen(
+                server,
+                [
+                    *SIO,
+                    "--tokens",
+                    str(tokens),
+                    "--room-prefix",
+                    "small-",
+                    "--warmup-secs",
+                    str(args.warmup),
+                    "--fixed-rate",
+                    str(args.small_rate),
+                    "--fixed-secs",
+                    str(args.secs),
+                    "--max-steps",
+                    "0",
+                ],
+                work / "small.json",
+            )
         results.append(line("rooms of 100", run))
     for rate in (int(x) for x in args.big_rates.split(",")):
         prof = work / f"big-{rate}.prof" if args.profile else None
-        with benchlib.serving(data, extra=extra, log=work / f"server-big-{rate}.log", profile=prof) as server:
-            run = benchlib.loadgen(server, [*SIO, "--tokens", str(tokens), "--clients",
-                                            str(args.members - 1), "--rooms", "1", "--publishers", "1",
-                                            "--room-prefix", "big-", "--join-frame", NO_JOIN,
-                                            "--start-rate", str(args.members - 1), "--warmup-secs",
-                                            str(args.warmup), "--fixed-rate", str(rate),
-                                            "--fixed-secs", str(args.secs), "--max-steps", "0"],
-                                 work / f"big-{rate}.json", profile_fixed=args.profile)
+        with benchlib.serving(
+            data, extra=extra, log=work / f"server-big-{rate}.log", profile=prof
+        ) as server:
+            run = benchlib.loadgen(
+                server,
+                [
+                    *SIO,
+                    "--tokens",
+                    str(tokens),
+                    "--clients",
+                    str(args.members - 1),
+                    "--rooms",
+                    "1",
+                    "--publishers",
+                    "1",
+                    "--room-prefix",
+                    "big-",
+                    "--join-frame",
+                    NO_JOIN,
+                    "--start-rate",
+                    str(args.members - 1),
+                    "--warmup-secs",
+                    str(args.warmup),
+                    "--fixed-rate",
+                    str(rate),
+                    "--fixed-secs",
+                    str(args.secs),
+                    "--max-steps",
+                    "0",
+                ],
+                work / f"big-{rate}.json",
+                profile_fixed=args.profile,
+            )
         results.append(line(f"room of {args.members}", run))
     (work / "rooms.json").write_text(json.dumps(results, indent=1))
 

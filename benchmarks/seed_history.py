@@ -74,7 +74,9 @@ def seed_sqlite(data_dir: Path, total: int) -> tuple[int, int]:
     db.execute("PRAGMA synchronous=OFF")
     rooms = []
     for key in ROOMS:
-        row = db.execute("SELECT id, last_seq FROM conversations WHERE room_key = ?", (key,)).fetchone()
+        row = db.execute(
+            "SELECT id, last_seq FROM conversations WHERE room_key = ?", (key,)
+        ).fetchone()
         if row is None:
             raise SystemExit(f"no {key}: run the load generator's joins on this database first")
         members = [
@@ -124,7 +126,9 @@ async def seed_postgres(url: str, total: int) -> tuple[int, int]:
     try:
         rooms = []
         for key in ROOMS:
-            row = await db.fetchrow("SELECT id, last_seq FROM conversations WHERE room_key = $1", key)
+            row = await db.fetchrow(
+                "SELECT id, last_seq FROM conversations WHERE room_key = $1", key
+            )
             if row is None:
                 raise SystemExit(f"no {key}: run the load generator's joins on this database first")
             members = [
@@ -164,8 +168,12 @@ async def seed_postgres(url: str, total: int) -> tuple[int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("data_dir", help="the server's PARLEY_DATA_DIR (ignored with --database-url)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "data_dir", help="the server's PARLEY_DATA_DIR (ignored with --database-url)"
+    )
     parser.add_argument("total", type=int, help="messages stored in the bench rooms afterwards")
     parser.add_argument("--database-url", help="PostgreSQL instead of the embedded SQLite")
     args = parser.parse_args()
