@@ -67,7 +67,7 @@ class Conn(asyncio.Protocol):
         self.app, self.request, self.auth = app, request, auth
         self.buf = b""
         self.state = 0  # 0 HTTP, 1 websocket open, 2 authenticated
-        self.waiter: asyncio.Future[None] | None = asyncio.get_running_loop().create_future()
+        self.waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -76,8 +76,8 @@ class Conn(asyncio.Protocol):
         self.request = b""
 
     def _done(self, error: str | None) -> None:
-        waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
+        waiter = self.waiter
+        if not waiter.done():
             if error is None:
                 waiter.set_result(None)
             else:
@@ -139,7 +139,7 @@ class Conn(asyncio.Protocol):
                 self._done("connect_error " + payload[2:80].decode(errors="replace"))
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.state == 2 and self.waiter is None:
+        if self.state == 2 and self.waiter.done() and self.waiter.exception() is None:
             self.app.dropped += 1
             self.app.alive.discard(self)
         self._done(f"closed during handshake ({exc or 'eof'})")
@@ -184,7 +184,6 @@ class Client:
                 await loop.sock_connect(sock, ("127.0.0.1", self.port))
                 request, auth = self.request(self.tokens[i % len(self.tokens)])
                 _, conn = await loop.create_connection(lambda: Conn(self, request, auth), sock=sock)
-                assert conn.waiter is not None
                 await conn.waiter
             self.alive.add(conn)
         except (OSError, TimeoutError, ConnectionError) as exc:
@@ -262,6 +261,7 @@ class Clients:
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(target=child, args=(theirs, args, port, tokens, k), daemon=True)
             proc.start()
+            theirs.close()  # a child that dies then ends our recv() (EOFError), not hangs it
             self.pipes.append(mine)
             self.procs.append(proc)
 
