@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Uuid
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parley.db.models.base import Base
@@ -67,3 +67,16 @@ class DeviceSession(Base):
     otp_session_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     """The keyed hash of the phone sign-in's `session_token` that opened it: the GOSOCKET
     seed's clients send that token as their credential (`player_action`)."""
+
+    __table_args__ = (
+        # Push planning asks, for every member of a conversation, whether the user has a
+        # device with a push token: a probe of this index (only such devices are in it) instead
+        # of every session of the user (measured: 10 000 members 29 -> 9.6 ms per message on
+        # SQLite). MariaDB has no partial indexes: there it is a plain index on user_id.
+        Index(
+            "ix_device_sessions_push_user",
+            "user_id",
+            sqlite_where=text("fcm_token IS NOT NULL"),
+            postgresql_where=text("fcm_token IS NOT NULL"),
+        ),
+    )
