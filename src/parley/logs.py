@@ -185,6 +185,9 @@ def configure_logging(settings: Settings) -> None:
 
     structlog.configure(
         processors=[
+            # First: a line below LOG_LEVEL is dropped before any processor runs (it was
+            # ~11 % of a connect's samples at LOG_LEVEL=warning, for lines never written).
+            structlog.stdlib.filter_by_level,
             *shared,
             _capture_exc_info,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
