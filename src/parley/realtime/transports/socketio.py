@@ -25,6 +25,7 @@ from typing_extensions import TypedDict
 
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
+from parley.domain.events import Event
 from parley.domain.recent_errors import RecentErrors
 from parley.errors import ParleyError, Unauthenticated
 from parley.realtime.connection import Connection, OutboundEvent, framed
@@ -80,11 +81,13 @@ class SocketIOConnection(Connection, Socket):
         if self.session.raw is None:
             super().send_event(event)
             return
-        namespace, offsets = self.namespace, self.offsets
-        frame = framed(event, self.dialect, lambda e: encode_sio_event(e, namespace, offsets))
+        frame = framed(event, self.dialect, self._encode_text)
         if frame is not None:
             self.frames_out += 1
             self.session.send_frame(frame)
+
+    def _encode_text(self, event: Event) -> str | None:
+        return encode_sio_event(event, self.namespace, self.offsets)
 
     def push(self, frame: Any) -> None:
         self.frames_out += 1
