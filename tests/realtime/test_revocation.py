@@ -259,6 +259,23 @@ async def test_a_token_whose_live_sessions_socket_was_ended_by_logout_is_refused
     assert await refused_connect(server, alice.access_token, namespace) == "session_revoked"
 
 
+@pytest.mark.parametrize("path", ["/ws", "/ws/gameplay"])
+async def test_a_ws_token_whose_live_sessions_socket_was_ended_by_logout_is_refused(
+    api: httpx.Client, server: ServerProcess, sockets: Sockets, path: str
+) -> None:
+    alice = register(api)
+    first = await sockets.open_ws(server, alice.access_token, path=path)
+    second = await sockets.open_ws(server, alice.access_token, path=path)  # from `first`
+    assert (await second.ack("ping")) is not None
+
+    assert api.post("/api/v1/auth/logout", headers=alice.headers).status_code == 200
+    await ended_by(first, "session_revoked")
+    await ended_by(second, "session_revoked")
+    refused = await sockets.open_ws(server, alice.access_token, path=path, expect_auth=False)
+    assert (await refused.expect("error"))["code"] == "session_revoked"
+    assert (await close_of(refused))[0] == 4401
+
+
 async def test_a_disabled_accounts_token_is_refused_after_its_live_socket_ended(
     api: httpx.Client, server: ServerProcess, sockets: Sockets
 ) -> None:
