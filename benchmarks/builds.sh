@@ -14,7 +14,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PARLEY="$(cd "$HERE/.." && pwd)"
-BENCH="$(cd "$PARLEY/../shared/bench" && pwd)"
+BENCH="$(cd "${BENCH:-$PARLEY/../shared/bench}" && pwd)"  # BENCH=: the shared yardstick elsewhere (a worktree)
 WORK=${WORK:-/tmp/parley-builds} ROUNDS=${ROUNDS:-2} WARMUP=${WARMUP:-20}
 # shellcheck source=benchmarks/parley-bench-env
 source "$HERE/parley-bench-env"

@@ -14,7 +14,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NEW="$(cd "$HERE/.." && pwd)"
 OLD="$(cd "${1:?usage: compare.sh OLD_CHECKOUT}" && pwd)"
-BENCH="$(cd "$NEW/../shared/bench" && pwd)"
+BENCH="$(cd "${BENCH:-$NEW/../shared/bench}" && pwd)"  # BENCH=: the shared yardstick elsewhere (a worktree)
 # shellcheck source=benchmarks/parley-bench-env
 source "$HERE/parley-bench-env"
 mkdir -p "$BENCH_DATA_DIR"

@@ -9,7 +9,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PARLEY="$(cd "$HERE/.." && pwd)"
-BENCH="$(cd "$PARLEY/../shared/bench" && pwd)"
+BENCH="$(cd "${BENCH:-$PARLEY/../shared/bench}" && pwd)"  # BENCH=: the shared yardstick elsewhere (a worktree)
 # shellcheck source=benchmarks/parley-bench-env
 source "$HERE/parley-bench-env"
 mkdir -p "$BENCH_DATA_DIR"

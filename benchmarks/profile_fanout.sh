@@ -16,7 +16,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PARLEY="$(cd "$HERE/.." && pwd)"
 DATA="$(cd "${DATA:-$HERE/.data}" 2>/dev/null && pwd || echo "${DATA:-$HERE/.data}")"
-BENCH="$(cd "$PARLEY/../shared/bench" && pwd)"
+BENCH="$(cd "${BENCH:-$PARLEY/../shared/bench}" && pwd)"  # BENCH=: the shared yardstick elsewhere (a worktree)
 # shellcheck source=benchmarks/parley-bench-env
 source "$HERE/parley-bench-env"
 PROTO=${PROTO:-sio} RATE=${RATE:-16000} SECS=${SECS:-20} MODE=${MODE:-fanout}

@@ -230,6 +230,87 @@ async def test_a_role_change_applies_to_live_sockets_at_once(
     assert refused["error"]["code"] == over_rest.json()["error"]["code"] == "not_the_sender"
 
 
+async def refused_connect(server: ServerProcess, token: str, namespace: str = "/") -> str:
+    """A Socket.IO connect with `token` is refused: its CONNECT_ERROR's code."""
+    client = SioClient(namespace)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.connect(server.base_url, auth={"token": token})
+    return str((await client.expect("connect_error"))["data"]["code"])
+
+
+# A connect with a token whose session a live connection already holds signs in from that
+# connection (`transports/live_sessions.py`): once the session or account ends, those
+# connections end, and a new connect with the same token is refused as before.
+
+
+@pytest.mark.parametrize("namespace", ["/", "/gameplay"])
+async def test_a_token_whose_live_sessions_socket_was_ended_by_logout_is_refused(
+    api: httpx.Client, server: ServerProcess, sockets: Sockets, namespace: str
+) -> None:
+    alice = register(api)
+    auth = {"token": alice.access_token}
+    first = await sockets.open_sio(server, auth, namespace=namespace)
+    second = await sockets.open_sio(server, auth, namespace=namespace)  # from `first`
+    assert (await second.call("heartbeat"))["status"] == "alive"
+
+    assert api.post("/api/v1/auth/logout", headers=alice.headers).status_code == 200
+    await sio_ended_by(first, "session_revoked")
+    await sio_ended_by(second, "session_revoked")
+    assert await refused_connect(server, alice.access_token, namespace) == "session_revoked"
+
+
+@pytest.mark.parametrize("path", ["/ws", "/ws/gameplay"])
+async def test_a_ws_token_whose_live_sessions_socket_was_ended_by_logout_is_refused(
+    api: httpx.Client, server: ServerProcess, sockets: Sockets, path: str
+) -> None:
+    alice = register(api)
+    first = await sockets.open_ws(server, alice.access_token, path=path)
+    second = await sockets.open_ws(server, alice.access_token, path=path)  # from `first`
+    assert (await second.ack("ping")) is not None
+
+    assert api.post("/api/v1/auth/logout", headers=alice.headers).status_code == 200
+    await ended_by(first, "session_revoked")
+    await ended_by(second, "session_revoked")
+    refused = await sockets.open_ws(server, alice.access_token, path=path, expect_auth=False)
+    assert (await refused.expect("error"))["code"] == "session_revoked"
+    assert (await close_of(refused))[0] == 4401
+
+
+async def test_a_disabled_accounts_token_is_refused_after_its_live_socket_ended(
+    api: httpx.Client, server: ServerProcess, sockets: Sockets
+) -> None:
+    admin, alice = create_admin(api, server), register(api)
+    held = await sockets.open_sio(server, {"token": alice.access_token})
+    disabled = api.put(
+        f"/api/v1/users/{alice.id}/status", headers=admin.headers, json={"status": "disabled"}
+    )
+    assert disabled.status_code == 200
+    await sio_ended_by(held, "account_disabled")
+    # Disabling the account ended its sessions too.
+    assert await refused_connect(server, alice.access_token) == "session_revoked"
+
+
+async def test_a_connect_borrowing_a_live_session_takes_its_changed_role(
+    api: httpx.Client, server: ServerProcess, sockets: Sockets
+) -> None:
+    admin, other_admin = create_admin(api, server), create_admin(api, server)
+    customer = register(api)
+    chat = direct_chat(api, admin, customer)
+    posted = api.post(
+        f"/api/v1/conversations/{chat}/messages",
+        headers=customer.headers,
+        json={"content": "customer"},
+    ).json()["id"]
+    await sockets.open_sio(server, {"token": admin.access_token})
+    demoted = api.put(
+        f"/api/v1/users/{admin.id}/role", headers=other_admin.headers, json={"role": "customer"}
+    )
+    assert demoted.status_code == 200
+    later = await sockets.open_sio(server, {"token": admin.access_token})
+    refused = await later.call("delete_message", {"message_id": posted})
+    assert refused["error"]["code"] == "not_the_sender"
+
+
 def test_the_official_js_client_sees_why_it_was_disconnected(
     api: httpx.Client, server: ServerProcess
 ) -> None:

@@ -96,6 +96,28 @@ async def test_logout_on_one_instance_closes_the_sockets_on_the_other(
     assert "too late" not in [m["content"] for m in history["messages"]]
 
 
+async def test_a_logout_on_one_instance_refuses_the_token_on_the_other_where_it_was_live(
+    pair: tuple[ServerProcess, ServerProcess],
+    api_a: httpx.Client,
+    opened: list[WsClient | SioClient],
+) -> None:
+    """B signs a second connect of a live device session in from its live socket
+    (`transports/live_sessions.py`); A's logout ends both there, and B then refuses the token."""
+    _, b = pair
+    alice = register(api_a)
+    first_ws, first_sio = await _both_sockets(b, alice.access_token, opened)
+    second_ws, second_sio = await _both_sockets(b, alice.access_token, opened)
+
+    assert api_a.post("/api/v1/auth/logout", headers=alice.headers).status_code == 200
+    await _ended_with(first_ws, first_sio, "session_revoked")
+    await _ended_with(second_ws, second_sio, "session_revoked")
+    refused = SioClient()
+    opened.append(refused)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await refused.connect(b.base_url, auth={"token": alice.access_token})
+    assert (await refused.expect("connect_error"))["data"]["code"] == "session_revoked"
+
+
 async def test_a_role_change_on_one_instance_applies_on_the_other(
     pair: tuple[ServerProcess, ServerProcess],
     api_a: httpx.Client,

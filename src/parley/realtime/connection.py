@@ -37,11 +37,11 @@ class OutboundEvent:
         self._encoded: dict[str, Any] = {}
 
     def encoded(self, dialect: str, encode: Callable[[Event], Any]) -> Any:
-        try:
-            return self._encoded[dialect]
-        except KeyError:
-            value = self._encoded[dialect] = encode(self.event)
-            return value
+        encoded = self._encoded
+        if dialect in encoded:
+            return encoded[dialect]
+        value = encoded[dialect] = encode(self.event)
+        return value
 
 
 class Connection(ABC):
@@ -234,11 +234,19 @@ def _stream_of(event: Event) -> str:
 def framed(
     event: OutboundEvent, dialect: str, encode: Callable[[Event], str | None]
 ) -> bytes | None:
-    """The event's frame for a dialect, framed once per broadcast."""
+    """The event's frame for a dialect, framed once per broadcast (every recipient after
+    the first finds it: one lookup, nothing made)."""
+    key = _FRAME_KEYS.get(dialect)
+    if key is None:
+        key = _FRAME_KEYS[dialect] = dialect + "#frame"
+    encoded = event._encoded
+    if key in encoded:
+        found: bytes | None = encoded[key]
+        return found
+    text = event.encoded(dialect, encode)
+    frame = encoded[key] = None if text is None else text_frame(text.encode())
+    return frame
 
-    def frame(e: Event) -> bytes | None:
-        text = event.encoded(dialect, encode)
-        return None if text is None else text_frame(text.encode())
 
-    result: bytes | None = event.encoded(dialect + "#frame", frame)
-    return result
+_FRAME_KEYS: dict[str, str] = {}
+"""Per dialect, the key its frames are kept under (one string, not one per recipient)."""

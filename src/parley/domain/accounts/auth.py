@@ -46,7 +46,7 @@ from parley.errors import (
     TokenExpired,
 )
 from parley.security.passwords import PasswordHasher
-from parley.security.tokens import TokenService
+from parley.security.tokens import TokenClaims, TokenService
 
 GATEWAY_SESSION = uuid.UUID(int=0)
 """The session id of principals a trusted gateway vouches for."""
@@ -172,7 +172,15 @@ class AuthService:
 
     async def authenticate(self, access_token: str) -> Principal:
         """The principal behind an access token; the session must still be live."""
-        claims = self._tokens.verify_access(access_token)
+        return await self.principal_of(self.verify_access(access_token))
+
+    def verify_access(self, access_token: str) -> TokenClaims:
+        """An access token's claims, once its signature, issuer, type and expiry hold (the
+        session behind it not checked: `principal_of`)."""
+        return self._tokens.verify_access(access_token)
+
+    async def principal_of(self, claims: TokenClaims) -> Principal:
+        """The principal of verified access-token claims; the session must still be live."""
         return await self.session_principal(
             claims.session_id, user_id=claims.user_id, expires_at=claims.expires_at
         )

@@ -25,6 +25,7 @@ from typing_extensions import TypedDict
 
 from parley.domain.accounts.auth import AuthService
 from parley.domain.accounts.principal import Principal
+from parley.domain.events import Event
 from parley.domain.recent_errors import RecentErrors
 from parley.errors import ParleyError, Unauthenticated
 from parley.realtime.connection import Connection, OutboundEvent, framed
@@ -32,6 +33,7 @@ from parley.realtime.dialects import encode_sio_event
 from parley.realtime.protocol import CloseCode
 from parley.realtime.signin import SyncCommand, renewal, validation_details
 from parley.realtime.stats import SocketStats
+from parley.realtime.transports.live_sessions import LiveSessions
 from parley.realtime.wire.engineio import EngineSession
 from parley.realtime.wire.socketio import (
     DISCONNECT,
@@ -79,11 +81,13 @@ class SocketIOConnection(Connection, Socket):
         if self.session.raw is None:
             super().send_event(event)
             return
-        namespace, offsets = self.namespace, self.offsets
-        frame = framed(event, self.dialect, lambda e: encode_sio_event(e, namespace, offsets))
+        frame = framed(event, self.dialect, self._encode_text)
         if frame is not None:
             self.frames_out += 1
             self.session.send_frame(frame)
+
+    def _encode_text(self, event: Event) -> str | None:
+        return encode_sio_event(event, self.namespace, self.offsets)
 
     def push(self, frame: Any) -> None:
         self.frames_out += 1
@@ -159,7 +163,11 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
         self.auth = auth
         self.stats = stats
         self._auth_timeout = auth_timeout_secs
-        self._pending: dict[str, tuple[Principal, Any]] = {}
+        self._pending: dict[str, tuple[Principal, Any, Connection | None]] = {}
+        """Signed in at connect, served once connected: (principal, since, the connection
+        it was borrowed from, if any: `LiveSessions`)."""
+        self.live_sessions = LiveSessions()
+        """This namespace's signed-in sockets by device session."""
 
     @abstractmethod
     async def signed_in(self, socket: SocketIOConnection, since: Any) -> Mapping[str, Any]:
@@ -193,14 +201,19 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
     async def _connect(self, socket: SocketIOConnection, auth: Any) -> dict[str, Any] | None:
         token = token_from(auth, socket)
         if token is None and (shared := _signed_in_sibling(socket)) is not None:
-            self._pending[socket.id] = (shared, None)  # see `_share_sign_in`
+            self._pending[socket.id] = (shared, None, None)  # see `_share_sign_in`
             return None
         if token is None:
             loop = asyncio.get_running_loop()
             socket.auth_deadline = loop.call_later(self._auth_timeout, self._expire, socket)
             return None
         try:
-            principal = await self.auth.authenticate(token)
+            claims = self.auth.verify_access(token)
+            borrowed = self.live_sessions.principal_for(claims)
+            if borrowed is None:
+                principal, donor = await self.auth.principal_of(claims), None
+            else:
+                principal, donor = borrowed
         except ParleyError as exc:
             raise ConnectRefused(exc.code, exc.message) from exc
         since = auth.get("since") if isinstance(auth, dict) else None
@@ -209,7 +222,7 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
         except ValidationError as exc:
             message, details = validation_details(exc)
             raise ConnectRefused("validation_error", message, details) from exc
-        self._pending[socket.id] = (principal, since)
+        self._pending[socket.id] = (principal, since, donor)
         return None
 
     async def after_connect(self, socket: SocketIOConnection) -> None:
@@ -217,15 +230,19 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
         pending = self._pending.pop(socket.id, None)
         if pending is None:
             return
+        principal, since, donor = pending
         try:
-            await self.sign_in(socket, *pending)
+            await self.sign_in(socket, principal, since)
         except ParleyError as exc:  # e.g. the database too busy to start serving it: retry
             await socket.end(exc.code, exc.message)
+            return
+        await LiveSessions.confirm(socket, donor)
 
     async def on_disconnect(self, socket: SocketIOConnection) -> None:
         if socket.auth_deadline is not None:
             socket.auth_deadline.cancel()
         self._pending.pop(socket.id, None)
+        self.live_sessions.remove(socket)
         session = socket.session
         reason = (session.close_reason or "closed") if session.closed else "namespace disconnect"
         if socket.ended is not None:
@@ -244,6 +261,8 @@ class AuthenticatedNamespace(Namespace[SocketIOConnection]):
         if socket.session.pending_ticket is not None:  # signed in: no longer pending
             socket.session.pending_ticket.release()
         greeting = await self.signed_in(socket, since)
+        if socket.ended is None and _connected(socket):
+            self.live_sessions.add(socket)  # the hub serves it: it ends it on a revocation
         self.stats.signed_in(socket)
         await _share_sign_in(socket, principal)
         return greeting
@@ -328,6 +347,12 @@ def _siblings(socket: SocketIOConnection) -> list[SocketIOConnection]:
     """The client's sockets on its other namespaces, over the same Engine.IO connection."""
     sockets: dict[str, SocketIOConnection] = socket.session.state.get(SOCKETS, {})
     return [s for s in sockets.values() if s is not socket]
+
+
+def _connected(socket: SocketIOConnection) -> bool:
+    """Still its namespace's socket (`on_disconnect` has not run, and will run once)."""
+    sockets: dict[str, SocketIOConnection] = socket.session.state.get(SOCKETS, {})
+    return sockets.get(socket.namespace) is socket
 
 
 def _signed_in_sibling(socket: SocketIOConnection) -> Principal | None:

@@ -14,6 +14,7 @@ or the token expires unrenewed, the client gets an `error` frame and the close c
 from __future__ import annotations
 
 import asyncio
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
@@ -41,11 +42,16 @@ from parley.realtime.pending_sockets import release_of
 from parley.realtime.protocol import BAD_FRAME, UNKNOWN_TYPE, CloseCode
 from parley.realtime.signin import AuthCommand, renewal, validation_details
 from parley.realtime.stats import TOO_SLOW, SocketStats
+from parley.realtime.transports.live_sessions import LiveSessions
 from parley.realtime.transports.websocket_connection import WebSocketConnection
 from parley.realtime.transports.websocket_frames import ErrorFrame, Pong, WsSignedIn
 from parley.wirejson import JsonPolicy, JsonRefused, deliverable
 
 log = structlog.get_logger(__name__)
+
+_LIVE: weakref.WeakKeyDictionary[Any, LiveSessions] = weakref.WeakKeyDictionary()
+"""The signed-in `/ws` connections by device session, per sign-in service (one per app and
+endpoint: chat's, the game rooms'), which every session of that endpoint shares."""
 
 
 Reply = list[tuple[str, Any]]
@@ -109,6 +115,8 @@ class WebSocketSession(ABC):
             request_id=request_id_of(self.websocket.scope),
         )
         reason = "server close"
+        live: LiveSessions | None = None
+        held: Connection | None = None
         try:
             token = _token_from_request(self.websocket)
             since: dict[str, int] = {}
@@ -120,8 +128,14 @@ class WebSocketSession(ABC):
                     return
                 token = auth.token
                 since = {str(k): v for k, v in (auth.since or {}).items()}
+            live = _LIVE.get(self.signin)
+            if live is None:
+                live = _LIVE[self.signin] = LiveSessions()
             try:
-                principal = await self.signin.auth.authenticate(token)
+                accounts = self.signin.auth
+                claims = accounts.verify_access(token)
+                borrowed = live.principal_for(claims)
+                principal, donor = borrowed or (await accounts.principal_of(claims), None)
                 release_of(self.websocket.scope)  # signed in: no longer pending
                 await self.opened(principal, since)
             except ParleyError as exc:  # signing in (or starting to serve) did not happen
@@ -133,11 +147,17 @@ class WebSocketSession(ABC):
                 code = CloseCode.TRY_AGAIN_LATER if unchecked else CloseCode.UNAUTHENTICATED
                 await self._flush_and_close(code, exc.code)
                 return
+            if connection.ended is None:
+                live.add(connection)  # the hub serves it: it ends it on a revocation
+            held = connection
+            await LiveSessions.confirm(connection, donor)
             stats.signed_in(connection)
             await self._read_loop()
         except WebSocketDisconnect as exc:
             reason = f"client close {exc.code}"
         finally:
+            if held is not None and live is not None:
+                live.remove(held)
             connection.pipeline.cancel()
             if connection.too_slow:
                 reason = TOO_SLOW

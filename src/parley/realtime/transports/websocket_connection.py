@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
 
+from parley.domain.events import Event
 from parley.realtime.connection import Connection, OutboundEvent, framed
 from parley.realtime.dialects import WS_ENVELOPE, dump, encode_ws_event
 from parley.realtime.protocol import CloseCode
@@ -50,11 +51,13 @@ class WebSocketConnection(Connection):
         if self.raw is None:
             super().send_event(event)
             return
-        dialect = self.dialect
-        frame = framed(event, dialect, lambda e: encode_ws_event(e, dialect))
+        frame = framed(event, self.dialect, self._encode_text)
         if frame is not None:
             self.frames_out += 1
             self.raw.write(frame)
+
+    def _encode_text(self, event: Event) -> str | None:
+        return encode_ws_event(event, self.dialect)
 
     def push(self, frame: Any) -> None:
         self.frames_out += 1
