@@ -148,7 +148,8 @@ class Settings(BaseSettings):
     database_queue_timeout_secs: float = Field(
         # Long enough for a burst of a thousand joins on SQLite (5-10 s measured; 10 s refused
         # 3 % of them under load). A Socket.IO connection reads its next packet (a PONG) only
-        # once its command is done, so a wait past SIO_PING_TIMEOUT_SECS ends in a ping timeout.
+        # once its command is done; a client that sent anything after the ping (its PONG
+        # included) counts as having answered it, so a long wait is no ping timeout.
         30.0,
         gt=0,
         validation_alias=AliasChoices("DATABASE_QUEUE_TIMEOUT_SECS"),

@@ -9,9 +9,12 @@ and closes one that leaves a ping unanswered for `SIO_PING_TIMEOUT_SECS`. Timing
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -154,3 +157,51 @@ async def test_the_socketio_sign_in_timeout_closes_with_4408(
     assert (await client.event("error"))["code"] == "auth_timeout"
     await client.next(lambda p: p == "41")
     assert await client.closed() == 4408
+
+
+async def test_a_client_whose_sends_wait_for_the_database_is_not_dropped(
+    tmp_path: Path,
+) -> None:
+    """Another process holds SQLite's write lock for over two ping intervals while the client
+    sends 100 messages at once: past 64 in flight the server stops reading its packets, so
+    its PONGs wait behind its sends. What came in after a ping counts as the answer: the
+    client stays connected, and every send is stored once the lock is free."""
+    data = tmp_path / "held"
+    server = start_server(
+        data,
+        {
+            "SIO_PING_INTERVAL_SECS": str(INTERVAL_SECS),
+            "SIO_PING_TIMEOUT_SECS": str(TIMEOUT_SECS),
+            "DATABASE_BUSY_TIMEOUT_SECS": "30",
+        },
+    )
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=15) as api:
+            someone = register(api)
+        client = await signed_in(server, someone)
+        room = f"held-{time.monotonic_ns()}"
+        await client.send(f'420["join",{{"room_id":"{room}"}}]')
+        await client.starting("430")
+        holder = sqlite3.connect(data / "parley.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            for n in range(1, 101):
+                await client.send(f'42{n}["message",{{"room_id":"{room}","content":"m{n}"}}]')
+            held_until = time.monotonic() + 2 * (INTERVAL_SECS + TIMEOUT_SECS) + 0.5
+            with contextlib.suppress(TimeoutError):  # reading on, answering the pings
+                await client.next(lambda _: False, timeout=held_until - time.monotonic())
+        finally:
+            holder.rollback()
+            holder.close()
+        assert len(client.pings) >= 2  # pinged, and answered, while its sends waited
+        acks: dict[int, Any] = {}
+        async with asyncio.timeout(20):
+            while len(acks) < 100:
+                packet = await client.next(lambda p: p.startswith("43") and p[2:3] != "0")
+                number, _, body = packet[2:].partition("[")
+                acks[int(number)] = orjson.loads("[" + body)[0]
+        assert all("error" not in ack for ack in acks.values()), acks
+        assert sorted(acks) == list(range(1, 101))
+        await client.close()
+    finally:
+        server.stop()

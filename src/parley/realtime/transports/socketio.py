@@ -78,13 +78,14 @@ class SocketIOConnection(Connection, Socket):
         return event.encoded(self.dialect, lambda e: encode_sio_event(e, namespace, offsets))  # type: ignore[no-any-return]
 
     def send_event(self, event: OutboundEvent) -> None:
-        if self.session.raw is None:
+        raw = self.session.raw
+        if raw is None:
             super().send_event(event)
             return
         frame = framed(event, self.dialect, self._encode_text)
         if frame is not None:
             self.frames_out += 1
-            self.session.send_frame(frame)
+            raw.write(frame)  # what `session.send_frame` does, one call less per recipient
 
     def _encode_text(self, event: Event) -> str | None:
         return encode_sio_event(event, self.namespace, self.offsets)

@@ -154,6 +154,11 @@ class EngineSession:
         else:
             self.outbox.push(packet)
 
+    def heard_since(self, moment: float) -> bool:
+        """Whether the client sent anything after `moment` that the layer above has not read
+        yet (WebSocket under Parley's server only): its answer to a ping may be behind it."""
+        return self.raw is not None and self.raw.heard_since(moment)
+
     def send_frame(self, frame: bytes) -> None:
         """A packet already framed for the WebSocket (the broadcast fast path)."""
         assert self.raw is not None
@@ -268,7 +273,15 @@ class EngineServer:
                 session = self.sessions.get(due_pong.popleft()[1])
                 # Not answered, and not a later ping (whose own entry comes later).
                 sent = session.ping_sent_at if session is not None else None
-                if session is not None and sent is not None and sent + self._ping_timeout <= now:
+                if session is None or sent is None or sent + self._ping_timeout > now:
+                    continue
+                if session.heard_since(sent):
+                    # Alive: it sent after the ping, but the layer above has not read that
+                    # far (its sends are waiting for a commit, say), so the pong, if any,
+                    # waits behind them. Counted as the answer; the next ping as after one.
+                    session.ping_sent_at = None
+                    due_ping.append((now + self._ping_interval, session.sid))
+                else:
                     self._close_soon(session, "ping timeout")
             while due_in_use and due_in_use[0][0] <= now:
                 session = self.sessions.get(due_in_use.popleft()[1])

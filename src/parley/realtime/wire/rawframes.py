@@ -53,6 +53,11 @@ class RawWebSocket(Protocol):
         """The bytes waiting to be sent, exactly."""
         ...
 
+    def raw_heard_since(self, moment: float) -> bool:
+        """Whether a message came in after `moment` (time.monotonic), or reading is paused
+        because the app has not taken what came (the client may have answered behind it)."""
+        ...
+
     def keep_alive_by_app(self) -> None:
         """The app pings this client itself: no WebSocket-level pings needed."""
         ...
@@ -79,12 +84,22 @@ class RawWriter:
         self.closed = False
 
     def write(self, frame: bytes) -> None:
-        if self.closed or not self._raw.raw_open():
+        # Not asking `raw_open` here: a frame written to a connection that is closing is
+        # dropped when its writes are flushed (`raw_flush` asks), in this pass or the next.
+        if self.closed:
             return
-        if self._raw.raw_write(frame) > self._limit and self._raw.raw_waiting() > self._limit:
+        raw = self._raw
+        if (
+            raw.raw_write(frame) > self._limit
+            and raw.raw_open()
+            and raw.raw_waiting() > self._limit
+        ):
             self.closed = True
             log.warning("connection.too_slow", buffered_limit=self._limit)
             self._closer = asyncio.ensure_future(self._on_overflow())
+
+    def heard_since(self, moment: float) -> bool:
+        return self._raw.raw_heard_since(moment)
 
     def write_text(self, text: str) -> None:
         self.write(text_frame(text.encode()))

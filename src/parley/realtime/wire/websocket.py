@@ -38,6 +38,7 @@ import base64
 import hashlib
 import os
 import struct
+import time
 import weakref
 from collections import deque
 from typing import Any
@@ -98,6 +99,7 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         "_fragment_bytes",
         "_fragment_opcode",
         "_fragments",
+        "_heard_at",
         "_inbox",
         "_keepalive",
         "_pending",
@@ -147,6 +149,8 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         self._waiter: asyncio.Future[dict[str, Any]] | None = None
         self._disconnect: dict[str, Any] | None = None
         self._read_paused = False
+        self._heard_at = 0.0
+        """When the last message (text or binary, not a control frame) came in (monotonic)."""
         self._drain: asyncio.Future[None] | None = None
         self._close_timer: asyncio.TimerHandle | None = None
         self._keepalive = True
@@ -512,6 +516,7 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
     def _on_message(self, opcode: int, payload: bytes) -> None:
         if self.close_sent:
             return  # the app is past `websocket.close`
+        self._heard_at = time.monotonic()
         if opcode == OP_BINARY:
             self._deliver({"type": "websocket.receive", "bytes": payload})
             return
@@ -608,11 +613,18 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         if pending is None:
             self._pending = [data]
             self._pending_bytes = len(data)
-            self._flusher.add(self)
+            flusher = self._flusher  # `Flusher.add`, inline: this runs once per recipient
+            flusher.dirty.append(self)
+            if not flusher.scheduled:
+                flusher.scheduled = True
+                self.loop.call_soon(flusher.flush)
         else:
             pending.append(data)
             self._pending_bytes += len(data)
         return self._buffered + self._pending_bytes
+
+    def raw_heard_since(self, moment: float) -> bool:
+        return self._read_paused or self._heard_at > moment
 
     def raw_waiting(self) -> int:
         return int(self.transport.get_write_buffer_size()) + self._pending_bytes
@@ -623,8 +635,8 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
             return
         self._pending = None
         self._pending_bytes = 0
-        if self.raw_open():
-            transport = self.transport
+        transport = self.transport
+        if self.handshake_complete and not self.close_sent and not transport.is_closing():
             transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
             self._buffered = transport.get_write_buffer_size()
 
@@ -632,24 +644,18 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
 class Flusher:
     """Flushes, in one callback at the start of the loop's next pass, every connection that
     `raw_write` wrote to in this one (a callback per connection cost a handle and a queue
-    entry per recipient of every broadcast)."""
+    entry per recipient of every broadcast). `raw_write` adds to it inline."""
 
-    __slots__ = ("_dirty", "_loop", "_scheduled")
+    __slots__ = ("_loop", "dirty", "scheduled")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._dirty: list[ParleyWebSocketProtocol] = []
-        self._scheduled = False
+        self.dirty: list[ParleyWebSocketProtocol] = []
+        self.scheduled = False
 
-    def add(self, protocol: ParleyWebSocketProtocol) -> None:
-        self._dirty.append(protocol)
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._scheduled = False
-        dirty, self._dirty = self._dirty, []
+    def flush(self) -> None:
+        self.scheduled = False
+        dirty, self.dirty = self.dirty, []
         for protocol in dirty:
             try:
                 protocol.raw_flush()
