@@ -205,3 +205,22 @@ async def test_a_client_whose_sends_wait_for_the_database_is_not_dropped(
         await client.close()
     finally:
         server.stop()
+
+
+async def test_a_polling_session_that_times_out_between_polls_gets_close_at_its_next_poll(
+    heartbeat_server: ServerProcess,
+) -> None:
+    """A session that times out while no poll of its client is waiting: the next poll is
+    answered CLOSE, as a waiting one would have been (socket.io clients then report
+    "transport close", not "transport error"); only the poll after that finds it unknown."""
+    base = f"{heartbeat_server.base_url}/socket.io/?EIO=4&transport=polling"
+    async with httpx.AsyncClient(timeout=5) as http:
+        quiet = (await http.get(base)).text.split('"sid":"')[1].split('"')[0]
+        clock = (await http.get(base)).text.split('"sid":"')[1].split('"')[0]
+        # The clock's poll is answered when the clock times out; the quiet session, opened
+        # first, has timed out by then, with no poll of its own waiting.
+        assert (await http.get(f"{base}&sid={clock}")).text == "1"
+        answer = await http.get(f"{base}&sid={quiet}")
+        assert (answer.status_code, answer.text) == (200, "1")  # CLOSE
+        gone = await http.get(f"{base}&sid={quiet}")
+        assert gone.status_code == 400

@@ -71,6 +71,10 @@ UNSUPPORTED_PROTOCOL_VERSION = "Unsupported protocol version"
 CLIENT_CLOSE = "client close"
 """The close reason of a client's own `1`: its pending poll is answered NOOP, not CLOSE."""
 SEPARATOR = "\x1e"
+TIMED_OUT = frozenset({"ping timeout", "connect timeout"})
+"""Close reasons of a client that did nothing wrong but go quiet (see `_closed_polls`)."""
+MAX_CLOSED_POLLS = 10_000
+"""Closed polling sessions kept for their client's next poll (see `_closed_polls`)."""
 SWEEP_TICK_SECS = 0.05
 """At most this late a ping, a ping timeout or a connect timeout (less with short intervals)."""
 
@@ -218,6 +222,11 @@ class EngineServer:
         self._cors_origins = cors_origins
         self._sweeper: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Future[None]] = set()
+        self._closed_polls: dict[str, tuple[float, EngineSession]] = {}
+        """Polling sessions that timed out while no poll was waiting, by sid, until their
+        client's next poll takes the CLOSE packet (as a waiting poll would have: socket.io
+        clients then report "transport close" rather than "transport error"), or for a ping
+        timeout. A session closed for a protocol error stays unknown at once (400)."""
         # (deadline, sid): when a session is due its next ping, due to have answered one, due
         # to be in use. Within each queue every deadline is "when queued + the same delay",
         # so appending keeps it sorted and the sweeper only looks at its head. An entry is a
@@ -314,6 +323,8 @@ class EngineServer:
             session.pending_ticket.release()
         if session.protocol == 3:
             self._client_pings.forget(session.sid)
+        if session.transport == "polling" and not session._polling and reason in TIMED_OUT:
+            self._keep_closed_poll(session)
         await session.outbox.stop_writer()
         session.outbox.close()
         if session._ws_send is not None:
@@ -413,8 +424,24 @@ class EngineServer:
         await _http(send, 200, body, self._cors(scope), text=True)
         await self.handler.on_open(session)
 
+    def _keep_closed_poll(self, session: EngineSession) -> None:
+        now = time.monotonic()
+        kept = self._closed_polls
+        while kept:  # oldest first: drop what has expired, and the oldest past the cap
+            sid, (until, _) = next(iter(kept.items()))
+            if until > now and len(kept) < MAX_CLOSED_POLLS:
+                break
+            del kept[sid]
+        kept[session.sid] = (now + self._ping_timeout, session)
+
+    def _closed_poll(self, sid: str) -> EngineSession | None:
+        kept = self._closed_polls.pop(sid, None)
+        if kept is None or kept[0] <= time.monotonic():
+            return None
+        return kept[1]
+
     async def _poll(self, scope: Scope, send: Send, sid: str) -> None:
-        session = self.sessions.get(sid)
+        session = self.sessions.get(sid) or self._closed_poll(sid)
         if session is None or session.transport != "polling":
             # Upgraded: a transport mismatch (Bad request), as the reference server answers.
             body = SESSION_UNKNOWN if session is None else BAD_REQUEST
