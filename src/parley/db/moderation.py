@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import MessageReport, RoomRestriction
@@ -14,19 +14,6 @@ from parley.db.models import MessageReport, RoomRestriction
 
 def _in_force(now: datetime) -> object:
     return or_(RoomRestriction.until.is_(None), RoomRestriction.until > now)
-
-
-MUTED_PAIRS = select(RoomRestriction.conversation_id, RoomRestriction.user_id).where(
-    RoomRestriction.kind == "mute",
-    RoomRestriction.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
-    RoomRestriction.user_id.in_(bindparam("user_ids", expanding=True)),
-    or_(
-        RoomRestriction.until.is_(None),
-        RoomRestriction.until > bindparam("now", type_=RoomRestriction.__table__.c.until.type),
-    ),
-)
-"""The (conversation, user) mutes in force now: built once, the send path runs it every
-batch (db/send_batch.py)."""
 
 
 async def find_restriction(

@@ -85,7 +85,7 @@ class SocketIOConnection(Connection, Socket):
         frame = framed(event, self.dialect, self._encode_text)
         if frame is not None:
             self.frames_out += 1
-            raw.write(frame)  # what `session.send_frame` does, one call less per recipient
+            raw.write(frame)  # straight to the raw writer: the broadcast fast path
 
     def _encode_text(self, event: Event) -> str | None:
         return encode_sio_event(event, self.namespace, self.offsets)

@@ -163,11 +163,6 @@ class EngineSession:
         yet (WebSocket under Parley's server only): its answer to a ping may be behind it."""
         return self.raw is not None and self.raw.heard_since(moment)
 
-    def send_frame(self, frame: bytes) -> None:
-        """A packet already framed for the WebSocket (the broadcast fast path)."""
-        assert self.raw is not None
-        self.raw.write(frame)
-
     def send_message(self, data: str) -> None:
         self.send_packet(MESSAGE + data)
 
