@@ -424,6 +424,24 @@ class Settings(BaseSettings):
         "buffer on the fast path) before it counts as too slow and is closed (code 4429). "
         "Keep it several times MAX_MESSAGE_BYTES.",
     )
+    ws_write_coalesce_ms: float = Field(
+        10.0,
+        ge=0,
+        le=100,
+        validation_alias=AliasChoices("WS_WRITE_COALESCE_MS"),
+        description="Under load (the process using WS_WRITE_COALESCE_BUSY of a core or more), "
+        "the longest a WebSocket frame waits so that one connection's frames of several "
+        "broadcasts leave in one write; 0 writes at once always. Lightly loaded, frames never "
+        "wait.",
+    )
+    ws_write_coalesce_busy: float = Field(
+        0.8,
+        ge=0,
+        le=4,
+        validation_alias=AliasChoices("WS_WRITE_COALESCE_BUSY"),
+        description="The share of a core (read every 0.2 s) from which the process counts as "
+        "under load for WS_WRITE_COALESCE_MS.",
+    )
     presence_grace_secs: float = Field(
         3.0,
         ge=0,
