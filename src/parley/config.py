@@ -429,18 +429,17 @@ class Settings(BaseSettings):
         ge=0,
         le=100,
         validation_alias=AliasChoices("WS_WRITE_COALESCE_MS"),
-        description="Under load (the process using WS_WRITE_COALESCE_BUSY of a core or more), "
-        "the longest a WebSocket frame waits so that one connection's frames of several "
-        "broadcasts leave in one write; 0 writes at once always. Lightly loaded, frames never "
-        "wait.",
+        description="Under load, the longest a WebSocket frame waits so that one connection's "
+        "frames of several broadcasts leave in one write; 0 writes at once always. Lightly "
+        "loaded, frames never wait.",
     )
-    ws_write_coalesce_busy: float = Field(
-        0.8,
+    ws_write_coalesce_lag_ms: float = Field(
+        2.0,
         ge=0,
-        le=4,
-        validation_alias=AliasChoices("WS_WRITE_COALESCE_BUSY"),
-        description="The share of a core (read every 0.2 s) from which the process counts as "
-        "under load for WS_WRITE_COALESCE_MS.",
+        le=1000,
+        validation_alias=AliasChoices("WS_WRITE_COALESCE_LAG_MS"),
+        description="Under load means: the event loop ran its writes this late on average over "
+        "the last 0.2 s (it has more to do than it can do at once). 0: always.",
     )
     presence_grace_secs: float = Field(
         3.0,

@@ -43,8 +43,10 @@ def write(flusher: Flusher, connection: Recorder) -> None:
 
 
 async def test_lightly_loaded_frames_leave_on_the_next_pass() -> None:
-    # "Under load" from four cores' worth: this process never is.
-    flusher = Flusher(asyncio.get_running_loop(), WriteCoalescing(0.5, busy_share=4, window_secs=0))
+    # "Under load" from a minute late: this loop never is.
+    flusher = Flusher(
+        asyncio.get_running_loop(), WriteCoalescing(0.5, busy_lag_secs=60, window_secs=0)
+    )
     for _ in range(3):
         connection = Recorder()
         write(flusher, connection)
@@ -56,7 +58,7 @@ async def test_lightly_loaded_frames_leave_on_the_next_pass() -> None:
 
 async def test_under_load_a_flush_waits_and_takes_what_came_meanwhile() -> None:
     loop = asyncio.get_running_loop()
-    flusher = Flusher(loop, WriteCoalescing(0.05, busy_share=0, window_secs=0))
+    flusher = Flusher(loop, WriteCoalescing(0.05, busy_lag_secs=0, window_secs=0))
     first = Recorder()
     write(flusher, first)
     await asyncio.sleep(0)
@@ -76,7 +78,9 @@ async def test_under_load_a_flush_waits_and_takes_what_came_meanwhile() -> None:
 
 
 async def test_without_a_delay_the_load_is_never_measured() -> None:
-    flusher = Flusher(asyncio.get_running_loop(), WriteCoalescing(0, busy_share=0, window_secs=0))
+    flusher = Flusher(
+        asyncio.get_running_loop(), WriteCoalescing(0, busy_lag_secs=0, window_secs=0)
+    )
     connection = Recorder()
     for _ in range(3):
         write(flusher, connection)
@@ -90,7 +94,7 @@ def always_busy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
     # Counts as under load whatever it does, and holds frames for up to 100 ms.
     server = start_server(
         Path(tmp_path_factory.mktemp("coalesce")),
-        {"WS_WRITE_COALESCE_MS": "100", "WS_WRITE_COALESCE_BUSY": "0"},
+        {"WS_WRITE_COALESCE_MS": "100", "WS_WRITE_COALESCE_LAG_MS": "0"},
     )
     yield server
     server.stop()

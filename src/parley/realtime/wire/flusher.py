@@ -9,13 +9,13 @@ connection cost a handle and a queue entry per recipient of every broadcast).
 A write to a socket costs far more than the Python around it (the kernel's TCP path for both
 ends on loopback), and two frames joined cost hardly more than one: measured in-process on
 real loopback sockets, 4.1-4.6 us per delivery at one frame per write, 2.2 at two, 1.4 at
-four. So the frames of several broadcasts to one connection are best sent together. When the
-process is busy (it used at least `busy_share` of a core over the last `window_secs`), the
-flush waits up to `max_delay_secs` after the first write of a pass, so that broadcasts of
-the next batches join those frames; when it is not, the flush runs at the start of the next
-pass and nothing waits. At 5 000 deliveries/s a process is ~20 % busy (no delay); near its
-ceiling it is ~95 % busy, and every connection hearing several messages in that window pays
-one system call for them.
+four. So under load the frames of several broadcasts to one connection are best sent
+together. "Under load" is read off the loop itself: how late flushes run after they were
+due (a pass that has more to do than it can do at once runs its callbacks late, whether the
+process is short of work time or of a core it shares). When flushes ran, on average over
+the last `window_secs`, `busy_lag_secs` or more late, the next flushes wait up to
+`max_delay_secs` after the first write of a pass and take everything written meanwhile;
+otherwise a flush runs at the start of the next pass and nothing waits.
 """
 
 from __future__ import annotations
@@ -35,16 +35,20 @@ class Flushable(Protocol):
 
 
 class WriteCoalescing:
-    """The setting (`WS_WRITE_COALESCE_MS`): the longest a frame waits under load, the share
-    of a core that counts as under load, and how often that share is read (at a flush)."""
+    """The settings (`WS_WRITE_COALESCE_MS`, `WS_WRITE_COALESCE_LAG_MS`): the longest a frame
+    waits under load, how late flushes must run on average to count as under load, and how
+    often that average is read (at a flush)."""
 
-    __slots__ = ("busy_share", "max_delay_secs", "window_secs")
+    __slots__ = ("busy_lag_secs", "max_delay_secs", "window_secs")
 
     def __init__(
-        self, max_delay_secs: float = 0.0, busy_share: float = 0.8, window_secs: float = 0.2
+        self,
+        max_delay_secs: float = 0.0,
+        busy_lag_secs: float = 0.002,
+        window_secs: float = 0.2,
     ) -> None:
         self.max_delay_secs = max_delay_secs
-        self.busy_share = busy_share
+        self.busy_lag_secs = busy_lag_secs
         self.window_secs = window_secs
 
 
@@ -54,38 +58,40 @@ coalescing = WriteCoalescing()
 
 class Flusher:
     __slots__ = (
-        "_cpu_at",
+        "_due",
+        "_lag_sum",
         "_loop",
+        "_settings",
         "_window_at",
+        "_window_flushes",
         "busy",
-        "busy_share",
         "dirty",
-        "max_delay_secs",
         "scheduled",
-        "window_secs",
     )
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, settings: WriteCoalescing | None = None
     ) -> None:
-        settings = settings or coalescing
         self._loop = loop
+        self._settings = settings or coalescing
         self.dirty: list[Flushable] = []
         self.scheduled = False
-        self.max_delay_secs = settings.max_delay_secs
-        self.busy_share = settings.busy_share
-        self.window_secs = settings.window_secs
         self.busy = False
         """Whether the last window counted as under load: flushes then wait."""
-        self._window_at = loop.time()
-        self._cpu_at = time.process_time()
+        self._due = 0.0
+        self._window_at = time.monotonic()
+        self._window_flushes = 0
+        self._lag_sum = 0.0
 
     def schedule(self) -> None:
         """After the first write of a pass (`raw_write` sets `scheduled` inline)."""
         self.scheduled = True
         if self.busy:
-            self._loop.call_later(self.max_delay_secs, self.flush)
+            delay = self._settings.max_delay_secs
+            self._due = time.monotonic() + delay
+            self._loop.call_later(delay, self.flush)
         else:
+            self._due = time.monotonic()
             self._loop.call_soon(self.flush)
 
     def flush(self) -> None:
@@ -96,17 +102,18 @@ class Flusher:
                 protocol.raw_flush()
             except Exception:  # one broken transport must not keep the others' frames back
                 log.exception("websocket.flush_failed")
-        if self.max_delay_secs > 0:
+        if self._settings.max_delay_secs > 0:
             self._measure()
 
     def _measure(self) -> None:
-        now = self._loop.time()
-        elapsed = now - self._window_at
-        if elapsed < self.window_secs:
+        now = time.monotonic()
+        self._lag_sum += now - self._due
+        self._window_flushes += 1
+        settings = self._settings
+        if now - self._window_at < settings.window_secs:
             return
-        cpu = time.process_time()
-        self.busy = (cpu - self._cpu_at) >= self.busy_share * elapsed
-        self._window_at, self._cpu_at = now, cpu
+        self.busy = self._lag_sum >= settings.busy_lag_secs * self._window_flushes
+        self._window_at, self._window_flushes, self._lag_sum = now, 0, 0.0
 
 
 _flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Flusher] = (
