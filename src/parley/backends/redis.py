@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from parley.backends.redis_client import redis_client
+from parley.backends.resp import RespClient
 from parley.domain.ports import Broker
 from parley.lifecycle import stop_task
 
@@ -42,6 +43,7 @@ class RedisBroker(Broker):
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
             socket_connect_timeout=2,
         )
+        self._commands = RespClient(url)  # a publish per event: pipelined (`resp`)
         self._pubsub: PubSub | None = None
         self._channels: set[str] = set()
         self._reader: asyncio.Task[None] | None = None
@@ -59,10 +61,11 @@ class RedisBroker(Broker):
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._commands.aclose()
         await self._redis.aclose()
 
     async def publish(self, channel: str, payload: bytes) -> None:
-        await self._redis.publish(self._prefix + channel, payload)
+        await self._commands.execute("PUBLISH", self._prefix + channel, payload)
 
     async def subscribe(self, channel: str) -> None:
         async with self._lock:
