@@ -24,7 +24,8 @@ import asyncio
 import hashlib
 import ssl
 from collections import deque
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import hiredis
 from redis.connection import SSLConnection, UnixDomainSocketConnection, parse_url
@@ -52,18 +53,21 @@ class _Connection(asyncio.Protocol):
         reader = self._reader
         reader.feed(data)
         while (reply := reader.gets()) is not False:
-            if not self._waiting:  # a reply to nothing: the stream is out of step
-                self.close()
-                return
-            waiter = self._waiting.popleft()
-            if waiter.done():  # its caller was cancelled; the reply is dropped
-                continue
-            if isinstance(reply, hiredis.ReplyError):
-                message = str(reply)
-                error = NoScriptError if message.startswith("NOSCRIPT") else ResponseError
-                waiter.set_exception(error(message))
-            else:
-                waiter.set_result(reply)
+            self._reply(reply)
+
+    def _reply(self, reply: Any) -> None:
+        if not self._waiting:  # a reply to nothing: the stream is out of step
+            self.close()
+            return
+        waiter = self._waiting.popleft()
+        if waiter.done():  # its caller was cancelled; the reply is dropped
+            return
+        if isinstance(reply, hiredis.ReplyError):
+            message = str(reply)
+            error = NoScriptError if message.startswith("NOSCRIPT") else ResponseError
+            waiter.set_exception(error(message))
+        else:
+            waiter.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -92,6 +96,70 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         if self._transport is not None:
             self._transport.close()
+
+
+C = TypeVar("C", bound=_Connection)
+
+PUSHED = frozenset({b"message", b"subscribe", b"unsubscribe"})
+
+
+class Subscription(_Connection):
+    """A connection in Pub/Sub mode: messages go to `on_message(channel, data)` as they
+    come; `subscribe`/`unsubscribe` return once Redis has confirmed every channel (from then
+    on a message published to it arrives here). `lost` is done when the connection ends."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self.on_message: Callable[[bytes, bytes], None] = _ignore
+        self._confirming: deque[list[Any]] = deque()  # [kind, channels left, waiter]
+        self.lost: asyncio.Future[None] = loop.create_future()
+
+    def _reply(self, reply: Any) -> None:
+        if type(reply) is list and reply and reply[0] in PUSHED:
+            kind = reply[0]
+            if kind == b"message":
+                self.on_message(reply[1], reply[2])
+                return
+            confirming = self._confirming
+            if confirming and confirming[0][0] == kind:
+                confirming[0][1] -= 1
+                if confirming[0][1] == 0:
+                    waiter = confirming.popleft()[2]
+                    if not waiter.done():
+                        waiter.set_result(None)
+            return
+        super()._reply(reply)
+
+    async def subscribe(self, *channels: str) -> None:
+        await self._change(b"subscribe", "SUBSCRIBE", channels)
+
+    async def unsubscribe(self, *channels: str) -> None:
+        await self._change(b"unsubscribe", "UNSUBSCRIBE", channels)
+
+    async def _change(self, kind: bytes, command: str, channels: tuple[str, ...]) -> None:
+        if not channels:
+            return
+        if self.closed:
+            raise RedisConnectionError("the Redis connection is closed")
+        waiter = self._loop.create_future()
+        self._confirming.append([kind, len(channels), waiter])
+        if not self._out:
+            self._loop.call_soon(self._flush)
+        self._out.append(hiredis.pack_command((command, *channels)))  # type: ignore[arg-type]
+        await waiter
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        while self._confirming:
+            waiter = self._confirming.popleft()[2]
+            if not waiter.done():
+                waiter.set_exception(RedisConnectionError("the Redis connection was lost"))
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+
+def _ignore(channel: bytes, data: bytes) -> None:
+    return
 
 
 class Script:
@@ -139,45 +207,45 @@ class RespClient:
             connection = self._connection
             if connection is None or connection.closed:
                 async with asyncio.timeout(self._connect_timeout_secs):
-                    connection = self._connection = await self._connect()
+                    connection = self._connection = await connect(self._options, _Connection)
         return connection
 
-    async def _connect(self) -> _Connection:
-        loop = asyncio.get_running_loop()
-        options = self._options
-        kind = options.get("connection_class")
-        try:
-            if kind is UnixDomainSocketConnection:
-                _, connection = await loop.create_unix_connection(
-                    lambda: _Connection(loop), options["path"]
-                )
-            else:
-                context = None
-                if kind is SSLConnection:
-                    context = ssl.create_default_context()
-                    if str(options.get("ssl_cert_reqs", "required")).lower() == "none":
-                        context.check_hostname = False
-                        context.verify_mode = ssl.CERT_NONE
-                _, connection = await loop.create_connection(
-                    lambda: _Connection(loop),
-                    options.get("host", "localhost"),
-                    int(options.get("port", 6379)),
-                    ssl=context,
-                )
-        except OSError as exc:
-            raise RedisConnectionError(f"cannot connect to Redis: {exc}") from exc
-        setup: list[tuple[Arg, ...]] = []
-        if options.get("password"):
-            user = options.get("username")
-            setup.append(
-                ("AUTH", user, options["password"]) if user else ("AUTH", options["password"])
+
+async def connect(options: dict[str, Any], kind_of: Callable[[asyncio.AbstractEventLoop], C]) -> C:
+    """A connection (of protocol `kind_of`) to the Redis that `parse_url`'s `options` name,
+    signed in and on its database."""
+    loop = asyncio.get_running_loop()
+    kind = options.get("connection_class")
+    try:
+        if kind is UnixDomainSocketConnection:
+            _, connection = await loop.create_unix_connection(
+                lambda: kind_of(loop), options["path"]
             )
-        if options.get("db"):
-            setup.append(("SELECT", int(options["db"])))
-        for command in setup:
-            try:
-                await connection.send(command)
-            except BaseException:
-                connection.close()
-                raise
-        return connection
+        else:
+            context = None
+            if kind is SSLConnection:
+                context = ssl.create_default_context()
+                if str(options.get("ssl_cert_reqs", "required")).lower() == "none":
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+            _, connection = await loop.create_connection(
+                lambda: kind_of(loop),
+                options.get("host", "localhost"),
+                int(options.get("port", 6379)),
+                ssl=context,
+            )
+    except OSError as exc:
+        raise RedisConnectionError(f"cannot connect to Redis: {exc}") from exc
+    setup: list[tuple[Arg, ...]] = []
+    if options.get("password"):
+        user = options.get("username")
+        setup.append(("AUTH", user, options["password"]) if user else ("AUTH", options["password"]))
+    if options.get("db"):
+        setup.append(("SELECT", int(options["db"])))
+    for command in setup:
+        try:
+            await connection.send(command)
+        except BaseException:
+            connection.close()
+            raise
+    return connection
