@@ -424,6 +424,23 @@ class Settings(BaseSettings):
         "buffer on the fast path) before it counts as too slow and is closed (code 4429). "
         "Keep it several times MAX_MESSAGE_BYTES.",
     )
+    ws_write_coalesce_ms: float = Field(
+        10.0,
+        ge=0,
+        le=100,
+        validation_alias=AliasChoices("WS_WRITE_COALESCE_MS"),
+        description="Under load, the longest a WebSocket frame waits so that one connection's "
+        "frames of several broadcasts leave in one write; 0 writes at once always. Lightly "
+        "loaded, frames never wait.",
+    )
+    ws_write_coalesce_lag_ms: float = Field(
+        2.0,
+        ge=0,
+        le=1000,
+        validation_alias=AliasChoices("WS_WRITE_COALESCE_LAG_MS"),
+        description="Under load means: the event loop ran its writes this late on average over "
+        "the last 0.2 s (it has more to do than it can do at once). 0: always.",
+    )
     presence_grace_secs: float = Field(
         3.0,
         ge=0,

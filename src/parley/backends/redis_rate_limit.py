@@ -9,6 +9,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from parley.backends.redis_client import redis_client
+from parley.backends.resp import RespClient, Script
 from parley.domain.ports import RateLimit
 
 HIT = """
@@ -44,21 +45,23 @@ return 0
 class RedisRateLimit(RateLimit):
     def __init__(self, url: str, *, prefix: str, name: str, limit: int, window_secs: float) -> None:
         self._redis: Redis = redis_client(url)
+        self._commands = RespClient(url)  # a hit per message sent, say: pipelined (`resp`)
         self._key = f"{prefix}rl:{name}:"
         self._limit = limit
         self._window_ms = max(1, int(window_secs * 1000))
-        self._script = self._redis.register_script(HIT)
+        self._script = Script(HIT)
         self._peek = self._redis.register_script(PEEK)
         self._hits = 0
 
     async def aclose(self) -> None:
+        await self._commands.aclose()
         await self._redis.aclose()
 
     async def hit(self, key: str) -> float | None:
         self._hits += 1  # two hits in the same millisecond are still two members
         wait_ms = int(
-            await self._script(
-                keys=[self._key + key], args=[self._window_ms, self._limit, self._hits]
+            await self._commands.run(
+                self._script, [self._key + key], [self._window_ms, self._limit, self._hits]
             )
         )
         return None if wait_ms == 0 else wait_ms / 1000

@@ -17,6 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from parley.backends.redis_client import redis_client
+from parley.backends.resp import RespClient, Script
 from parley.domain.ports import LoggedMessage, RecoveryStore, parse_position
 
 PUBLISH = """
@@ -50,10 +51,11 @@ SCAN_BATCH = 1000
 class RedisRecoveryStore(RecoveryStore):
     def __init__(self, url: str, *, prefix: str, retention_secs: float) -> None:
         self._redis: Redis = redis_client(url, socket_connect_timeout=2)
+        self._commands = RespClient(url)  # the per-message script: pipelined (`resp`)
         self._prefix = prefix
         self._stream = prefix + "recovery:log"
         self._retention_ms = int(retention_secs * 1000)
-        self._publish: Any = self._redis.register_script(PUBLISH)
+        self._publish = Script(PUBLISH)
         self._save: Any = self._redis.register_script(SAVE)
         self._take: Any = self._redis.register_script(TAKE)
 
@@ -62,15 +64,17 @@ class RedisRecoveryStore(RecoveryStore):
         return self
 
     async def aclose(self) -> None:
+        await self._commands.aclose()
         await self._redis.aclose()
 
     async def publish_message(
         self, channel: str, positioned: tuple[bytes, bytes], message: LoggedMessage
     ) -> str:
         head, tail = positioned
-        position = await self._publish(
-            keys=[self._stream],
-            args=[
+        position = await self._commands.run(
+            self._publish,
+            [self._stream],
+            [
                 self._retention_ms,
                 message.conversation_id,
                 message.seq,

@@ -18,7 +18,7 @@ from parley.domain.events import Event
 from parley.errors import ParleyError
 from parley.realtime.pipeline import CommandPipeline
 from parley.realtime.protocol import CloseCode
-from parley.realtime.wire.rawframes import text_frame
+from parley.realtime.wire.rawframes import RawWriter, text_frame
 
 MESSAGE_CREATED = "message.created"
 PRESENCE_CHANGED = "presence.changed"
@@ -47,12 +47,16 @@ class OutboundEvent:
 class Connection(ABC):
     """One authenticated (or authenticating) client connection, as the hub addresses it."""
 
-    dialect: str
     protocol: str
     """`socketio` or `websocket`: its label in the metrics and the lifecycle log."""
 
     def __init__(self, connection_id: str) -> None:
         self.id = connection_id
+        self._dialect = ""
+        self.frame_key = ""
+        """Where a broadcast keeps this dialect's frame (`framed`)."""
+        self.writer: RawWriter | None = None
+        """Its transport's raw writer, once frames can go straight to it (`rawframes`)."""
         # Set here, in the same order for every connection, so that instances keep sharing
         # their attribute keys (`stats` reads them at scrape time and at the disconnect).
         self.frames_in = 0
@@ -87,6 +91,16 @@ class Connection(ABC):
         self.ended: ParleyError | None = None
         """Why its credentials stopped holding (session revoked, account disabled, token
         expired): the connection is closing and refuses every command meanwhile."""
+
+    @property
+    def dialect(self) -> str:
+        """What its events look like on the wire: one frame is encoded per dialect."""
+        return self._dialect
+
+    @dialect.setter
+    def dialect(self, dialect: str) -> None:
+        self._dialect = dialect
+        self.frame_key = frame_key(dialect)
 
     @property
     def viewing(self) -> set[str]:
@@ -130,6 +144,10 @@ class Connection(ABC):
     def encode(self, event: OutboundEvent) -> Any | None:
         """The frame for this connection's dialect, or None when it has no such event."""
 
+    def encode_text(self, event: Event) -> str | None:
+        """The event as this dialect's text message, or None (raw writers frame it)."""
+        raise NotImplementedError
+
     @abstractmethod
     def push(self, frame: Any) -> None:
         """Queue a frame for the client; never blocks."""
@@ -144,6 +162,27 @@ class Connection(ABC):
 
     def deliver(self, event: OutboundEvent) -> None:
         """An event from the hub: held back or dropped as a duplicate during a catch-up."""
+        writer = self.writer
+        if (
+            writer is not None
+            and self.ended is None
+            and not self.blocks
+            and not self.blocked_by
+            and self.held is None
+            and not self.floor
+            and not self.live_from
+        ):
+            # The broadcast fast path (most recipients, most of the time): nothing to hide,
+            # hold or drop, and the frame found by one lookup once the first recipient of
+            # this dialect has framed it.
+            frame = event._encoded.get(self.frame_key, _UNSET)
+            if frame is _UNSET:
+                frame = framed(event, self._dialect, self.encode_text)
+            if frame is not None:
+                self.frames_out += 1
+                if not writer.closed and writer.put(frame) > writer.limit:
+                    writer.overflowing()
+            return
         if self.ended is not None:  # revoked: closing, and hears nothing more meanwhile
             return
         if (self.blocks or self.blocked_by) and self._hidden(event.event):
@@ -170,9 +209,16 @@ class Connection(ABC):
         return False
 
     def send_event(self, event: OutboundEvent) -> None:
-        frame = self.encode(event)
-        if frame is not None:
-            self.push(frame)
+        writer = self.writer
+        if writer is None:
+            frame = self.encode(event)
+            if frame is not None:
+                self.push(frame)
+            return
+        raw = framed(event, self._dialect, self.encode_text)
+        if raw is not None:
+            self.frames_out += 1
+            writer.write(raw)
 
     # -- catching up after a reconnect ----------------------------------------------------------
 
@@ -235,10 +281,8 @@ def framed(
     event: OutboundEvent, dialect: str, encode: Callable[[Event], str | None]
 ) -> bytes | None:
     """The event's frame for a dialect, framed once per broadcast (every recipient after
-    the first finds it: one lookup, nothing made)."""
-    key = _FRAME_KEYS.get(dialect)
-    if key is None:
-        key = _FRAME_KEYS[dialect] = dialect + "#frame"
+    the first finds it under `frame_key(dialect)`: one lookup, nothing made)."""
+    key = frame_key(dialect)
     encoded = event._encoded
     if key in encoded:
         found: bytes | None = encoded[key]
@@ -248,5 +292,13 @@ def framed(
     return frame
 
 
+def frame_key(dialect: str) -> str:
+    key = _FRAME_KEYS.get(dialect)
+    if key is None:
+        key = _FRAME_KEYS[dialect] = dialect + "#frame"
+    return key
+
+
 _FRAME_KEYS: dict[str, str] = {}
 """Per dialect, the key its frames are kept under (one string, not one per recipient)."""
+_UNSET: Any = object()

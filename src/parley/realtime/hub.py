@@ -207,8 +207,9 @@ class Hub:
         outbound = OutboundEvent(event)
         # Nobody needs to hear that they themselves came online.
         about = event.data.get("user_id") if event.name == "presence.changed" else None
+        origin = event.origin
         for connection in self._recipients(event):
-            if connection.id != event.origin and (about is None or connection.user_id != about):
+            if connection.id != origin and (about is None or connection.user_id != about):
                 connection.deliver(outbound)
 
     def _on_broker_message(self, channel: str, payload: bytes) -> None:

@@ -28,7 +28,7 @@ from parley.domain.accounts.principal import Principal
 from parley.domain.events import Event
 from parley.domain.recent_errors import RecentErrors
 from parley.errors import ParleyError, Unauthenticated
-from parley.realtime.connection import Connection, OutboundEvent, framed
+from parley.realtime.connection import Connection, OutboundEvent
 from parley.realtime.dialects import encode_sio_event
 from parley.realtime.protocol import CloseCode
 from parley.realtime.signin import SyncCommand, renewal, validation_details
@@ -65,6 +65,7 @@ class SocketIOConnection(Connection, Socket):
         self.namespace = namespace
         self.server = server
         self.dialect = f"sio{namespace}"
+        self.writer = session.raw
         self.auth_deadline: asyncio.TimerHandle | None = None
         self.auth_timer_task: asyncio.Future[None] | None = None
 
@@ -78,16 +79,11 @@ class SocketIOConnection(Connection, Socket):
         return event.encoded(self.dialect, lambda e: encode_sio_event(e, namespace, offsets))  # type: ignore[no-any-return]
 
     def send_event(self, event: OutboundEvent) -> None:
-        raw = self.session.raw
-        if raw is None:
-            super().send_event(event)
-            return
-        frame = framed(event, self.dialect, self._encode_text)
-        if frame is not None:
-            self.frames_out += 1
-            raw.write(frame)  # straight to the raw writer: the broadcast fast path
+        if self.writer is None:  # a polling session may have upgraded since
+            self.writer = self.session.raw
+        super().send_event(event)
 
-    def _encode_text(self, event: Event) -> str | None:
+    def encode_text(self, event: Event) -> str | None:
         return encode_sio_event(event, self.namespace, self.offsets)
 
     def push(self, frame: Any) -> None:

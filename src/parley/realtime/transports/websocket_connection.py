@@ -10,7 +10,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketState
 
 from parley.domain.events import Event
-from parley.realtime.connection import Connection, OutboundEvent, framed
+from parley.realtime.connection import Connection, OutboundEvent
 from parley.realtime.dialects import WS_ENVELOPE, dump, encode_ws_event
 from parley.realtime.protocol import CloseCode
 from parley.realtime.wire.outbox import Outbox
@@ -37,7 +37,7 @@ class WebSocketConnection(Connection):
         through a writer task over ASGI."""
         if self.raw_socket is not None:
             await self.raw_socket.raw_ready()
-            self.raw = RawWriter(
+            self.raw = self.writer = RawWriter(
                 self.raw_socket, limit_bytes=self._raw_limit, on_overflow=self._too_slow
             )
         else:
@@ -47,16 +47,7 @@ class WebSocketConnection(Connection):
         dialect = self.dialect
         return event.encoded(dialect, lambda e: encode_ws_event(e, dialect))  # type: ignore[no-any-return]
 
-    def send_event(self, event: OutboundEvent) -> None:
-        if self.raw is None:
-            super().send_event(event)
-            return
-        frame = framed(event, self.dialect, self._encode_text)
-        if frame is not None:
-            self.frames_out += 1
-            self.raw.write(frame)
-
-    def _encode_text(self, event: Event) -> str | None:
+    def encode_text(self, event: Event) -> str | None:
         return encode_ws_event(event, self.dialect)
 
     def push(self, frame: Any) -> None:

@@ -70,15 +70,21 @@ def raw_websocket(scope: Any) -> RawWebSocket | None:
 
 
 class RawWriter:
-    """Writes pre-framed messages to one connection; closes it when the client falls behind."""
+    """Writes pre-framed messages to one connection; closes it when the client falls behind.
 
-    __slots__ = ("_closer", "_limit", "_on_overflow", "_raw", "closed")
+    `put` and `limit` are public so that a broadcast's delivery loop can write with one call
+    per recipient (`Connection.deliver`): `if not w.closed and w.put(frame) > w.limit:
+    w.overflowing()` is `w.write(frame)`."""
+
+    __slots__ = ("_closer", "_on_overflow", "_raw", "closed", "limit", "put")
 
     def __init__(
         self, raw: RawWebSocket, *, limit_bytes: int, on_overflow: Callable[[], Awaitable[None]]
     ) -> None:
         self._raw = raw
-        self._limit = limit_bytes
+        self.put = raw.raw_write
+        """`raw_write`: at least the bytes now waiting to be sent."""
+        self.limit = limit_bytes
         self._on_overflow = on_overflow
         self._closer: asyncio.Future[None] | None = None
         self.closed = False
@@ -86,17 +92,18 @@ class RawWriter:
     def write(self, frame: bytes) -> None:
         # Not asking `raw_open` here: a frame written to a connection that is closing is
         # dropped when its writes are flushed (`raw_flush` asks), in this pass or the next.
-        if self.closed:
-            return
+        if not self.closed and self.put(frame) > self.limit:
+            self.overflowing()
+
+    def overflowing(self) -> None:
+        """`put` said more than `limit` may be waiting (an upper bound): if the exact count
+        agrees, the client is too slow and the connection is closed."""
         raw = self._raw
-        if (
-            raw.raw_write(frame) > self._limit
-            and raw.raw_open()
-            and raw.raw_waiting() > self._limit
-        ):
-            self.closed = True
-            log.warning("connection.too_slow", buffered_limit=self._limit)
-            self._closer = asyncio.ensure_future(self._on_overflow())
+        if self.closed or not raw.raw_open() or raw.raw_waiting() <= self.limit:
+            return
+        self.closed = True
+        log.warning("connection.too_slow", buffered_limit=self.limit)
+        self._closer = asyncio.ensure_future(self._on_overflow())
 
     def heard_since(self, moment: float) -> bool:
         return self._raw.raw_heard_since(moment)

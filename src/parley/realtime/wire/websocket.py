@@ -21,11 +21,11 @@ without a pong (unless the app keeps the connection alive itself, as Engine.IO d
 Violations close with 1002, bad UTF-8 with 1007, an oversized message with 1009.
 
 Frames written with `raw_write` in one pass of the event loop leave in one `transport.write`
-at the start of the next (one callback flushes every connection written to in that pass,
-not one callback per connection): under load a committed batch carries several messages for the same
-room, and each reader then costs one system call per batch instead of one per message; when
-frames trickle in, a pass holds one frame and nothing waits. What the app sends through ASGI
-goes after the frames written before it.
+at the start of the next, or a few milliseconds later when the process is busy (`flusher`:
+one callback flushes every connection written to): under load a connection's frames of
+several broadcasts then cost one system call instead of one each; when frames trickle in,
+a pass holds one frame and nothing waits. What the app sends through ASGI goes after the
+frames written before it.
 
 Why one module: one protocol state machine (handshake, frame parser, ASGI bridge, close
 handshake) over one connection's state.
@@ -39,7 +39,6 @@ import hashlib
 import os
 import struct
 import time
-import weakref
 from collections import deque
 from typing import Any
 from urllib.parse import unquote
@@ -47,6 +46,8 @@ from urllib.parse import unquote
 import structlog
 from uvicorn.protocols.utils import ClientDisconnected, get_local_addr, get_remote_addr, is_ssl
 from websockets.speedups import apply_mask  # C; ships in websockets' wheels
+
+from parley.realtime.wire.flusher import flusher_for
 
 log = structlog.get_logger(__name__)
 
@@ -613,11 +614,10 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         if pending is None:
             self._pending = [data]
             self._pending_bytes = len(data)
-            flusher = self._flusher  # `Flusher.add`, inline: this runs once per recipient
+            flusher = self._flusher  # inline: this runs once per recipient
             flusher.dirty.append(self)
             if not flusher.scheduled:
-                flusher.scheduled = True
-                self.loop.call_soon(flusher.flush)
+                flusher.schedule()
         else:
             pending.append(data)
             self._pending_bytes += len(data)
@@ -639,37 +639,3 @@ class ParleyWebSocketProtocol(asyncio.Protocol):
         if self.handshake_complete and not self.close_sent and not transport.is_closing():
             transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
             self._buffered = transport.get_write_buffer_size()
-
-
-class Flusher:
-    """Flushes, in one callback at the start of the loop's next pass, every connection that
-    `raw_write` wrote to in this one (a callback per connection cost a handle and a queue
-    entry per recipient of every broadcast). `raw_write` adds to it inline."""
-
-    __slots__ = ("_loop", "dirty", "scheduled")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self.dirty: list[ParleyWebSocketProtocol] = []
-        self.scheduled = False
-
-    def flush(self) -> None:
-        self.scheduled = False
-        dirty, self.dirty = self.dirty, []
-        for protocol in dirty:
-            try:
-                protocol.raw_flush()
-            except Exception:  # one broken transport must not keep the others' frames back
-                log.exception("websocket.flush_failed")
-
-
-_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Flusher] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def flusher_for(loop: asyncio.AbstractEventLoop) -> Flusher:
-    found = _flushers.get(loop)
-    if found is None:
-        found = _flushers[loop] = Flusher(loop)
-    return found

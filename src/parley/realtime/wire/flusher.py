@@ -1,0 +1,128 @@
+"""One flush per event-loop pass for every WebSocket written to, and write coalescing
+under load.
+
+`ParleyWebSocketProtocol.raw_write` only appends a frame to the connection's pending list;
+the first write of a pass registers the connection here and schedules one `flush` that
+writes every registered connection's frames with one `transport.write` each (a callback per
+connection cost a handle and a queue entry per recipient of every broadcast).
+
+A write to a socket costs far more than the Python around it (the kernel's TCP path for both
+ends on loopback), and two frames joined cost hardly more than one: measured in-process on
+real loopback sockets, 4.1-4.6 us per delivery at one frame per write, 2.2 at two, 1.4 at
+four. So under load the frames of several broadcasts to one connection are best sent
+together. "Under load" is read off the loop itself: how late flushes run after they were
+due (a pass that has more to do than it can do at once runs its callbacks late, whether the
+process is short of work time or of a core it shares). When flushes ran, on average over
+the last `window_secs`, `busy_lag_secs` or more late, the next flushes wait up to
+`max_delay_secs` after the first write of a pass and take everything written meanwhile;
+otherwise a flush runs at the start of the next pass and nothing waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from typing import Protocol
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class Flushable(Protocol):
+    def raw_flush(self) -> None: ...
+
+
+class WriteCoalescing:
+    """The settings (`WS_WRITE_COALESCE_MS`, `WS_WRITE_COALESCE_LAG_MS`): the longest a frame
+    waits under load, how late flushes must run on average to count as under load, and how
+    often that average is read (at a flush)."""
+
+    __slots__ = ("busy_lag_secs", "max_delay_secs", "window_secs")
+
+    def __init__(
+        self,
+        max_delay_secs: float = 0.0,
+        busy_lag_secs: float = 0.002,
+        window_secs: float = 0.2,
+    ) -> None:
+        self.max_delay_secs = max_delay_secs
+        self.busy_lag_secs = busy_lag_secs
+        self.window_secs = window_secs
+
+
+coalescing = WriteCoalescing()
+"""What new flushers use; `parley serve` sets it from the settings before the loop starts."""
+
+
+class Flusher:
+    __slots__ = (
+        "_due",
+        "_lag_sum",
+        "_loop",
+        "_settings",
+        "_window_at",
+        "_window_flushes",
+        "busy",
+        "dirty",
+        "scheduled",
+    )
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, settings: WriteCoalescing | None = None
+    ) -> None:
+        self._loop = loop
+        self._settings = settings or coalescing
+        self.dirty: list[Flushable] = []
+        self.scheduled = False
+        self.busy = False
+        """Whether the last window counted as under load: flushes then wait."""
+        self._due = 0.0
+        self._window_at = time.monotonic()
+        self._window_flushes = 0
+        self._lag_sum = 0.0
+
+    def schedule(self) -> None:
+        """After the first write of a pass (`raw_write` sets `scheduled` inline)."""
+        self.scheduled = True
+        if self.busy:
+            delay = self._settings.max_delay_secs
+            self._due = time.monotonic() + delay
+            self._loop.call_later(delay, self.flush)
+        else:
+            self._due = time.monotonic()
+            self._loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.scheduled = False
+        dirty, self.dirty = self.dirty, []
+        for protocol in dirty:
+            try:
+                protocol.raw_flush()
+            except Exception:  # one broken transport must not keep the others' frames back
+                log.exception("websocket.flush_failed")
+        if self._settings.max_delay_secs > 0:
+            self._measure()
+
+    def _measure(self) -> None:
+        now = time.monotonic()
+        self._lag_sum += now - self._due
+        self._window_flushes += 1
+        settings = self._settings
+        if now - self._window_at < settings.window_secs:
+            return
+        self.busy = self._lag_sum >= settings.busy_lag_secs * self._window_flushes
+        self._window_at, self._window_flushes, self._lag_sum = now, 0, 0.0
+
+
+_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Flusher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def flusher_for(loop: asyncio.AbstractEventLoop) -> Flusher:
+    found = _flushers.get(loop)
+    if found is None:
+        found = _flushers[loop] = Flusher(loop)
+    return found
