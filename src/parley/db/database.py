@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Executable, Row, create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.util import await_
 
+from parley.db.batch import Batch, open_batch
 from parley.db.sqlite_inline import inline_connector
 from parley.errors import DatabaseBusy, ServiceUnavailable
 
@@ -130,6 +131,24 @@ def _local_sqlite_reader(url: URL) -> Engine:
     return engine
 
 
+def _check_out_live_connections(engine: AsyncEngine) -> None:
+    """PostgreSQL: a pooled connection the server has closed is replaced at checkout.
+
+    Instead of `pool_pre_ping`, which cost every checkout three round trips (asyncpg's ping
+    is BEGIN, an empty query, ROLLBACK): a restarted or stopped server terminates its
+    sessions, which closes their sockets, and asyncpg notices at once (its protocol sees the
+    end of the stream), so `is_closed()` answers without asking the server. A connection
+    lost without a word (a dropped network path) fails its first statement instead; that
+    error invalidates the whole pool (SQLAlchemy's disconnect handling) and is reported as
+    `ServiceUnavailable`, as a ping that failed after checkout would have been.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this connection")
+
+
 # PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
 _PG_CONTENTION = frozenset({"40001", "40P01", "55P03"})
 # MySQL/MariaDB: ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK.
@@ -191,12 +210,11 @@ class Database:
         on aiosqlite's thread."""
         self.url = normalize_url(url)
         self._queue_timeout_secs = queue_timeout_secs
-        options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        options: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_postgres}
         if self.is_sqlite:
             database = self.url.database or ""
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            options.pop("pool_pre_ping")
             # A URL with driver options (`?uri=true`, …) is aiosqlite's to interpret.
             sqlite_inline = sqlite_inline and not self.url.query
             if sqlite_inline:
@@ -209,6 +227,8 @@ class Database:
                 pool_timeout=queue_timeout_secs,
             )
         self.engine = create_async_engine(self.url, **options)
+        if self.is_postgres:
+            _check_out_live_connections(self.engine)
         # SQLite has one writer at a time, and every transaction here begins IMMEDIATE (a
         # write lock). Left to SQLite, the waiting transactions poll its busy handler with
         # growing sleeps, in no order: under a burst (a thousand joins at once) the unlucky
@@ -219,6 +239,11 @@ class Database:
             _configure_sqlite(self.engine, busy_timeout_secs, inline=sqlite_inline)
             self._write_turn = asyncio.Lock()
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # One statement needs no transaction around it: on PostgreSQL, autocommit saves the
+        # BEGIN and COMMIT round trips (asyncpg sets it without asking the server).
+        self._read_only: dict[str, Any] = {READ_ONLY: True}
+        if self.is_postgres:
+            self._read_only["isolation_level"] = "AUTOCOMMIT"
         self._local_reader: Engine | None = None
         if self.is_sqlite and (self.url.database or ":memory:") != ":memory:":
             self._local_reader = _local_sqlite_reader(self.url)
@@ -231,6 +256,10 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error.
@@ -240,6 +269,23 @@ class Database:
         with _unavailable_as_error():
             async with self._turn(), self._sessions() as session, session.begin():
                 yield session
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[Batch]:
+        """One transaction on one pooled connection, its statements run on the driver
+        itself (see db/batch): the send path's. Committed on success, rolled back on error;
+        losing the database surfaces as `ServiceUnavailable`, as for `transaction`."""
+        with _unavailable_as_error():
+            async with self._turn(), self.engine.connect() as connection:
+                batch: Batch | None = None
+                try:
+                    async with connection.begin():
+                        batch = await open_batch(connection)
+                        yield batch
+                        await batch.finish()
+                finally:
+                    if batch is not None:
+                        await batch.close()
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -273,7 +319,7 @@ class Database:
                 pass  # locked for a moment: the async path waits its turn
         with _unavailable_as_error():
             async with self.engine.connect() as connection:
-                await connection.execution_options(**{READ_ONLY: True})
+                await connection.execution_options(**self._read_only)
                 async with connection.begin():
                     return (await connection.execute(statement, params)).all()
 

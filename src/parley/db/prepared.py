@@ -83,7 +83,7 @@ class Prepared:
             cursor.execute(self.sql, self.params(values))
             if cursor.description is None:
                 return []
-            return [self._row(row) for row in cursor.fetchall()]
+            return [self.row(row) for row in cursor.fetchall()]
         finally:
             cursor.close()
 
@@ -95,7 +95,8 @@ class Prepared:
         finally:
             cursor.close()
 
-    def _row(self, row: Sequence[Any]) -> tuple[Any, ...]:
+    def row(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        """A result row's values in Python's form."""
         return tuple(
             value if process is None else process(value)
             for value, process in zip(row, self._results, strict=True)

@@ -1,12 +1,10 @@
-"""A group-commit batch of sends, in two database calls: one that reads, one that writes.
+"""A group-commit batch of sends, in two calls: one that reads, one that writes.
 
-Each call runs its statements inside one greenlet (`AsyncSession.run_sync`) on the
-transaction's own connection, as statements prepared once per dialect and run on the
-DB-API cursor (`db/prepared`): a batch costs two hand-offs to the driver's side instead of
-one per statement, builds no ORM objects, leaves the session's identity map alone and skips
-SQLAlchemy's per-execution work. (Measured before this module, on SQLite at one send per
-batch: the batch's seven ORM statements took about half the server's CPU at 5 000 delivered
-messages/s, SQLite itself under a tenth of that.)
+Each runs its statements on the batch's connection (`db/batch`: on the driver itself, no
+ORM session), as statements prepared once per dialect (`db/prepared`): a batch builds no
+ORM objects and skips SQLAlchemy's per-execution work. (Measured before this module, on
+SQLite at one send per batch: the batch's seven ORM statements took about half the
+server's CPU at 5 000 delivered messages/s, SQLite itself under a tenth of that.)
 
 IN lists have one statement per length (a prepared statement has a fixed number of
 parameters). Membership and room mutes are read in the same call as the conversations: a
@@ -21,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Table, bindparam, or_, select, update
 
+from parley.db.batch import Batch
 from parley.db.conversations import LAST_SEQ, TAKE_SEQS, TAKE_SEQS_RETURNING
 from parley.db.models import Conversation, ConversationMember, Message, RoomRestriction
 from parley.db.prepared import Prepared, Statement, prepare_for
@@ -84,8 +82,8 @@ def _advance_reads() -> Statement:
     )
 
 
-def _statement(connection: Connection, key: Any, build: Callable[[], Statement]) -> Prepared:
-    return prepare_for(connection.dialect, key, build)
+def _statement(batch: Batch, key: Any, build: Callable[[], Statement]) -> Prepared:
+    return prepare_for(batch.dialect, key, build)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +107,8 @@ class BatchFacts:
     """The same pairs muted now (only in conversations of the kinds asked about)."""
 
 
-def read(
-    session: Session,
+async def read(
+    batch: Batch,
     ids: Collection[uuid.UUID],
     room_keys: Collection[str],
     sender_ids: Collection[uuid.UUID],
@@ -119,14 +117,13 @@ def read(
     now: datetime,
 ) -> BatchFacts:
     """The conversations with these ids or room keys, the senders' memberships in them and
-    the senders' mutes in force there (run with `AsyncSession.run_sync`)."""
-    connection = session.connection()
+    the senders' mutes in force there."""
     facts = BatchFacts()
     if not ids and not room_keys:
         return facts
     n_ids, n_keys = len(ids), len(room_keys)
-    find = _statement(connection, ("find", n_ids, n_keys), lambda: _find(n_ids, n_keys))
-    rows = find.execute(connection, {**_listed("i", ids), **_listed("k", room_keys)})
+    find = _statement(batch, ("find", n_ids, n_keys), lambda: _find(n_ids, n_keys))
+    rows = await batch.rows(find, {**_listed("i", ids), **_listed("k", room_keys)})
     facts.targets = [Target(*row) for row in rows]
     if not facts.targets or not sender_ids:
         return facts
@@ -134,37 +131,34 @@ def read(
     found = [t.id for t in facts.targets]
     n_found, n_users = len(found), len(users)
     members = _statement(
-        connection, ("members", n_found, n_users), lambda: _memberships(n_found, n_users)
+        batch, ("members", n_found, n_users), lambda: _memberships(n_found, n_users)
     )
-    facts.members = {
-        (c, u) for c, u in members.execute(connection, {**_listed("c", found), **users})
-    }
+    facts.members = {(c, u) for c, u in await batch.rows(members, {**_listed("c", found), **users})}
     moderated = [t.id for t in facts.targets if t.kind in muted_kinds]
     if moderated:
         n_moderated = len(moderated)
         muted = _statement(
-            connection, ("muted", n_moderated, n_users), lambda: _muted(n_moderated, n_users)
+            batch, ("muted", n_moderated, n_users), lambda: _muted(n_moderated, n_users)
         )
         values = {**_listed("c", moderated), **users, "now": now}
-        facts.muted = {(c, u) for c, u in muted.execute(connection, values)}
+        facts.muted = {(c, u) for c, u in await batch.rows(muted, values)}
     return facts
 
 
-def write(session: Session, rows: list[dict[str, Any]], *, now: datetime) -> None:
-    """Store these message rows (run with `AsyncSession.run_sync`).
+async def write(batch: Batch, rows: list[dict[str, Any]], *, now: datetime) -> None:
+    """Store these message rows.
 
     Each row's `seq` is filled in here: the rows of one conversation take its next seqs in
     the order given. The conversations' rows are locked (one UPDATE each) in id order on
     every instance, so two batches never wait on each other's conversations. Then the
     senders' read pointers move up to their own last message here.
     """
-    connection = session.connection()
     counts: dict[uuid.UUID, int] = {}
     for row in rows:
         counts[row["conversation_id"]] = counts.get(row["conversation_id"], 0) + 1
     next_free: dict[uuid.UUID, int] = {}
     for conversation_id, count in sorted(counts.items()):
-        last = _take_seqs(connection, conversation_id, count, now)
+        last = await _take_seqs(batch, conversation_id, count, now)
         next_free[conversation_id] = last - count + 1
     reads: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
     for row in rows:
@@ -172,26 +166,22 @@ def write(session: Session, rows: list[dict[str, Any]], *, now: datetime) -> Non
         next_free[row["conversation_id"]] = seq + 1
         if row["sender_id"] is not None:
             reads[(row["conversation_id"], row["sender_id"])] = seq
-    _statement(connection, "insert", _MESSAGES.insert).execute_many(connection, rows)
+    await batch.run_many(_statement(batch, "insert", _MESSAGES.insert), rows)
     if reads:
-        _statement(connection, "advance reads", _advance_reads).execute_many(
-            connection,
+        await batch.run_many(
+            _statement(batch, "advance reads", _advance_reads),
             [{"b_conversation": c, "b_user": u, "b_seq": seq} for (c, u), seq in reads.items()],
         )
 
 
-def _take_seqs(
-    connection: Connection, conversation_id: uuid.UUID, count: int, now: datetime
-) -> int:
+async def _take_seqs(batch: Batch, conversation_id: uuid.UUID, count: int, now: datetime) -> int:
     """Reserve the conversation's next `count` seqs; the last of them (see
     `conversations.take_seqs`: MariaDB has no UPDATE … RETURNING, hence the read there)."""
     params = {"t_id": conversation_id, "t_count": count, "t_now": now}
-    if connection.dialect.update_returning:
-        rows = _statement(connection, "take seqs", lambda: TAKE_SEQS_RETURNING).execute(
-            connection, params
-        )
+    if batch.dialect.update_returning:
+        rows = await batch.rows(_statement(batch, "take seqs", lambda: TAKE_SEQS_RETURNING), params)
     else:
-        _statement(connection, "take seqs", lambda: TAKE_SEQS).execute(connection, params)
-        last = _statement(connection, "last seq", lambda: LAST_SEQ)
-        rows = last.execute(connection, {"t_id": conversation_id})
+        await batch.rows(_statement(batch, "take seqs", lambda: TAKE_SEQS), params)
+        last = _statement(batch, "last seq", lambda: LAST_SEQ)
+        rows = await batch.rows(last, {"t_id": conversation_id})
     return int(rows[0][0])
