@@ -112,6 +112,14 @@ async def test_read_finds_by_id_and_room_name_with_memberships_and_mutes(
     )
     assert facts.members == {(room.id, alice), (room.id, bob), (room.id, carol), (group.id, alice)}
     assert facts.muted == {(room.id, bob)}  # carol's mute has ended
+    empty = await _conversation(database, "group")
+    async with database.batch() as batch:  # mutes count only in the kinds asked about
+        facts = await send_batch.read(
+            batch, {empty.id}, {room.room_key or ""}, {bob}, muted_kinds={"group"}, now=NOW
+        )
+    assert {t.id for t in facts.targets} == {room.id, empty.id}  # found without members
+    assert facts.members == {(room.id, bob)}
+    assert facts.muted == set()
 
 
 async def test_write_takes_consecutive_seqs_and_stores_what_the_orm_reads(
