@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -91,6 +92,9 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_secs: float, *, inline: 
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+
+KEEP_BATCH_CONNECTION_SECS = 1800.0
+"""The kept batch connection is replaced after this long (the pool's `pool_recycle`)."""
 
 _RETRY_FIRST_SECS = 0.001
 _RETRY_MAX_SECS = 0.05
@@ -247,6 +251,8 @@ class Database:
         if self.is_postgres:
             self._read_only["isolation_level"] = "AUTOCOMMIT"
         self._local_reader: Engine | None = None
+        self._kept: AsyncConnection | None = None
+        self._kept_since = 0.0
         self._local_sqlite: PoolProxiedConnection | None = None
         if self.is_sqlite and (self.url.database or ":memory:") != ":memory:":
             self._local_reader = _local_sqlite_reader(self.url)
@@ -277,9 +283,15 @@ class Database:
     async def batch(self) -> AsyncIterator[Batch]:
         """One transaction on one pooled connection, its statements run on the driver
         itself (see db/batch): the send path's. Committed on success, rolled back on error;
-        losing the database surfaces as `ServiceUnavailable`, as for `transaction`."""
+        losing the database surfaces as `ServiceUnavailable`, as for `transaction`.
+
+        The connection is kept between batches (one, for the send queue's writer, which
+        runs one batch at a time): checking one out of the pool and giving it back (and the
+        pool's rollback on return) cost a send about as much as its statements.
+        """
         with _unavailable_as_error():
-            async with self._turn(), self.engine.connect() as connection:
+            async with self._turn():
+                connection = await self._batch_connection()
                 batch: Batch | None = None
                 try:
                     async with connection.begin():
@@ -289,6 +301,36 @@ class Database:
                 finally:
                     if batch is not None:
                         await batch.close()
+                    await self._keep(connection)
+
+    async def _batch_connection(self) -> AsyncConnection:
+        connection, self._kept = self._kept, None
+        if connection is not None and self._still_good(connection):
+            return connection
+        if connection is not None:
+            await connection.close()
+        connection = await self.engine.connect()
+        self._kept_since = time.monotonic()
+        return connection
+
+    def _still_good(self, connection: AsyncConnection) -> bool:
+        """Not invalidated, not older than the pool's recycle age, and on PostgreSQL not
+        closed by the server (what the pool's checkout checks: _check_out_live_connections)."""
+        if connection.invalidated or connection.closed:
+            return False
+        if time.monotonic() - self._kept_since > KEEP_BATCH_CONNECTION_SECS:
+            return False
+        if self.is_postgres:
+            fairy = connection.sync_connection.connection  # type: ignore[union-attr]
+            driver: Any = fairy.driver_connection
+            return not driver.is_closed()
+        return True
+
+    async def _keep(self, connection: AsyncConnection) -> None:
+        if self._kept is None and not connection.invalidated and not connection.closed:
+            self._kept = connection
+        else:
+            await connection.close()
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -364,6 +406,9 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            await kept.close()
         if self._local_sqlite is not None:
             self._local_sqlite.close()
             self._local_sqlite = None
