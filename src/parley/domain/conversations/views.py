@@ -17,7 +17,6 @@ from parley.domain.conversations.schemas import (
     MemberPublic,
     MemberRole,
     MessagePublic,
-    MessageType,
     SenderPublic,
 )
 from parley.domain.uploads.schemas import AttachmentPublic
@@ -30,7 +29,7 @@ def sender_of(user: User | None) -> SenderPublic | None:
 
 
 def sender_from_principal(principal: Principal) -> SenderPublic:
-    return SenderPublic.model_construct(
+    return SenderPublic(
         id=principal.user_id,
         username=principal.username,
         name=principal.name,
@@ -110,23 +109,20 @@ def message_public(
 ) -> MessagePublic:
     """`room`: the open room's name (`room_of`), when the message is in one."""
     deleted = message.deleted_at is not None
-    # Built from stored values of the right types: validating them again was most of the
-    # cost of building a message (every send, every history row).
-    return MessagePublic.model_construct(
+    return MessagePublic(
         id=message.id,
         conversation_id=message.conversation_id,
         seq=message.seq,
         sender_id=message.sender_id,
         sender_username=sender.username if sender else message.sender_name,
         sender=sender,
-        type=MessageType(message.type),
+        type=message.type,
         # A deleted message keeps its place in the history but not what it said.
         content="" if deleted else message.content,
         title=None if deleted else message.title,
         payload=None if deleted else message.payload,
         attachment_urls=[] if deleted else list(message.attachment_urls or []),
         attachments=[] if deleted else [AttachmentPublic(**a) for a in message.attachments or []],
-        reactions=[],
         reply_to=message.reply_to_id,
         client_msg_id=message.client_msg_id,
         created_at=message.created_at,
