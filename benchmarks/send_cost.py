@@ -7,7 +7,8 @@
 Builds the app's services (`Runtime.start`, bench settings, in-memory broker) against a
 throwaway SQLite file and a throwaway PostgreSQL database (made on 127.0.0.1:5432, dropped
 after), puts 100 members in one room and sends from one of them, one send at a time through
-the service (the group-commit queue included, so each batch is one send): the database side
+the service (the group-commit queue included, so each batch is one send; `--inflight N`:
+N at once, so batches of about N): the database side
 of a send and what the domain does around it, without sockets. Reports the process's CPU
 (user+sys) per send as the minimum over blocks, which is robust to other load on the machine
 (CPU time, not wall time; a block's minimum drops the blocks that met a GC or a checkpoint).
@@ -39,7 +40,9 @@ def cpu() -> float:
     return time.process_time()  # user+sys of this process, at the clock's resolution
 
 
-async def measure(url: str, data: Path, sends: int, blocks: int, profile: str | None) -> float:
+async def measure(
+    url: str, data: Path, sends: int, blocks: int, profile: str | None, inflight: int
+) -> float:
     settings = Settings(
         data_dir=data,
         database_url=url,
@@ -74,9 +77,12 @@ async def measure(url: str, data: Path, sends: int, blocks: int, profile: str | 
             if profiler:
                 profiler.enable()
             started = cpu()
-            for _ in range(sends):
-                await send(sender, command)
-            per_send.append((cpu() - started) / sends * 1000)
+            for _ in range(sends // inflight):
+                if inflight == 1:
+                    await send(sender, command)
+                else:  # group commit: the queue stores what is in flight as one batch
+                    await asyncio.gather(*(send(sender, command) for _ in range(inflight)))
+            per_send.append((cpu() - started) / (sends // inflight * inflight) * 1000)
             if profiler:
                 profiler.disable()
         if profiler and profile:
@@ -90,6 +96,7 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--sends", type=int, default=400)
     parser.add_argument("--blocks", type=int, default=5)
+    parser.add_argument("--inflight", type=int, default=1, help="sends in flight at once")
     parser.add_argument("--profile", help="write a cProfile of the measured sends here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="send-cost-") as tmp:
@@ -98,14 +105,18 @@ def main() -> None:
             profile = f"{args.profile}.{database}" if args.profile else None
             if database == "sqlite":
                 url = f"sqlite+aiosqlite:///{data / 'parley.db'}"
-                cost = asyncio.run(measure(url, data, args.sends, args.blocks, profile))
+                cost = asyncio.run(
+                    measure(url, data, args.sends, args.blocks, profile, args.inflight)
+                )
             else:
                 name = f"send_cost_{os.getpid()}_{int(time.time())}"
                 psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc"]
                 subprocess.run([*psql, f"CREATE DATABASE {name}"], check=True)  # noqa: S603
                 try:
                     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-                    cost = asyncio.run(measure(url, data, args.sends, args.blocks, profile))
+                    cost = asyncio.run(
+                        measure(url, data, args.sends, args.blocks, profile, args.inflight)
+                    )
                 finally:
                     subprocess.run([*psql, f"DROP DATABASE {name} WITH (FORCE)"], check=True)  # noqa: S603
             print(f"{database}: {cost:.3f} ms CPU per send (min of {args.blocks} x {args.sends})")
