@@ -164,6 +164,25 @@ async def test_write_takes_consecutive_seqs_and_stores_what_the_orm_reads(
         more = [_row(first.id, bob)]
         await send_batch.write(batch, more, now=NOW)
     assert more[0]["seq"] == 4
+    later = NOW + timedelta(seconds=1)
+    async with database.batch() as batch:  # a batch of one (PostgreSQL: one statement)
+        alone = [_row(first.id, alice, payload={"k": "v"}, created_at=later)]
+        await send_batch.write(batch, alone, now=later)
+    assert alone[0]["seq"] == 5
+    async with database.transaction() as tx:
+        message = await tx.get(Message, alone[0]["id"])
+        assert message is not None
+        assert {key: getattr(message, key) for key in alone[0]} == alone[0]
+        first_now = await tx.get(Conversation, first.id, populate_existing=True)
+        assert first_now is not None
+        assert (first_now.last_seq, first_now.last_message_at, first_now.updated_at) == (
+            5,
+            later,
+            later,
+        )
+        member = await tx.get(ConversationMember, (first.id, alice), populate_existing=True)
+        assert member is not None
+        assert member.last_read_seq == 5
 
 
 async def test_a_missing_value_is_named(database: Database) -> None:

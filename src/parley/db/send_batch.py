@@ -148,6 +148,34 @@ async def read(
     return facts
 
 
+def _store_one() -> Statement:
+    """PostgreSQL, a batch of one message: take its seq, insert it and move the sender's
+    read pointer in one statement (data-modifying CTEs), one round trip instead of three."""
+    m = _MEMBERS.c
+    took = TAKE_SEQS_RETURNING.cte("took")
+    columns = [column for column in _MESSAGES.c if column.name != "seq"]
+    values = [bindparam(column.name, type_=column.type) for column in columns]
+    stored = (
+        _MESSAGES.insert()
+        .from_select(
+            [*(column.name for column in columns), "seq"], select(*values, took.c.last_seq)
+        )
+        .returning(_MESSAGES.c.seq)
+        .cte("stored")
+    )
+    advanced = (
+        update(_MEMBERS)
+        .where(
+            m.conversation_id == bindparam("conversation_id"),
+            m.user_id == bindparam("sender_id"),
+            m.last_read_seq < stored.c.seq,
+        )
+        .values(last_read_seq=stored.c.seq)
+        .cte("advanced")
+    )
+    return select(stored.c.seq).add_cte(took, stored, advanced)
+
+
 async def write(batch: Batch, rows: list[dict[str, Any]], *, now: datetime) -> None:
     """Store these message rows.
 
@@ -156,6 +184,12 @@ async def write(batch: Batch, rows: list[dict[str, Any]], *, now: datetime) -> N
     every instance, so two batches never wait on each other's conversations. Then the
     senders' read pointers move up to their own last message here.
     """
+    if len(rows) == 1 and batch.dialect.name == "postgresql":
+        row = rows[0]
+        values = {**row, "t_id": row["conversation_id"], "t_count": 1, "t_now": now}
+        found = await batch.rows(_statement(batch, "store one", _store_one), values)
+        row["seq"] = int(found[0][0])
+        return
     counts: dict[uuid.UUID, int] = {}
     for row in rows:
         counts[row["conversation_id"]] = counts.get(row["conversation_id"], 0) + 1
