@@ -233,8 +233,16 @@ async def test_the_orm_session_of_a_batch_is_in_its_transaction(database: Databa
             await send_batch.write(batch, [_row(group.id, alice)], now=NOW)
             raise RuntimeError("the send failed")
 
+    async def fails_unflushed() -> None:  # the session has not run a statement yet
+        async with database.batch() as batch:
+            batch.session().add(User(id=uuid.uuid4(), username=f"nf_{uuid.uuid4().hex[:12]}"))
+            await send_batch.write(batch, [_row(group.id, alice)], now=NOW)
+            raise RuntimeError("the send failed")
+
     with pytest.raises(RuntimeError):
         await fails()
+    with pytest.raises(RuntimeError):
+        await fails_unflushed()
     async with database.transaction() as tx:
         stored = await tx.get(User, alice)
         assert stored is not None

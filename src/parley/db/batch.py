@@ -59,6 +59,15 @@ class Batch:
         except self.dialect.loaded_dbapi.Error as exc:
             await self._raise(exc, prepared.sql, rows)
 
+    async def begin(self) -> None:
+        """Make sure the transaction has begun before the writes that need it (most
+        drivers began with the batch; see `AsyncpgBatch.begin`)."""
+
+    @property
+    def has_session(self) -> bool:
+        """Whether `session()` was asked for (its changes commit with this transaction)."""
+        return self._session is not None
+
     def session(self) -> AsyncSession:
         """An ORM session in this transaction (made on first use; flushed before commit)."""
         if self._session is None:
@@ -128,9 +137,21 @@ class AsyncpgBatch(Batch):
     """The asyncpg connection itself: a statement is one round trip (asyncpg keeps it
     prepared), a batch of rows one `executemany`."""
 
-    def __init__(self, connection: AsyncConnection, asyncpg_connection: Any) -> None:
+    def __init__(self, connection: AsyncConnection, asyncpg_connection: Any, adapted: Any) -> None:
         super().__init__(connection)
         self._pg = asyncpg_connection
+        self._adapted = adapted
+
+    async def begin(self) -> None:
+        # Begun on demand, not with the batch: under READ COMMITTED a read sees the same
+        # rows inside a transaction or out of one (it takes no locks), and a batch whose
+        # writes are one statement needs none (that statement is atomic). SQLAlchemy's
+        # adapter begins before its own first statement (an ORM session's) the same way.
+        if self._adapted._transaction is None:
+            try:
+                await self._adapted._start_transaction()
+            except Exception as exc:
+                await self._raise(exc, "BEGIN", ())
 
     async def rows(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Row]:
         params = prepared.params(values)
@@ -152,21 +173,12 @@ class AsyncpgBatch(Batch):
 
 
 async def open_batch(connection: AsyncConnection) -> Batch:
-    """The `Batch` for this connection, whose transaction has begun (`connection.begin()`)."""
+    """The `Batch` for this connection, in its transaction (`connection.begin()`)."""
     fairy = connection.sync_connection.connection  # type: ignore[union-attr]
     driver = fairy.driver_connection
     if isinstance(driver, InlineConnection):
         # `BEGIN IMMEDIATE` ran when the transaction began (database._on_begin).
         return SqliteBatch(connection, driver.sqlite)
     if type(driver).__module__.startswith("asyncpg"):
-        adapted: Any = fairy.dbapi_connection
-        # SQLAlchemy's asyncpg adapter begins on its first statement; this batch's
-        # statements bypass the adapter, so begin now, as that statement would have.
-        batch = AsyncpgBatch(connection, driver)
-        if adapted._transaction is None:
-            try:
-                await adapted._start_transaction()
-            except Exception as exc:
-                await batch._raise(exc, "BEGIN", ())
-        return batch
+        return AsyncpgBatch(connection, driver, fairy.dbapi_connection)
     return Batch(connection)

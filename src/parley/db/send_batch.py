@@ -185,11 +185,15 @@ async def write(batch: Batch, rows: list[dict[str, Any]], *, now: datetime) -> N
     senders' read pointers move up to their own last message here.
     """
     if len(rows) == 1 and batch.dialect.name == "postgresql":
+        if batch.has_session:  # its changes (flushed at commit) and this one commit together
+            await batch.begin()
+        # else the one statement is atomic on its own: no BEGIN, no COMMIT round trip
         row = rows[0]
         values = {**row, "t_id": row["conversation_id"], "t_count": 1, "t_now": now}
         found = await batch.rows(_statement(batch, "store one", _store_one), values)
         row["seq"] = int(found[0][0])
         return
+    await batch.begin()
     counts: dict[uuid.UUID, int] = {}
     for row in rows:
         counts[row["conversation_id"]] = counts.get(row["conversation_id"], 0) + 1
