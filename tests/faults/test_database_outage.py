@@ -74,8 +74,9 @@ async def test_sends_are_refused_while_the_database_is_down(
             assert rest.json()["error"]["code"] == "service_unavailable"
 
             setup.postgres.start()  # returns once PostgreSQL accepts connections (pg_ctl -w)
-            # The pool tests each connection before use, so the first send after the restart
-            # already goes through: no retry loop needed.
+            # A connection the server closed is replaced at checkout (the pool's and the send
+            # path's kept one), so the first send after the restart already goes through: no
+            # retry loop needed.
             back = await client.ack("send_message", {"conversation_id": chat, "content": "back"})
             assert back["seq"] == 2  # nothing half-stored in between
             assert api.get("/health").status_code == 200

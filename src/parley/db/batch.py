@@ -177,7 +177,7 @@ async def open_batch(connection: AsyncConnection) -> Batch:
     fairy = connection.sync_connection.connection  # type: ignore[union-attr]
     driver = fairy.driver_connection
     if isinstance(driver, InlineConnection):
-        # `BEGIN IMMEDIATE` ran when the transaction began (database._on_begin).
+        # `BEGIN IMMEDIATE` ran when the transaction began (engine_setup.configure_sqlite).
         return SqliteBatch(connection, driver.sqlite)
     if type(driver).__module__.startswith("asyncpg"):
         return AsyncpgBatch(connection, driver, fairy.dbapi_connection)

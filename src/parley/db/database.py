@@ -10,21 +10,26 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Executable, Row, Select, create_engine, event, text
+from sqlalchemy import Executable, Row, Select, text
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
-    AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import PoolProxiedConnection, StaticPool
-from sqlalchemy.util import await_
+from sqlalchemy.pool import PoolProxiedConnection
 
 from parley.db.batch import Batch, open_batch
+from parley.db.engine_setup import (
+    READ_ONLY,
+    check_out_live_connections,
+    configure_sqlite,
+    is_contention,
+    local_sqlite_reader,
+)
 from parley.db.prepared import Prepared, prepare_for
 from parley.db.sqlite_inline import inline_connector
 from parley.errors import DatabaseBusy, ServiceUnavailable
@@ -36,9 +41,6 @@ _ASYNC_DRIVERS = {
     "mariadb": "mysql+asyncmy",
     "sqlite": "sqlite+aiosqlite",
 }
-
-READ_ONLY = "parley_read_only"
-"""Execution option marking a connection that runs one read-only statement (read_rows)."""
 
 
 def normalize_url(raw: str) -> URL:
@@ -59,119 +61,8 @@ def normalize_url(raw: str) -> URL:
     return url
 
 
-def _configure_sqlite(engine: AsyncEngine, busy_timeout_secs: float, *, inline: bool) -> None:
-    """WAL for concurrent readers; `BEGIN IMMEDIATE` so writers queue instead of deadlocking.
-
-    pysqlite's own transaction handling starts transactions lazily and cannot upgrade a read
-    lock to a write lock without failing, so Parley turns it off and begins transactions itself.
-    The busy timeout is only for locks held by other processes: within one, writers take
-    turns on `Database._write_turn` first. On the loop (`inline`), SQLite itself must never
-    wait: the connection has no busy timeout and a refused `BEGIN` is retried with async
-    sleeps until the timeout (see _begin_immediate).
-    """
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={0 if inline else int(busy_timeout_secs * 1000)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # Readers (Database.read_rows) run one SELECT: SQLite gives a lone statement a read
-        # transaction of its own, which in WAL mode waits for nobody. A BEGIN would only add
-        # a round trip through aiosqlite's thread on every socket connect.
-        if connection.get_execution_options().get(READ_ONLY, False):
-            return
-        if inline:
-            _begin_immediate(connection, busy_timeout_secs)
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 KEEP_BATCH_CONNECTION_SECS = 1800.0
 """The kept batch connection is replaced after this long (the pool's `pool_recycle`)."""
-
-_RETRY_FIRST_SECS = 0.001
-_RETRY_MAX_SECS = 0.05
-
-
-def _begin_immediate(connection: Any, timeout_secs: float) -> None:
-    """`BEGIN IMMEDIATE` on a connection with no busy timeout: while another process holds
-    the write lock, sleep (on the loop, letting everything else run) and try again."""
-    deadline = time.monotonic() + timeout_secs
-    delay = _RETRY_FIRST_SECS
-    while True:
-        try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        except OperationalError as exc:
-            if not is_contention(exc) or time.monotonic() + delay > deadline:
-                raise
-        await_(asyncio.sleep(delay))
-        delay = min(delay * 2, _RETRY_MAX_SECS)
-
-
-def _local_sqlite_reader(url: URL) -> Engine:
-    """One plain sqlite3 connection, used on the event loop itself, for `read_rows`.
-
-    A lone SELECT by key takes about 40 µs here; through aiosqlite it costs several round
-    trips to its thread (about 400 µs, most of a socket connect's time on SQLite). In WAL mode
-    a reader waits for no writer, and with no busy timeout a rare lock (a checkpoint) fails at
-    once instead of blocking the loop: the caller then takes the async path.
-    """
-    engine = create_engine(url.set(drivername="sqlite+pysqlite"), poolclass=StaticPool)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # no implicit BEGIN: each SELECT stands alone
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA query_only=ON")
-        cursor.execute("PRAGMA busy_timeout=0")
-        cursor.close()
-
-    return engine
-
-
-def _check_out_live_connections(engine: AsyncEngine) -> None:
-    """PostgreSQL: a pooled connection the server has closed is replaced at checkout.
-
-    Instead of `pool_pre_ping`, which cost every checkout three round trips (asyncpg's ping
-    is BEGIN, an empty query, ROLLBACK): a restarted or stopped server terminates its
-    sessions, which closes their sockets, and asyncpg notices at once (its protocol sees the
-    end of the stream), so `is_closed()` answers without asking the server. A connection
-    lost without a word (a dropped network path) fails its first statement instead; that
-    error invalidates the whole pool (SQLAlchemy's disconnect handling) and is reported as
-    `ServiceUnavailable`, as a ping that failed after checkout would have been.
-    """
-
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        if dbapi_connection.driver_connection.is_closed():
-            raise DisconnectionError("the server closed this connection")
-
-
-# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
-_PG_CONTENTION = frozenset({"40001", "40P01", "55P03"})
-# MySQL/MariaDB: ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK.
-_MYSQL_CONTENTION = frozenset({1205, 1213})
-
-
-def is_contention(exc: DBAPIError) -> bool:
-    """A transaction that lost a race for locks (and may simply be run again), as opposed
-    to a database that is down."""
-    orig = exc.orig
-    if getattr(orig, "sqlstate", None) in _PG_CONTENTION:
-        return True
-    args = getattr(orig, "args", ())
-    if args and args[0] in _MYSQL_CONTENTION:
-        return True
-    text = str(orig)
-    return "database is locked" in text or "database table is locked" in text
 
 
 def is_outage(exc: DBAPIError) -> bool:
@@ -234,7 +125,7 @@ class Database:
             )
         self.engine = create_async_engine(self.url, **options)
         if self.is_postgres:
-            _check_out_live_connections(self.engine)
+            check_out_live_connections(self.engine)
         # SQLite has one writer at a time, and every transaction here begins IMMEDIATE (a
         # write lock). Left to SQLite, the waiting transactions poll its busy handler with
         # growing sleeps, in no order: under a burst (a thousand joins at once) the unlucky
@@ -242,7 +133,7 @@ class Database:
         # lock queues them in arrival order and costs nothing while SQLite's lock is free.
         self._write_turn: asyncio.Lock | None = None
         if self.is_sqlite:
-            _configure_sqlite(self.engine, busy_timeout_secs, inline=sqlite_inline)
+            configure_sqlite(self.engine, busy_timeout_secs, inline=sqlite_inline)
             self._write_turn = asyncio.Lock()
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # One statement needs no transaction around it: on PostgreSQL, autocommit saves the
@@ -255,7 +146,7 @@ class Database:
         self._kept_since = 0.0
         self._local_sqlite: PoolProxiedConnection | None = None
         if self.is_sqlite and (self.url.database or ":memory:") != ":memory:":
-            self._local_reader = _local_sqlite_reader(self.url)
+            self._local_reader = local_sqlite_reader(self.url)
 
     @property
     def dialect(self) -> str:
@@ -315,7 +206,7 @@ class Database:
 
     def _still_good(self, connection: AsyncConnection) -> bool:
         """Not invalidated, not older than the pool's recycle age, and on PostgreSQL not
-        closed by the server (what the pool's checkout checks: _check_out_live_connections)."""
+        closed by the server (what the pool's checkout checks: check_out_live_connections)."""
         if connection.invalidated or connection.closed:
             return False
         if time.monotonic() - self._kept_since > KEEP_BATCH_CONNECTION_SECS:
@@ -355,7 +246,7 @@ class Database:
     ) -> Sequence[Row[Any]]:
         """The rows of one read-only Core statement, for hot paths (a sign-in on every socket
         connect): no ORM session to build, no transaction around it, and on SQLite no write
-        lock to queue for (run on the event loop itself: see _local_sqlite_reader)."""
+        lock to queue for (run on the event loop itself: see local_sqlite_reader)."""
         if self._local_reader is not None:
             try:
                 with self._local_reader.connect() as connection:
