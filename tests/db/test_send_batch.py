@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from parley.db import send_batch
 from parley.db.database import Database
@@ -95,9 +96,9 @@ async def test_read_finds_by_id_and_room_name_with_memberships_and_mutes(
                 created_by=alice,
             )
         )
-    async with database.transaction() as tx:
-        facts = await tx.run_sync(
-            send_batch.read,
+    async with database.batch() as batch:
+        facts = await send_batch.read(
+            batch,
             {group.id, uuid.uuid4()},
             {room.room_key or ""},
             {alice, bob, carol},
@@ -111,6 +112,14 @@ async def test_read_finds_by_id_and_room_name_with_memberships_and_mutes(
     )
     assert facts.members == {(room.id, alice), (room.id, bob), (room.id, carol), (group.id, alice)}
     assert facts.muted == {(room.id, bob)}  # carol's mute has ended
+    empty = await _conversation(database, "group")
+    async with database.batch() as batch:  # mutes count only in the kinds asked about
+        facts = await send_batch.read(
+            batch, {empty.id}, {room.room_key or ""}, {bob}, muted_kinds={"group"}, now=NOW
+        )
+    assert {t.id for t in facts.targets} == {room.id, empty.id}  # found without members
+    assert facts.members == {(room.id, bob)}
+    assert facts.muted == set()
 
 
 async def test_write_takes_consecutive_seqs_and_stores_what_the_orm_reads(
@@ -125,8 +134,8 @@ async def test_write_takes_consecutive_seqs_and_stores_what_the_orm_reads(
         _row(first.id, bob, title="t", client_msg_id="c-1", reply_to_id=uuid.uuid4()),
         _row(first.id, alice, attachments=[{"id": "u1", "size": 3}]),
     ]
-    async with database.transaction() as tx:
-        await tx.run_sync(send_batch.write, rows, now=NOW)
+    async with database.batch() as batch:
+        await send_batch.write(batch, rows, now=NOW)
     assert [r["seq"] for r in rows] == [1, 1, 2, 3]
     async with database.transaction() as tx:
         stored = {m.id: m for m in (await tx.execute(select(Message))).scalars()}
@@ -151,10 +160,29 @@ async def test_write_takes_consecutive_seqs_and_stores_what_the_orm_reads(
         (second.id, alice): 0,
         (second.id, bob): 1,
     }
-    async with database.transaction() as tx:  # the next batch goes on from there
+    async with database.batch() as batch:  # the next batch goes on from there
         more = [_row(first.id, bob)]
-        await tx.run_sync(send_batch.write, more, now=NOW)
+        await send_batch.write(batch, more, now=NOW)
     assert more[0]["seq"] == 4
+    later = NOW + timedelta(seconds=1)
+    async with database.batch() as batch:  # a batch of one (PostgreSQL: one statement)
+        alone = [_row(first.id, alice, payload={"k": "v"}, created_at=later)]
+        await send_batch.write(batch, alone, now=later)
+    assert alone[0]["seq"] == 5
+    async with database.transaction() as tx:
+        message = await tx.get(Message, alone[0]["id"])
+        assert message is not None
+        assert {key: getattr(message, key) for key in alone[0]} == alone[0]
+        first_now = await tx.get(Conversation, first.id, populate_existing=True)
+        assert first_now is not None
+        assert (first_now.last_seq, first_now.last_message_at, first_now.updated_at) == (
+            5,
+            later,
+            later,
+        )
+        member = await tx.get(ConversationMember, (first.id, alice), populate_existing=True)
+        assert member is not None
+        assert member.last_read_seq == 5
 
 
 async def test_a_missing_value_is_named(database: Database) -> None:
@@ -167,3 +195,57 @@ async def test_a_missing_value_is_named(database: Database) -> None:
 
         with pytest.raises(ValueError, match="'i0'"):
             await tx.run_sync(lambda session: run(session.connection()))
+
+
+async def test_a_failed_batch_stores_nothing_and_raises_as_sqlalchemy_would(
+    database: Database,
+) -> None:
+    """A duplicate (a resend raced in) fails the whole batch as an `IntegrityError`, which the
+    send path knows; the seqs it took are rolled back with it."""
+    alice = await _user(database)
+    group = await _conversation(database, "group", alice)
+    async with database.batch() as batch:
+        await send_batch.write(batch, [_row(group.id, alice, client_msg_id="dup")], now=NOW)
+    with pytest.raises(IntegrityError):
+        async with database.batch() as batch:
+            await send_batch.write(batch, [_row(group.id, alice, client_msg_id="dup")], now=NOW)
+    async with database.batch() as batch:  # the connection is fine, the seq not taken
+        again = [_row(group.id, alice)]
+        await send_batch.write(batch, again, now=NOW)
+    assert again[0]["seq"] == 2
+
+
+async def test_the_orm_session_of_a_batch_is_in_its_transaction(database: Database) -> None:
+    """What the session changes commits with the batch's own statements, or not at all."""
+    alice = await _user(database)
+    group = await _conversation(database, "group", alice)
+    async with database.batch() as batch:
+        user = await batch.session().get(User, alice)
+        assert user is not None
+        user.name = "Alice B"
+        await send_batch.write(batch, [_row(group.id, alice)], now=NOW)
+
+    async def fails() -> None:
+        async with database.batch() as batch:
+            user = await batch.session().get(User, alice)
+            assert user is not None
+            user.name = "Not stored"
+            await send_batch.write(batch, [_row(group.id, alice)], now=NOW)
+            raise RuntimeError("the send failed")
+
+    async def fails_unflushed() -> None:  # the session has not run a statement yet
+        async with database.batch() as batch:
+            batch.session().add(User(id=uuid.uuid4(), username=f"nf_{uuid.uuid4().hex[:12]}"))
+            await send_batch.write(batch, [_row(group.id, alice)], now=NOW)
+            raise RuntimeError("the send failed")
+
+    with pytest.raises(RuntimeError):
+        await fails()
+    with pytest.raises(RuntimeError):
+        await fails_unflushed()
+    async with database.transaction() as tx:
+        stored = await tx.get(User, alice)
+        assert stored is not None
+        assert stored.name == "Alice B"
+        seqs = await tx.execute(select(Message.seq).where(Message.conversation_id == group.id))
+        assert list(seqs.scalars()) == [1]

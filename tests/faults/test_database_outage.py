@@ -74,13 +74,49 @@ async def test_sends_are_refused_while_the_database_is_down(
             assert rest.json()["error"]["code"] == "service_unavailable"
 
             setup.postgres.start()  # returns once PostgreSQL accepts connections (pg_ctl -w)
-            # The pool tests each connection before use, so the first send after the restart
-            # already goes through: no retry loop needed.
+            # A connection the server closed is replaced at checkout (the pool's and the send
+            # path's kept one), so the first send after the restart already goes through: no
+            # retry loop needed.
             back = await client.ack("send_message", {"conversation_id": chat, "content": "back"})
             assert back["seq"] == 2  # nothing half-stored in between
             assert api.get("/health").status_code == 200
             history = api.get(f"/api/v1/conversations/{chat}/messages", headers=bob.headers)
             assert [m["content"] for m in history.json()["messages"]] == ["back", "up"]
+        finally:
+            await client.close()
+
+
+async def test_the_first_send_after_a_quiet_restart_goes_through(
+    parley_on_own_postgres: Setup,
+) -> None:
+    """PostgreSQL restarts while nothing uses it: every pooled connection is dead, and no
+    failed request has told the pool. A checkout notices (asyncpg saw each socket close) and
+    opens a fresh connection, so neither a send nor a read fails (no ping per checkout)."""
+    setup = parley_on_own_postgres
+    with httpx.Client(base_url=setup.server.base_url, timeout=15) as api:
+        alice = register(api)
+        room = "quiet-restart"
+        client = await WsClient.open(setup.server.base_url, alice.access_token)
+        try:
+            await client.ack("join_room", {"room_id": room})
+            first = await client.ack("send_message", {"conversation_id": room, "content": "m"})
+            history_url = f"/api/v1/conversations/{first['conversation_id']}/messages"
+            # Several connections in the pool: reads side by side.
+            async with httpx.AsyncClient(base_url=setup.server.base_url, timeout=15) as reads:
+                pages = await asyncio.gather(
+                    *(reads.get(history_url, headers=alice.headers) for _ in range(20))
+                )
+            assert {page.status_code for page in pages} == {200}
+            setup.postgres.stop()
+            setup.postgres.start()
+            back = await client.ack("send_message", {"conversation_id": room, "content": "back"})
+            assert back["seq"] == 2
+            async with httpx.AsyncClient(base_url=setup.server.base_url, timeout=15) as reads:
+                pages = await asyncio.gather(
+                    *(reads.get(history_url, headers=alice.headers) for _ in range(20))
+                )
+            assert [page.status_code for page in pages] == [200] * 20
+            assert pages[0].json()["messages"][0]["content"] == "back"
         finally:
             await client.close()
 

@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Executable, Row, create_engine, event, text
+from sqlalchemy import Executable, Row, Select, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
+    AsyncConnection,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import StaticPool
-from sqlalchemy.util import await_
+from sqlalchemy.pool import PoolProxiedConnection
 
+from parley.db.batch import Batch, open_batch
+from parley.db.engine_setup import (
+    READ_ONLY,
+    check_out_live_connections,
+    configure_sqlite,
+    is_contention,
+    local_sqlite_reader,
+)
+from parley.db.prepared import Prepared, prepare_for
 from parley.db.sqlite_inline import inline_connector
 from parley.errors import DatabaseBusy, ServiceUnavailable
 
@@ -32,9 +41,6 @@ _ASYNC_DRIVERS = {
     "mariadb": "mysql+asyncmy",
     "sqlite": "sqlite+aiosqlite",
 }
-
-READ_ONLY = "parley_read_only"
-"""Execution option marking a connection that runs one read-only statement (read_rows)."""
 
 
 def normalize_url(raw: str) -> URL:
@@ -55,98 +61,8 @@ def normalize_url(raw: str) -> URL:
     return url
 
 
-def _configure_sqlite(engine: AsyncEngine, busy_timeout_secs: float, *, inline: bool) -> None:
-    """WAL for concurrent readers; `BEGIN IMMEDIATE` so writers queue instead of deadlocking.
-
-    pysqlite's own transaction handling starts transactions lazily and cannot upgrade a read
-    lock to a write lock without failing, so Parley turns it off and begins transactions itself.
-    The busy timeout is only for locks held by other processes: within one, writers take
-    turns on `Database._write_turn` first. On the loop (`inline`), SQLite itself must never
-    wait: the connection has no busy timeout and a refused `BEGIN` is retried with async
-    sleeps until the timeout (see _begin_immediate).
-    """
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={0 if inline else int(busy_timeout_secs * 1000)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # Readers (Database.read_rows) run one SELECT: SQLite gives a lone statement a read
-        # transaction of its own, which in WAL mode waits for nobody. A BEGIN would only add
-        # a round trip through aiosqlite's thread on every socket connect.
-        if connection.get_execution_options().get(READ_ONLY, False):
-            return
-        if inline:
-            _begin_immediate(connection, busy_timeout_secs)
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-_RETRY_FIRST_SECS = 0.001
-_RETRY_MAX_SECS = 0.05
-
-
-def _begin_immediate(connection: Any, timeout_secs: float) -> None:
-    """`BEGIN IMMEDIATE` on a connection with no busy timeout: while another process holds
-    the write lock, sleep (on the loop, letting everything else run) and try again."""
-    deadline = time.monotonic() + timeout_secs
-    delay = _RETRY_FIRST_SECS
-    while True:
-        try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        except OperationalError as exc:
-            if not is_contention(exc) or time.monotonic() + delay > deadline:
-                raise
-        await_(asyncio.sleep(delay))
-        delay = min(delay * 2, _RETRY_MAX_SECS)
-
-
-def _local_sqlite_reader(url: URL) -> Engine:
-    """One plain sqlite3 connection, used on the event loop itself, for `read_rows`.
-
-    A lone SELECT by key takes about 40 µs here; through aiosqlite it costs several round
-    trips to its thread (about 400 µs, most of a socket connect's time on SQLite). In WAL mode
-    a reader waits for no writer, and with no busy timeout a rare lock (a checkpoint) fails at
-    once instead of blocking the loop: the caller then takes the async path.
-    """
-    engine = create_engine(url.set(drivername="sqlite+pysqlite"), poolclass=StaticPool)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # no implicit BEGIN: each SELECT stands alone
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA query_only=ON")
-        cursor.execute("PRAGMA busy_timeout=0")
-        cursor.close()
-
-    return engine
-
-
-# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
-_PG_CONTENTION = frozenset({"40001", "40P01", "55P03"})
-# MySQL/MariaDB: ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK.
-_MYSQL_CONTENTION = frozenset({1205, 1213})
-
-
-def is_contention(exc: DBAPIError) -> bool:
-    """A transaction that lost a race for locks (and may simply be run again), as opposed
-    to a database that is down."""
-    orig = exc.orig
-    if getattr(orig, "sqlstate", None) in _PG_CONTENTION:
-        return True
-    args = getattr(orig, "args", ())
-    if args and args[0] in _MYSQL_CONTENTION:
-        return True
-    text = str(orig)
-    return "database is locked" in text or "database table is locked" in text
+KEEP_BATCH_CONNECTION_SECS = 1800.0
+"""The kept batch connection is replaced after this long (the pool's `pool_recycle`)."""
 
 
 def is_outage(exc: DBAPIError) -> bool:
@@ -191,12 +107,11 @@ class Database:
         on aiosqlite's thread."""
         self.url = normalize_url(url)
         self._queue_timeout_secs = queue_timeout_secs
-        options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        options: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_postgres}
         if self.is_sqlite:
             database = self.url.database or ""
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            options.pop("pool_pre_ping")
             # A URL with driver options (`?uri=true`, …) is aiosqlite's to interpret.
             sqlite_inline = sqlite_inline and not self.url.query
             if sqlite_inline:
@@ -209,6 +124,8 @@ class Database:
                 pool_timeout=queue_timeout_secs,
             )
         self.engine = create_async_engine(self.url, **options)
+        if self.is_postgres:
+            check_out_live_connections(self.engine)
         # SQLite has one writer at a time, and every transaction here begins IMMEDIATE (a
         # write lock). Left to SQLite, the waiting transactions poll its busy handler with
         # growing sleeps, in no order: under a burst (a thousand joins at once) the unlucky
@@ -216,12 +133,20 @@ class Database:
         # lock queues them in arrival order and costs nothing while SQLite's lock is free.
         self._write_turn: asyncio.Lock | None = None
         if self.is_sqlite:
-            _configure_sqlite(self.engine, busy_timeout_secs, inline=sqlite_inline)
+            configure_sqlite(self.engine, busy_timeout_secs, inline=sqlite_inline)
             self._write_turn = asyncio.Lock()
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # One statement needs no transaction around it: on PostgreSQL, autocommit saves the
+        # BEGIN and COMMIT round trips (asyncpg sets it without asking the server).
+        self._read_only: dict[str, Any] = {READ_ONLY: True}
+        if self.is_postgres:
+            self._read_only["isolation_level"] = "AUTOCOMMIT"
         self._local_reader: Engine | None = None
+        self._kept: AsyncConnection | None = None
+        self._kept_since = 0.0
+        self._local_sqlite: PoolProxiedConnection | None = None
         if self.is_sqlite and (self.url.database or ":memory:") != ":memory:":
-            self._local_reader = _local_sqlite_reader(self.url)
+            self._local_reader = local_sqlite_reader(self.url)
 
     @property
     def dialect(self) -> str:
@@ -230,6 +155,10 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -240,6 +169,59 @@ class Database:
         with _unavailable_as_error():
             async with self._turn(), self._sessions() as session, session.begin():
                 yield session
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[Batch]:
+        """One transaction on one pooled connection, its statements run on the driver
+        itself (see db/batch): the send path's. Committed on success, rolled back on error;
+        losing the database surfaces as `ServiceUnavailable`, as for `transaction`.
+
+        The connection is kept between batches (one, for the send queue's writer, which
+        runs one batch at a time): checking one out of the pool and giving it back (and the
+        pool's rollback on return) cost a send about as much as its statements.
+        """
+        with _unavailable_as_error():
+            async with self._turn():
+                connection = await self._batch_connection()
+                batch: Batch | None = None
+                try:
+                    async with connection.begin():
+                        batch = await open_batch(connection)
+                        yield batch
+                        await batch.finish()
+                finally:
+                    if batch is not None:
+                        await batch.close()
+                    await self._keep(connection)
+
+    async def _batch_connection(self) -> AsyncConnection:
+        connection, self._kept = self._kept, None
+        if connection is not None and self._still_good(connection):
+            return connection
+        if connection is not None:
+            await connection.close()
+        connection = await self.engine.connect()
+        self._kept_since = time.monotonic()
+        return connection
+
+    def _still_good(self, connection: AsyncConnection) -> bool:
+        """Not invalidated, not older than the pool's recycle age, and on PostgreSQL not
+        closed by the server (what the pool's checkout checks: check_out_live_connections)."""
+        if connection.invalidated or connection.closed:
+            return False
+        if time.monotonic() - self._kept_since > KEEP_BATCH_CONNECTION_SECS:
+            return False
+        if self.is_postgres:
+            fairy = connection.sync_connection.connection  # type: ignore[union-attr]
+            driver: Any = fairy.driver_connection
+            return not driver.is_closed()
+        return True
+
+    async def _keep(self, connection: AsyncConnection) -> None:
+        if self._kept is None and not connection.invalidated and not connection.closed:
+            self._kept = connection
+        else:
+            await connection.close()
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -264,7 +246,7 @@ class Database:
     ) -> Sequence[Row[Any]]:
         """The rows of one read-only Core statement, for hot paths (a sign-in on every socket
         connect): no ORM session to build, no transaction around it, and on SQLite no write
-        lock to queue for (run on the event loop itself: see _local_sqlite_reader)."""
+        lock to queue for (run on the event loop itself: see local_sqlite_reader)."""
         if self._local_reader is not None:
             try:
                 with self._local_reader.connect() as connection:
@@ -273,15 +255,54 @@ class Database:
                 pass  # locked for a moment: the async path waits its turn
         with _unavailable_as_error():
             async with self.engine.connect() as connection:
-                await connection.execution_options(**{READ_ONLY: True})
+                await connection.execution_options(**self._read_only)
                 async with connection.begin():
                     return (await connection.execute(statement, params)).all()
+
+    async def read_prepared(
+        self, statement: Select[Any], params: Mapping[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """`read_rows` for a statement built once (a module's constant), run prepared on the
+        driver itself (db/prepared, db/batch): the per-message reads (push planning), where
+        SQLAlchemy's per-execution work cost several times the query."""
+        values = params or {}
+        if self._local_reader is not None:
+            local = prepare_for(self._local_reader.dialect, statement, lambda: statement)
+            try:
+                return self._local_rows(local, values)
+            except sqlite3.OperationalError:
+                pass  # locked for a moment: the async path waits its turn
+        prepared = prepare_for(self.engine.dialect, statement, lambda: statement)
+        with _unavailable_as_error():
+            async with self.engine.connect() as connection:
+                await connection.execution_options(**self._read_only)
+                async with connection.begin():
+                    return await (await open_batch(connection)).rows(prepared, values)
+
+    def _local_rows(self, prepared: Prepared, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        if self._local_sqlite is None:
+            assert self._local_reader is not None
+            # StaticPool: its one connection, checked out for the engine's life (given back in
+            # `dispose`), used on the loop's thread only.
+            self._local_sqlite = self._local_reader.raw_connection()
+        sqlite = cast(sqlite3.Connection, self._local_sqlite.driver_connection)
+        cursor = sqlite.execute(prepared.sql, prepared.params(values))
+        try:
+            return [prepared.row(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            await kept.close()
+        if self._local_sqlite is not None:
+            self._local_sqlite.close()
+            self._local_sqlite = None
         if self._local_reader is not None:
             self._local_reader.dispose()
         await self.engine.dispose()

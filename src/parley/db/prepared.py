@@ -31,7 +31,7 @@ Processor = Callable[[Any], Any] | None
 class Prepared:
     """One statement, compiled for one dialect, with its value processors."""
 
-    __slots__ = ("_fixed", "_names", "_params", "_positional", "_results", "sql")
+    __slots__ = ("_fixed", "_names", "_no_results", "_pairs", "_positional", "_results", "sql")
 
     def __init__(self, statement: Statement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -42,8 +42,8 @@ class Prepared:
         self.sql: str = compiled.string
         self._positional = positional
         self._names = names
-        self._params: list[Processor] = [
-            binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+        self._pairs: list[tuple[str, Processor]] = [
+            (name, binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
         ]
         # Values written into the statement (`kind == "mute"`) are parameters too.
         self._fixed = {
@@ -55,15 +55,17 @@ class Prepared:
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in statement.exported_columns
         ]
+        self._no_results = all(process is None for process in self._results)
 
     def params(self, values: Mapping[str, Any]) -> Any:
         """The values in the driver's form: a tuple in the paramstyle's order, or a dict."""
-        converted = [
-            value if process is None else process(value)
-            for value, process in zip(
-                (self._value(values, name) for name in self._names), self._params, strict=True
-            )
-        ]
+        converted = []
+        for name, process in self._pairs:  # a plain loop: this runs for every row stored
+            try:
+                value = values[name]
+            except KeyError:
+                value = self._value(values, name)
+            converted.append(value if process is None else process(value))
         if self._positional:
             return tuple(converted)
         return dict(zip(self._names, converted, strict=True))
@@ -83,7 +85,7 @@ class Prepared:
             cursor.execute(self.sql, self.params(values))
             if cursor.description is None:
                 return []
-            return [self._row(row) for row in cursor.fetchall()]
+            return [self.row(row) for row in cursor.fetchall()]
         finally:
             cursor.close()
 
@@ -95,7 +97,10 @@ class Prepared:
         finally:
             cursor.close()
 
-    def _row(self, row: Sequence[Any]) -> tuple[Any, ...]:
+    def row(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        """A result row's values in Python's form."""
+        if self._no_results:
+            return tuple(row)
         return tuple(
             value if process is None else process(value)
             for value, process in zip(row, self._results, strict=True)

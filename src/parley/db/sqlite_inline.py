@@ -135,6 +135,12 @@ class InlineConnection:
         self._conn.isolation_level = value
 
     @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The connection itself, for callers that run statements on it directly
+        (db/batch)."""
+        return self._conn
+
+    @property
     def in_transaction(self) -> bool:
         return self._conn.in_transaction
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley.db.batch import Batch
 from parley.db.database import Database
 from parley.domain.events import Event
 from parley.domain.ports import Broker, LoggedMessage, RecoveryStore
@@ -30,6 +31,18 @@ log = structlog.get_logger(__name__)
 @dataclass
 class Work:
     tx: AsyncSession
+    events: list[Event] = field(default_factory=list)
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+
+@dataclass
+class BatchWork:
+    """A unit of work on `Database.batch()`: prepared statements on the driver, an ORM
+    session only when asked for (`batch.session()`)."""
+
+    batch: Batch
     events: list[Event] = field(default_factory=list)
 
     def emit(self, event: Event) -> None:
@@ -93,6 +106,17 @@ class UnitOfWork:
     async def __call__(self) -> AsyncIterator[Work]:
         async with self._db.transaction() as tx:
             work = Work(tx)
+            yield work
+            committing = time.perf_counter()
+        self.publisher.timings.commit(time.perf_counter() - committing)
+        if work.events:
+            await self.publisher.publish(work.events)
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[BatchWork]:
+        """As calling this, on `Database.batch()` (the send path's)."""
+        async with self._db.batch() as batch:
+            work = BatchWork(batch)
             yield work
             committing = time.perf_counter()
         self.publisher.timings.commit(time.perf_counter() - committing)

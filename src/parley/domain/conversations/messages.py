@@ -56,7 +56,7 @@ from parley.domain.moderation.permissions import may_moderate
 from parley.domain.moderation.rules import MODERATED_KINDS, RoomRules, muted_in_room
 from parley.domain.roles import Role
 from parley.domain.social.rules import require_direct_allowed
-from parley.domain.unit_of_work import UnitOfWork, Work
+from parley.domain.unit_of_work import BatchWork, UnitOfWork, Work
 from parley.domain.uploads.attach import attach_uploads, hide_attachments
 from parley.errors import Forbidden, NotFound, ParleyError, PayloadTooLarge, ValidationFailed
 
@@ -154,7 +154,9 @@ async def require_direct_send(
         await require_direct_allowed(tx, sender.user_id, other)
 
 
-def _announce(work: Work, name: str, message: MessagePublic, origin: str | None = None) -> None:
+def _announce(
+    work: Work | BatchWork, name: str, message: MessagePublic, origin: str | None = None
+) -> None:
     work.emit(
         Event(
             conversation_channel(message.conversation_id),
@@ -271,11 +273,11 @@ class MessageService:
         attached: dict[int, tuple[uuid.UUID, list[dict[str, Any]] | None]] = {}
         rooms: dict[uuid.UUID, str | None] = {}
         refs = {str(item.command.conversation) for item in batch}
-        async with self._uow() as work:
+        async with self._uow.batch() as work:
             # One call reads what every check below needs: the conversations, the senders'
             # memberships in them and their mutes in force (see db/send_batch).
-            facts = await work.tx.run_sync(
-                send_batch.read,
+            facts = await send_batch.read(
+                work.batch,
                 {i for i in map(access.parse_id, refs) if i is not None},
                 {access.room_key(ref) for ref in refs},
                 {item.principal.user_id for item in batch},
@@ -300,10 +302,12 @@ class MessageService:
                     if pair in facts.muted:
                         raise muted_in_room()
                     if conversation.kind == ConversationKind.DIRECT:
-                        await require_direct_send(work.tx, conversation, item.principal)
+                        await require_direct_send(
+                            work.batch.session(), conversation, item.principal
+                        )
                     if item.command.client_msg_id:
                         existing = await message_queries.find_by_client_id(
-                            work.tx,
+                            work.batch.session(),
                             conversation.id,
                             item.principal.user_id,
                             item.command.client_msg_id,
@@ -319,7 +323,7 @@ class MessageService:
                     attachments = None
                     if item.command.attachments:
                         attachments = await attach_uploads(
-                            work.tx,
+                            work.batch.session(),
                             item.principal,
                             item.command.attachments,
                             conversation_id=conversation.id,
@@ -347,7 +351,7 @@ class MessageService:
                 )
                 for index, item, conversation_id in accepted
             ]
-            await work.tx.run_sync(send_batch.write, rows, now=now)
+            await send_batch.write(work.batch, rows, now=now)
             for (index, item, _), row in zip(accepted, rows, strict=True):
                 public = message_public(
                     NewMessage(**row),

@@ -145,7 +145,7 @@ class PushService:
         query, params = push_queries.push_candidates(
             conversation_id, sender_id, utcnow(), limit=self._max_recipients + 1
         )
-        candidates = [row[0] for row in await self._db.read_rows(query, params)]
+        candidates = [row[0] for row in await self._db.read_prepared(query, params)]
         if not candidates:
             return
         if len(candidates) > self._max_recipients:

@@ -1,0 +1,130 @@
+"""How the engine's connections are set up: SQLite's pragmas and write transactions, the
+plain sqlite3 reader on the loop, PostgreSQL's check at checkout (see `Database`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.util import await_
+
+READ_ONLY = "parley_read_only"
+"""Execution option marking a connection that runs one read-only statement (read_rows)."""
+
+
+def configure_sqlite(engine: AsyncEngine, busy_timeout_secs: float, *, inline: bool) -> None:
+    """WAL for concurrent readers; `BEGIN IMMEDIATE` so writers queue instead of deadlocking.
+
+    pysqlite's own transaction handling starts transactions lazily and cannot upgrade a read
+    lock to a write lock without failing, so Parley turns it off and begins transactions itself.
+    The busy timeout is only for locks held by other processes: within one, writers take
+    turns on `Database._write_turn` first. On the loop (`inline`), SQLite itself must never
+    wait: the connection has no busy timeout and a refused `BEGIN` is retried with async
+    sleeps until the timeout (see begin_immediate).
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={0 if inline else int(busy_timeout_secs * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Readers (Database.read_rows) run one SELECT: SQLite gives a lone statement a read
+        # transaction of its own, which in WAL mode waits for nobody. A BEGIN would only add
+        # a round trip through aiosqlite's thread on every socket connect.
+        if connection.get_execution_options().get(READ_ONLY, False):
+            return
+        if inline:
+            begin_immediate(connection, busy_timeout_secs)
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_RETRY_FIRST_SECS = 0.001
+_RETRY_MAX_SECS = 0.05
+
+
+def begin_immediate(connection: Any, timeout_secs: float) -> None:
+    """`BEGIN IMMEDIATE` on a connection with no busy timeout: while another process holds
+    the write lock, sleep (on the loop, letting everything else run) and try again."""
+    deadline = time.monotonic() + timeout_secs
+    delay = _RETRY_FIRST_SECS
+    while True:
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            if not is_contention(exc) or time.monotonic() + delay > deadline:
+                raise
+        await_(asyncio.sleep(delay))
+        delay = min(delay * 2, _RETRY_MAX_SECS)
+
+
+def local_sqlite_reader(url: URL) -> Engine:
+    """One plain sqlite3 connection, used on the event loop itself, for `read_rows`.
+
+    A lone SELECT by key takes about 40 µs here; through aiosqlite it costs several round
+    trips to its thread (about 400 µs, most of a socket connect's time on SQLite). In WAL mode
+    a reader waits for no writer, and with no busy timeout a rare lock (a checkpoint) fails at
+    once instead of blocking the loop: the caller then takes the async path.
+    """
+    engine = create_engine(url.set(drivername="sqlite+pysqlite"), poolclass=StaticPool)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # no implicit BEGIN: each SELECT stands alone
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.execute("PRAGMA busy_timeout=0")
+        cursor.close()
+
+    return engine
+
+
+def check_out_live_connections(engine: AsyncEngine) -> None:
+    """PostgreSQL: a pooled connection the server has closed is replaced at checkout.
+
+    Instead of `pool_pre_ping`, which cost every checkout three round trips (asyncpg's ping
+    is BEGIN, an empty query, ROLLBACK): a restarted or stopped server terminates its
+    sessions, which closes their sockets, and asyncpg notices at once (its protocol sees the
+    end of the stream), so `is_closed()` answers without asking the server. A connection
+    lost without a word (a dropped network path) fails its first statement instead; that
+    error invalidates the whole pool (SQLAlchemy's disconnect handling) and is reported as
+    `ServiceUnavailable`, as a ping that failed after checkout would have been.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this connection")
+
+
+# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+_PG_CONTENTION = frozenset({"40001", "40P01", "55P03"})
+# MySQL/MariaDB: ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK.
+_MYSQL_CONTENTION = frozenset({1205, 1213})
+
+
+def is_contention(exc: DBAPIError) -> bool:
+    """A transaction that lost a race for locks (and may simply be run again), as opposed
+    to a database that is down."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _PG_CONTENTION:
+        return True
+    args = getattr(orig, "args", ())
+    if args and args[0] in _MYSQL_CONTENTION:
+        return True
+    text = str(orig)
+    return "database is locked" in text or "database table is locked" in text
