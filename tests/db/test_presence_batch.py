@@ -102,7 +102,7 @@ async def test_writes_each_state_and_reads_names_and_peers(
         assert state[user_id] == (True, NOW, NOW)
     for user_id in offline:
         assert state[user_id] == (False, NOW, NOW)
-    assert state[outsider][0] is False and state[outsider][1] is None  # not in the batch
+    assert state[outsider][:2] == (False, None)  # not in the batch
 
 
 async def test_an_empty_batch_writes_and_reads_nothing(database: Database) -> None:
@@ -110,4 +110,4 @@ async def test_an_empty_batch_writes_and_reads_nothing(database: Database) -> No
         found = await tx.run_sync(
             presence.announce, {True: [], False: []}, [], [], now=NOW, excluded_kind="room"
         )
-    assert found.names == {} and found.peers == {}
+    assert (found.names, found.peers) == ({}, {})
