@@ -17,11 +17,12 @@ from datetime import datetime
 from typing import Literal
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import update
 from typing_extensions import TypedDict
 
 from parley.clock import iso_z
-from parley.db.models import Conversation, ConversationMember, User
+from parley.db import presence as db_presence
+from parley.db.models import User
 from parley.db.types import utcnow
 from parley.domain.accounts.principal import Principal
 from parley.domain.conversations.schemas import ConversationKind
@@ -153,42 +154,27 @@ class PresenceService:
 
     async def _announce_batch(self, batch: dict[uuid.UUID, tuple[str | None, bool]]) -> None:
         now = utcnow()
+        states: dict[bool, list[uuid.UUID]] = {True: [], False: []}
+        for user_id, (_, online) in batch.items():
+            states[online].append(user_id)
+        unnamed = [user_id for user_id, (name, _) in batch.items() if name is None]
         async with self._uow() as work:
-            for online in (True, False):
-                ids = [user_id for user_id, (_, state) in batch.items() if state is online]
-                if ids:
-                    await work.tx.execute(
-                        update(User)
-                        .where(User.id.in_(ids))
-                        .values(is_online=online, last_seen_at=now)
-                        .execution_options(synchronize_session=False)
-                    )
-            unnamed = [user_id for user_id, (name, _) in batch.items() if name is None]
-            names: dict[uuid.UUID, str | None] = {}
-            if unnamed:
-                rows = await work.tx.execute(
-                    select(User.id, User.username).where(User.id.in_(unnamed))
-                )
-                names = {row.id: row.username for row in rows}
             # Peers in direct, group and support chats hear it too; open rooms can be huge.
-            peers_query = (
-                select(ConversationMember.user_id, ConversationMember.conversation_id)
-                .join(Conversation, Conversation.id == ConversationMember.conversation_id)
-                .where(
-                    ConversationMember.user_id.in_(list(batch)),
-                    Conversation.kind != ConversationKind.ROOM.value,
-                )
+            found = await work.tx.run_sync(
+                db_presence.announce,
+                states,
+                unnamed,
+                list(batch),
+                now=now,
+                excluded_kind=ConversationKind.ROOM.value,
             )
-            peers: dict[uuid.UUID, list[uuid.UUID]] = {}
-            for row in await work.tx.execute(peers_query):
-                peers.setdefault(row.user_id, []).append(row.conversation_id)
             for user_id, (username, online) in batch.items():
-                status = UserStatus(str(user_id), username or names.get(user_id), online, now)
+                status = UserStatus(str(user_id), username or found.names.get(user_id), online, now)
                 data = dict(status.event_data())
                 work.emit(
                     Event(presence_channel(user_id), "presence.changed", data, Audience.SUBSCRIBERS)
                 )
-                for conversation_id in peers.get(user_id, ()):
+                for conversation_id in found.peers.get(user_id, ()):
                     work.emit(
                         Event(
                             conversation_channel(conversation_id),

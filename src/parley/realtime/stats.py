@@ -13,6 +13,7 @@ address, request id), `socket.signed_in` (user id), `socket.sign_in_failed` (cod
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 
@@ -21,6 +22,9 @@ import structlog
 from parley.realtime.connection import Connection
 
 log = structlog.get_logger("parley.socket")
+_logs_info = logging.getLogger("parley.socket").isEnabledFor
+"""Whether an info line would be written (the standard library caches the answer): below
+LOG_LEVEL, structlog's own call still built and dropped each line, three per connection."""
 
 PROTOCOLS = ("socketio", "websocket")
 TOO_SLOW = "too slow"
@@ -54,30 +58,33 @@ class SocketStats:
         connection.opened_at = time.monotonic()
         self._open.add(connection)
         self.protocols[connection.protocol].connects += 1
-        log.info(
-            "socket.connected",
-            protocol=connection.protocol,
-            connection_id=connection.id,
-            client=client,
-            request_id=request_id,
-        )
+        if _logs_info(logging.INFO):
+            log.info(
+                "socket.connected",
+                protocol=connection.protocol,
+                connection_id=connection.id,
+                client=client,
+                request_id=request_id,
+            )
 
     def signed_in(self, connection: Connection) -> None:
-        log.info(
-            "socket.signed_in",
-            protocol=connection.protocol,
-            connection_id=connection.id,
-            user_id=connection.user_id,
-        )
+        if _logs_info(logging.INFO):
+            log.info(
+                "socket.signed_in",
+                protocol=connection.protocol,
+                connection_id=connection.id,
+                user_id=connection.user_id,
+            )
 
     def sign_in_failed(self, connection: Connection, code: str) -> None:
         self.auth_failures[code] += 1
-        log.info(
-            "socket.sign_in_failed",
-            protocol=connection.protocol,
-            connection_id=connection.id,
-            code=code,
-        )
+        if _logs_info(logging.INFO):
+            log.info(
+                "socket.sign_in_failed",
+                protocol=connection.protocol,
+                connection_id=connection.id,
+                code=code,
+            )
 
     def disconnected(self, connection: Connection, reason: str) -> None:
         """Once per connection: counted, its frames added to its protocol's, logged."""
@@ -90,16 +97,17 @@ class SocketStats:
         counts.frames_out += connection.frames_out
         if reason == TOO_SLOW:
             counts.outbox_drops += 1
-        log.info(
-            "socket.disconnected",
-            protocol=connection.protocol,
-            connection_id=connection.id,
-            user_id=connection.user_id if connection.principal is not None else None,
-            reason=reason,
-            duration_secs=round(time.monotonic() - connection.opened_at, 3),
-            frames_in=connection.frames_in,
-            frames_out=connection.frames_out,
-        )
+        if _logs_info(logging.INFO):
+            log.info(
+                "socket.disconnected",
+                protocol=connection.protocol,
+                connection_id=connection.id,
+                user_id=connection.user_id if connection.principal is not None else None,
+                reason=reason,
+                duration_secs=round(time.monotonic() - connection.opened_at, 3),
+                frames_in=connection.frames_in,
+                frames_out=connection.frames_out,
+            )
 
     def sent_over(self, transport: str) -> None:
         """A message stored from this transport (`rest`, `socketio`, `websocket`)."""

@@ -81,7 +81,10 @@ class LiveSessions:
         donor = self.holder(claims)
         if donor is None or donor.principal is None:
             return None
-        return replace(donor.principal, expires_at=claims.expires_at), donor
+        principal = donor.principal
+        if principal.expires_at != claims.expires_at:  # else the same token: share it as is
+            principal = replace(principal, expires_at=claims.expires_at)
+        return principal, donor
 
     @staticmethod
     async def confirm(connection: Connection, donor: Connection | None) -> None:

@@ -4,7 +4,7 @@ allows them, else a bounded outbox drained over ASGI."""
 from __future__ import annotations
 
 import contextlib
-import uuid
+import os
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
@@ -21,7 +21,7 @@ class WebSocketConnection(Connection):
     protocol = "websocket"
 
     def __init__(self, websocket: WebSocket, *, outbox_limit: int, outbox_limit_bytes: int) -> None:
-        super().__init__(f"ws-{uuid.uuid4().hex[:16]}")
+        super().__init__(f"ws-{os.urandom(8).hex()}")  # uuid4().hex[:16] cost 4x more
         self.websocket = websocket
         self.dialect = WS_ENVELOPE
         self.outbox = Outbox(outbox_limit, self._too_slow, limit_bytes=outbox_limit_bytes)
