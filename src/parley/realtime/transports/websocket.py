@@ -9,6 +9,9 @@ Authentication: `?token=`, an `Authorization: Bearer` header, or a first frame
 `{type: "auth", data: {token}}` within `WS_AUTH_TIMEOUT_SECS`. A later `auth` frame with a
 fresh access token of the same user renews it. When the session ends, the account is disabled
 or the token expires unrenewed, the client gets an `error` frame and the close code 4401.
+
+Why one module: one session's life on `/ws` (handshake query, sign-in, dispatch, close)
+reads best in one place.
 """
 
 from __future__ import annotations
