@@ -82,10 +82,14 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(RedisConnectionError("the Redis connection is closed"))
             return waiter
         self._waiting.append(waiter)
+        self._enqueue(args)
+        return waiter
+
+    def _enqueue(self, args: tuple[Arg, ...]) -> None:
+        """Packed now, written with the rest of this pass's commands at the next."""
         if not self._out:
             self._loop.call_soon(self._flush)
         self._out.append(hiredis.pack_command(args))  # type: ignore[arg-type]  # its stub: one-tuple
-        return waiter
 
     def _flush(self) -> None:
         out, self._out = self._out, []
@@ -143,9 +147,7 @@ class Subscription(_Connection):
             raise RedisConnectionError("the Redis connection is closed")
         waiter = self._loop.create_future()
         self._confirming.append([kind, len(channels), waiter])
-        if not self._out:
-            self._loop.call_soon(self._flush)
-        self._out.append(hiredis.pack_command((command, *channels)))  # type: ignore[arg-type]
+        self._enqueue((command, *channels))
         await waiter
 
     def connection_lost(self, exc: Exception | None) -> None:
