@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import PoolProxiedConnection
 
 from parley.db.batch import Batch, open_batch
+from parley.db.checkpoints import WalCheckpoints
 from parley.db.engine_setup import (
     READ_ONLY,
     check_out_live_connections,
@@ -132,9 +133,20 @@ class Database:
         # ones waited out the busy timeout and were told the database was down. An asyncio
         # lock queues them in arrival order and costs nothing while SQLite's lock is free.
         self._write_turn: asyncio.Lock | None = None
+        self._checkpoints: WalCheckpoints | None = None
         if self.is_sqlite:
-            configure_sqlite(self.engine, busy_timeout_secs, inline=sqlite_inline)
+            database = self.url.database or ":memory:"
+            if database != ":memory:" and not self.url.query:
+                self._checkpoints = WalCheckpoints(database)
+            configure_sqlite(
+                self.engine,
+                busy_timeout_secs,
+                inline=sqlite_inline,
+                checkpoints_elsewhere=self._checkpoints is not None,
+            )
             self._write_turn = asyncio.Lock()
+            if self._checkpoints is not None:
+                self._checkpoints.start()
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # One statement needs no transaction around it: on PostgreSQL, autocommit saves the
         # BEGIN and COMMIT round trips (asyncpg sets it without asking the server).
@@ -296,7 +308,14 @@ class Database:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
+    @property
+    def checkpoints(self) -> WalCheckpoints | None:
+        """SQLite's checkpoint thread (db/checkpoints), on a database file."""
+        return self._checkpoints
+
     async def dispose(self) -> None:
+        if self._checkpoints is not None:
+            await asyncio.to_thread(self._checkpoints.stop)
         kept, self._kept = self._kept, None
         if kept is not None:
             await kept.close()

@@ -18,7 +18,13 @@ READ_ONLY = "parley_read_only"
 """Execution option marking a connection that runs one read-only statement (read_rows)."""
 
 
-def configure_sqlite(engine: AsyncEngine, busy_timeout_secs: float, *, inline: bool) -> None:
+WAL_FILE_LIMIT_BYTES = 64 * 1024 * 1024
+"""The write-ahead log's file is trimmed to this when it starts again from the beginning."""
+
+
+def configure_sqlite(
+    engine: AsyncEngine, busy_timeout_secs: float, *, inline: bool, checkpoints_elsewhere: bool
+) -> None:
     """WAL for concurrent readers; `BEGIN IMMEDIATE` so writers queue instead of deadlocking.
 
     pysqlite's own transaction handling starts transactions lazily and cannot upgrade a read
@@ -26,7 +32,8 @@ def configure_sqlite(engine: AsyncEngine, busy_timeout_secs: float, *, inline: b
     The busy timeout is only for locks held by other processes: within one, writers take
     turns on `Database._write_turn` first. On the loop (`inline`), SQLite itself must never
     wait: the connection has no busy timeout and a refused `BEGIN` is retried with async
-    sleeps until the timeout (see begin_immediate).
+    sleeps until the timeout (see begin_immediate). With `checkpoints_elsewhere` no commit
+    checkpoints the log: a thread does (db/checkpoints).
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -36,7 +43,12 @@ def configure_sqlite(engine: AsyncEngine, busy_timeout_secs: float, *, inline: b
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={0 if inline else int(busy_timeout_secs * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        if checkpoints_elsewhere:
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+            cursor.execute(f"PRAGMA journal_size_limit={WAL_FILE_LIMIT_BYTES}")
+        else:
+            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
