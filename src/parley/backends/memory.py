@@ -1,8 +1,9 @@
 """The in-process broker and presence store: one instance, no setup. Delivery is immediate and in
-order."""
+order; an event published as one (`publish_event`) reaches the hub as that same object."""
 
 from __future__ import annotations
 
+from parley.domain.events import Event
 from parley.domain.ports import Broker, PresenceStore
 
 
@@ -14,6 +15,14 @@ class MemoryBroker(Broker):
     async def publish(self, channel: str, payload: bytes) -> None:
         if channel in self._channels and self._handler is not None:
             self._handler(channel, payload)
+
+    async def publish_event(self, event: Event, payload: bytes | None = None) -> None:
+        if event.channel not in self._channels:
+            return
+        if self._on_event is not None:
+            self._on_event(event)
+        elif self._handler is not None:
+            self._handler(event.channel, event.encode() if payload is None else payload)
 
     async def subscribe(self, channel: str) -> None:
         self._channels.add(channel)

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from parley.domain.events import game_channel
+from parley.domain.events import Event
 from parley.domain.gameplay import bounds
 from parley.domain.gameplay.rooms import Room, RoomSnapshot
 from parley.domain.ports import Broker, GameStore, RoomChange, RoomDecision
@@ -62,6 +62,7 @@ class MemoryGameStore(GameStore):
         player_id: str,
         state: dict[str, Any],
         shared_patch: dict[str, Any] | None,
+        event: Event,
         sequenced: tuple[bytes, bytes],
         *,
         max_shared_bytes: int,
@@ -91,7 +92,8 @@ class MemoryGameStore(GameStore):
         self._rooms[room_id] = RoomSnapshot(
             current.room, seq, current.shared, current.player_states
         )
-        await self._broker.publish(game_channel(room_id), head + str(seq).encode() + tail)
+        # The hub here gets the event itself; only another broker needs the bytes.
+        await self._broker.publish_event(event.sequenced(seq), head + str(seq).encode() + tail)
         return seq
 
     async def open_rooms(self, game: str | None, limit: int) -> list[Room]:

@@ -27,7 +27,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from parley.backends.redis_client import redis_client
-from parley.domain.events import game_channel
+from parley.domain.events import Event, game_channel
 from parley.domain.gameplay import bounds
 from parley.domain.gameplay.rooms import Room, RoomSnapshot
 from parley.domain.ports import GameStore, RoomChange, RoomDecision
@@ -207,6 +207,7 @@ class RedisGameStore(GameStore):
         player_id: str,
         state: dict[str, Any],
         shared_patch: dict[str, Any] | None,
+        event: Event,
         sequenced: tuple[bytes, bytes],
         *,
         max_shared_bytes: int,

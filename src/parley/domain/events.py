@@ -105,6 +105,11 @@ class Event:
         assert slot, "the seq slot is always encoded"
         return head, tail
 
+    def sequenced(self, seq: int) -> Event:
+        """This event with `data["seq"]` set, first, as `encode_sequenced` places it."""
+        data = {"seq": seq, **self.data}
+        return Event(self.channel, self.name, data, self.audience, self.origin, self.extra)
+
     def encode_positioned(self) -> tuple[bytes, bytes]:
         """The encoding split where `extra["pos"]` goes: `head + position + tail` is the
         event carrying its place in the recovery log (`RecoveryStore.publish_message`)."""

@@ -21,6 +21,9 @@ from parley.domain.gameplay.rooms import Room, RoomSnapshot
 
 MessageHandler = Callable[[str, bytes], None]
 """Called with (channel, payload) for every message on a subscribed channel. Must not block."""
+EventHandler = Callable[[Event], None]
+"""Called with an event published in this process and carried without leaving it, as it was
+published (not encoded and decoded on the way). Must not block, nor change the event."""
 
 
 class Resource:
@@ -52,12 +55,22 @@ class Broker(Resource, ABC):
 
     def __init__(self) -> None:
         self._handler: MessageHandler | None = None
+        self._on_event: EventHandler | None = None
 
-    def set_handler(self, handler: MessageHandler) -> None:
+    def set_handler(self, handler: MessageHandler, on_event: EventHandler | None = None) -> None:
+        """`handler` receives every message on a subscribed channel; `on_event`, when given,
+        receives instead the events a broker carries without encoding them (`publish_event`)."""
         self._handler = handler
+        self._on_event = on_event
 
     @abstractmethod
     async def publish(self, channel: str, payload: bytes) -> None: ...
+
+    async def publish_event(self, event: Event, payload: bytes | None = None) -> None:
+        """Publish an event on its channel; `payload` is its encoding when the caller has made
+        it already. A broker whose subscribers are all in this process (the in-process one)
+        hands them the event itself, which spares an encode and a decode per event."""
+        await self.publish(event.channel, event.encode() if payload is None else payload)
 
     @abstractmethod
     async def subscribe(self, channel: str) -> None: ...
@@ -184,17 +197,19 @@ class GameStore(Resource, ABC):
         player_id: str,
         state: dict[str, Any],
         shared_patch: dict[str, Any] | None,
+        event: Event,
         sequenced: tuple[bytes, bytes],
         *,
         max_shared_bytes: int,
     ) -> int:
         """The fast path for a relayed action: take the next seq, keep `state` as the
         player's latest, merge `shared_patch` into the shared state key by key, and publish
-        the event (`sequenced`: `Event.encode_sequenced`, by the caller) with that seq, in
-        one step. Returns the seq; raises NotFound for a missing room, Forbidden
-        (`not_in_room`) for a player without a seat, and PayloadTooLarge (`state_too_large`)
-        when the patch would grow the shared state past `max_shared_bytes` (as
-        `bounds.shared_bytes` counts it); nothing changes then."""
+        `event` with that seq (`Event.sequenced`; `sequenced` is its encoding split where the
+        seq goes, `Event.encode_sequenced`, made by the caller), in one step. Returns the seq;
+        raises NotFound for a missing room, Forbidden (`not_in_room`) for a player without a
+        seat, and PayloadTooLarge (`state_too_large`) when the patch would grow the shared
+        state past `max_shared_bytes` (as `bounds.shared_bytes` counts it); nothing changes
+        then."""
 
     @abstractmethod
     async def open_rooms(self, game: str | None, limit: int) -> list[Room]:

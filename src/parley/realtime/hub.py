@@ -58,7 +58,7 @@ class Hub:
         self._subscription_lock = asyncio.Lock()
         self.stats = SocketStats()
         """Every connection's life, counted and logged (`stats`)."""
-        broker.set_handler(self._on_broker_message)
+        broker.set_handler(self._on_broker_message, self._on_event)
 
     @property
     def connection_count(self) -> int:
@@ -218,6 +218,12 @@ class Hub:
         except (ValueError, KeyError):
             log.warning("hub.bad_event", channel=channel)
             return
+        self._on_event(event)
+
+    def _on_event(self, event: Event) -> None:
+        """An event for this instance: the broker's message decoded, or handed over as it was
+        published here (an in-process broker's game relays)."""
+        channel = event.channel
         if event.name in HUB_EVENTS:
             try:
                 if event.name == BLOCKS_CHANGED:

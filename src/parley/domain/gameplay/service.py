@@ -319,6 +319,7 @@ class GameplayService:
                 player_id,
                 state,
                 action.shared_state,
+                event,
                 sequenced,
                 max_shared_bytes=self._max_state_bytes,
             )
