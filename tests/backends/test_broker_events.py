@@ -4,14 +4,12 @@ broker between instances carries its encoding. Either way subscribers hear the s
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from parley.backends.memory import MemoryBroker
 from parley.backends.memory_games import MemoryGameStore
-from parley.backends.redis import RedisBroker
 from parley.domain.events import Event, game_channel
 from parley.domain.gameplay.rooms import Room, RoomSnapshot, RoomStatus, Seat
-from tests.support.services import REDIS_URL
+from tests.support.redis_server import broker_pair
 
 EVENT = Event("g:room", "game.action", {"room_id": "room", "player_id": "p1"}, origin="sock-1")
 
@@ -52,11 +50,7 @@ async def test_without_an_event_handler_the_in_process_broker_passes_the_encodin
 
 
 async def test_redis_carries_the_events_encoding_to_every_instance() -> None:
-    prefix = f"parley-test:{uuid.uuid4().hex[:8]}:"
-    async with (
-        RedisBroker(REDIS_URL, prefix=prefix) as sender,
-        RedisBroker(REDIS_URL, prefix=prefix) as receiver,
-    ):
+    async with broker_pair() as (sender, receiver):
         heard = Heard()
         receiver.set_handler(heard.message, heard.event)  # an event handler changes nothing
         await receiver.subscribe("g:room")

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 from parley.backends.redis import RedisBroker
-from tests.support.redis_server import own_redis
+from tests.support.redis_server import broker_pair, own_redis
 from tests.support.services import REDIS_URL
 
 
@@ -28,11 +28,7 @@ class Heard:
 
 
 async def test_what_is_published_after_a_subscribe_returns_arrives_in_order() -> None:
-    prefix = f"parley-test:{uuid.uuid4().hex[:8]}:"
-    async with (
-        RedisBroker(REDIS_URL, prefix=prefix) as sender,
-        RedisBroker(REDIS_URL, prefix=prefix) as receiver,
-    ):
+    async with broker_pair() as (sender, receiver):
         heard = Heard()
         receiver.set_handler(heard)
         await receiver.subscribe("c:one")

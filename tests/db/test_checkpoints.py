@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from pathlib import Path
 
 from sqlalchemy import text
@@ -30,13 +29,6 @@ def _wal_bytes(file: Path) -> int:
     return os.path.getsize(f"{file}-wal")
 
 
-async def _until(condition: object, secs: float = 10.0) -> None:
-    deadline = time.monotonic() + secs
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "not within the time"
-        await asyncio.sleep(0.02)
-
-
 async def test_commits_leave_checkpoints_to_the_thread(tmp_path: Path) -> None:
     file = tmp_path / "parley.db"
     database = Database(f"sqlite:///{file}")
@@ -49,18 +41,15 @@ async def test_commits_leave_checkpoints_to_the_thread(tmp_path: Path) -> None:
         await _fill(database, 1500)  # ~1 500 pages: past SQLite's own 1 000-page checkpoint
         assert _wal_bytes(file) > 1500 * PAGE  # no commit copied the log back
 
-        checkpoints = WalCheckpoints(str(file), every_secs=0.05)
-        checkpoints.start()
-        try:
-            await _until(lambda: checkpoints.last is not None)
-            busy, logged, copied = checkpoints.last or (1, 0, 0)
-            assert busy == 0
-            assert copied == logged > 1500
-            # The log starts again from its beginning at the next commit.
-            await _fill(database, 1)
-            await _until(lambda: checkpoints.last is not None and checkpoints.last[1] < 10)
-        finally:
-            checkpoints.stop()
+        checkpoints = WalCheckpoints(str(file))
+        busy, logged, copied = await asyncio.to_thread(checkpoints.run_once) or (1, 0, 0)
+        assert busy == 0
+        assert copied == logged > 1500
+        # The log starts again from its beginning at the next commit.
+        await _fill(database, 1)
+        busy, logged, copied = await asyncio.to_thread(checkpoints.run_once) or (1, 0, 0)
+        assert logged < 10
+        checkpoints.stop()
         async with database.transaction() as session:
             count = (await session.execute(text("SELECT count(*) FROM notes"))).scalar()
         assert count == 1501
@@ -70,14 +59,14 @@ async def test_commits_leave_checkpoints_to_the_thread(tmp_path: Path) -> None:
 
 async def test_the_database_thread_checkpoints_as_writes_go_on(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'parley.db'}")
+    checkpoints = database.checkpoints
+    assert checkpoints is not None
     try:
-        checkpoints = database.checkpoints
-        assert checkpoints is not None
         await _fill(database, 300)
-        await _until(lambda: checkpoints.last is not None and checkpoints.last[1] > 0)
     finally:
-        await database.dispose()
+        await database.dispose()  # stops the thread after one last checkpoint
     assert checkpoints.runs > 0
+    assert checkpoints.last is not None
 
 
 async def test_stopping_checkpoints_what_is_left(tmp_path: Path) -> None:
@@ -98,19 +87,19 @@ async def test_stopping_checkpoints_what_is_left(tmp_path: Path) -> None:
 
 async def test_no_file_is_made_before_the_database_makes_it(tmp_path: Path) -> None:
     missing = tmp_path / "not-yet.db"
-    checkpoints = WalCheckpoints(str(missing), every_secs=0.01)
+    checkpoints = WalCheckpoints(str(missing))
     checkpoints.start()
-    await asyncio.sleep(0.1)
-    checkpoints.stop()
+    checkpoints.stop()  # the thread's last pass ran
+    assert await asyncio.to_thread(checkpoints.run_once) is None
     assert not missing.exists()
     assert checkpoints.runs == 0
 
 
 async def test_a_checkpoint_that_fails_is_tried_again(tmp_path: Path) -> None:
-    checkpoints = WalCheckpoints(str(tmp_path), every_secs=0.01)  # a directory: cannot open
+    checkpoints = WalCheckpoints(str(tmp_path))  # a directory: cannot be opened
+    assert await asyncio.to_thread(checkpoints.run_once) is None
     checkpoints.start()
-    await asyncio.sleep(0.1)
-    checkpoints.stop()  # still stoppable: the thread went on trying
+    checkpoints.stop()  # still stoppable, and it tried once more
     assert checkpoints.runs == 0
     assert checkpoints.last is None
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from parley.backends.redis import RedisBroker
 from tests.support.server import free_port
-from tests.support.services import in_ci
+from tests.support.services import REDIS_URL, in_ci
 
 
 @dataclass
@@ -74,3 +78,15 @@ class OwnRedis:
 
 def own_redis(directory: Path) -> OwnRedis:
     return OwnRedis(free_port(), directory)
+
+
+@asynccontextmanager
+async def broker_pair() -> AsyncIterator[tuple[RedisBroker, RedisBroker]]:
+    """Two instances' brokers (sender, receiver) on the shared Redis, under a prefix of
+    their own."""
+    prefix = f"parley-test:{uuid.uuid4().hex[:8]}:"
+    async with (
+        RedisBroker(REDIS_URL, prefix=prefix) as sender,
+        RedisBroker(REDIS_URL, prefix=prefix) as receiver,
+    ):
+        yield sender, receiver

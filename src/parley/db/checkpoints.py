@@ -53,6 +53,8 @@ class WalCheckpoints:
         self._every_secs = every_secs
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._connection: sqlite3.Connection | None = None
+        self._failing = False
         self.last: tuple[int, int, int] | None = None
         """The last checkpoint's answer: (busy, frames in the log, frames copied back)."""
         self.runs = 0
@@ -68,34 +70,40 @@ class WalCheckpoints:
             self._thread.join()
             self._thread = None
 
+    def run_once(self) -> tuple[int, int, int] | None:
+        """One checkpoint (the thread's every `every_secs`): its answer, or None when the
+        file is not there yet or the checkpoint failed (logged once until one succeeds)."""
+        if self._connection is None and not os.path.exists(self._path):
+            return None  # not made yet: nothing to copy, and no empty file made here
+        try:
+            if self._connection is None:
+                self._connection = sqlite3.connect(
+                    self._path,
+                    isolation_level=None,
+                    check_same_thread=False,
+                    timeout=LOCK_WAIT_SECS,
+                )
+                self._connection.execute("PRAGMA synchronous=NORMAL")
+            row = self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as exc:
+            if not self._failing:
+                log.warning("sqlite.checkpoint_failed", error=str(exc))
+            self._failing = True
+            self._close()
+            return None
+        self._failing = False
+        self.last = (int(row[0]), int(row[1]), int(row[2]))
+        self.runs += 1
+        return self.last
+
     def _run(self) -> None:
-        connection: sqlite3.Connection | None = None
-        failing = False
         last = False
         while not last:
             last = self._stopping.wait(self._every_secs)
-            if connection is None and not os.path.exists(self._path):
-                continue  # not made yet: nothing to copy, and no empty file made here
-            try:
-                if connection is None:
-                    connection = sqlite3.connect(
-                        self._path,
-                        isolation_level=None,
-                        check_same_thread=False,
-                        timeout=LOCK_WAIT_SECS,
-                    )
-                    connection.execute("PRAGMA synchronous=NORMAL")
-                row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            except sqlite3.Error as exc:
-                if not failing:
-                    log.warning("sqlite.checkpoint_failed", error=str(exc))
-                failing = True
-                if connection is not None:
-                    connection.close()
-                    connection = None
-                continue
-            failing = False
-            self.last = (int(row[0]), int(row[1]), int(row[2]))
-            self.runs += 1
-        if connection is not None:
-            connection.close()
+            self.run_once()
+        self._close()
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
