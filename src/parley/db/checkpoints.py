@@ -69,6 +69,8 @@ class WalCheckpoints:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        else:
+            self._close()  # only `run_once` ran: its connection
 
     def run_once(self) -> tuple[int, int, int] | None:
         """One checkpoint (the thread's every `every_secs`): its answer, or None when the
