@@ -232,7 +232,7 @@ async def test_a_client_may_go_without_offsets(api: httpx.Client, server: Server
 
 
 async def test_an_expired_token_is_not_restored(tmp_path_factory: pytest.TempPathFactory) -> None:
-    brief = start_server(Path(tmp_path_factory.mktemp("brief")), {"ACCESS_TOKEN_TTL": "1"})
+    brief = start_server(Path(tmp_path_factory.mktemp("brief")), {"ACCESS_TOKEN_TTL": "3"})
     try:
         with httpx.Client(base_url=brief.base_url, timeout=15) as api:
             alice = register(api)
