@@ -134,7 +134,9 @@ def serve(
     from parley.realtime.wire.websocket import ParleyWebSocketProtocol
 
     flusher.coalescing = flusher.WriteCoalescing(
-        settings.ws_write_coalesce_ms / 1000, busy_lag_secs=settings.ws_write_coalesce_lag_ms / 1000
+        settings.ws_write_coalesce_ms / 1000,
+        busy_lag_secs=settings.ws_write_coalesce_lag_ms / 1000,
+        busy_cpu=settings.ws_write_coalesce_cpu,
     )
 
     # Full garbage collections walk every live object; with thousands of connections that is a

@@ -439,7 +439,17 @@ class Settings(BaseSettings):
         le=1000,
         validation_alias=AliasChoices("WS_WRITE_COALESCE_LAG_MS"),
         description="Under load means: the event loop ran its writes this late on average over "
-        "the last 0.2 s (it has more to do than it can do at once). 0: always.",
+        "the last 0.2 s (it has more to do than it can do at once), and it worked "
+        "WS_WRITE_COALESCE_CPU of that time. 0: however late.",
+    )
+    ws_write_coalesce_cpu: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        validation_alias=AliasChoices("WS_WRITE_COALESCE_CPU"),
+        description="Under load also means: the event loop's thread was working this share of "
+        "the last 0.2 s (its CPU time; 0.5 is half a core). Below it frames never wait: a "
+        "lightly loaded loop runs its writes a little late anyway. 0: however idle.",
     )
     presence_grace_secs: float = Field(
         3.0,

@@ -1,5 +1,7 @@
 """Write coalescing: under load a connection's broadcast frames wait (at most
-WS_WRITE_COALESCE_MS) and leave together; lightly loaded they leave on the next loop pass."""
+WS_WRITE_COALESCE_MS) and leave together; lightly loaded they leave on the next loop pass.
+Under load: flushes ran late (WS_WRITE_COALESCE_LAG_MS) while the loop's thread worked most
+of the time (WS_WRITE_COALESCE_CPU)."""
 
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ async def test_lightly_loaded_frames_leave_on_the_next_pass() -> None:
 
 async def test_under_load_a_flush_waits_and_takes_what_came_meanwhile() -> None:
     loop = asyncio.get_running_loop()
-    flusher = Flusher(loop, WriteCoalescing(0.05, busy_lag_secs=0, window_secs=0))
+    flusher = Flusher(loop, WriteCoalescing(0.05, busy_lag_secs=0, window_secs=0, busy_cpu=0))
     first = Recorder()
     write(flusher, first)
     await asyncio.sleep(0)
@@ -75,6 +77,38 @@ async def test_under_load_a_flush_waits_and_takes_what_came_meanwhile() -> None:
         await early.flushed.wait()
     assert loop.time() - started >= 0.05
     assert (early.flushes, late.flushes) == (1, 1)  # one flush for both
+
+
+class WorkClock:
+    """The loop thread's CPU time as the test sets it."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+
+    def __call__(self) -> float:
+        return self.spent
+
+
+async def test_late_flushes_of_an_idle_loop_do_not_count_as_load() -> None:
+    # Every flush is late enough (any lag counts), but the loop's thread did no work
+    # meanwhile: frames still leave on the next pass.
+    clock = WorkClock()
+    flusher = Flusher(
+        asyncio.get_running_loop(),
+        WriteCoalescing(0.5, busy_lag_secs=0, window_secs=0, busy_cpu=0.5),
+        cpu_clock=clock,
+    )
+    connection = Recorder()
+    for _ in range(3):
+        write(flusher, connection)
+        await asyncio.sleep(0)
+        assert not flusher.busy
+    assert connection.flushes == 3
+
+    clock.spent += 3600  # an hour of work in the window: now it is under load
+    write(flusher, connection)
+    await asyncio.sleep(0)
+    assert flusher.busy
 
 
 async def test_without_a_delay_the_load_is_never_measured() -> None:
@@ -94,7 +128,11 @@ def always_busy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
     # Counts as under load whatever it does, and holds frames for up to 100 ms.
     server = start_server(
         Path(tmp_path_factory.mktemp("coalesce")),
-        {"WS_WRITE_COALESCE_MS": "100", "WS_WRITE_COALESCE_LAG_MS": "0"},
+        {
+            "WS_WRITE_COALESCE_MS": "100",
+            "WS_WRITE_COALESCE_LAG_MS": "0",
+            "WS_WRITE_COALESCE_CPU": "0",
+        },
     )
     yield server
     server.stop()
