@@ -1,5 +1,6 @@
 """SQLite on the event loop: a write lock held by another connection is waited for with the
-loop free, and past the busy timeout the caller is told the database is busy."""
+loop free, and past the busy timeout the caller is told the database is busy; the same for
+the send path's batches, whose transaction the driver begins itself."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import column, insert, table, text
 
 from parley.db.database import Database
+from parley.db.prepared import Prepared
 from parley.errors import DatabaseBusy
 
 
@@ -42,6 +44,17 @@ async def _write_then_fail(database: Database) -> None:
     async with database.transaction() as session:
         await session.execute(text("INSERT INTO notes VALUES ('dropped')"))
         raise RuntimeError("roll it back")
+
+
+_NOTES = table("notes", column("body"))
+
+
+async def _batch_write(database: Database, body: str, *, fail: bool = False) -> None:
+    """A note written on the send path's batch (the driver's own statements)."""
+    async with database.batch() as batch:
+        await batch.run_many(Prepared(insert(_NOTES), batch.dialect), [{"body": body}])
+        if fail:
+            raise RuntimeError("roll it back")
 
 
 async def _bodies(database: Database) -> list[str]:
@@ -91,4 +104,37 @@ async def test_both_drivers_commit_and_roll_back(path: Path, inline: bool) -> No
             await _write_then_fail(database)
         assert await _bodies(database) == ["kept"]
     finally:
+        await database.dispose()
+
+
+async def test_a_batch_waits_for_a_lock_held_elsewhere_while_the_loop_runs_on(path: Path) -> None:
+    database = Database(f"sqlite:///{path}", busy_timeout_secs=30)
+    other = _hold_write_lock(path)
+    try:
+        writing = asyncio.create_task(_batch_write(database, "ours"))
+        for _ in range(200):
+            await asyncio.sleep(0)
+        assert not writing.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(writing, 10)
+        assert await _bodies(database) == ["theirs", "ours"]
+    finally:
+        other.close()
+        await database.dispose()
+
+
+async def test_a_batch_past_the_busy_timeout_is_database_busy(path: Path) -> None:
+    database = Database(f"sqlite:///{path}", busy_timeout_secs=0.2)
+    other = _hold_write_lock(path)
+    try:
+        with pytest.raises(DatabaseBusy):
+            await asyncio.wait_for(_batch_write(database, "ours"), 10)
+        other.execute("ROLLBACK")
+        await _batch_write(database, "after")  # the kept connection is not left in a transaction
+        with pytest.raises(RuntimeError):
+            await _batch_write(database, "dropped", fail=True)
+        await _batch_write(database, "last")
+        assert await _bodies(database) == ["after", "last"]
+    finally:
+        other.close()
         await database.dispose()

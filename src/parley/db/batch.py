@@ -7,10 +7,12 @@ SQLite (`db/sqlite_inline`) a statement is a plain `sqlite3` call; on PostgreSQL
 asyncpg call (one round trip); any other driver runs the statement through SQLAlchemy's
 greenlet adapter (`Prepared.execute`), as before.
 
-The transaction is still SQLAlchemy's: begun and committed (or rolled back) on the
-`AsyncConnection`, so a check that needs the ORM (a direct chat's block rules, a resend's
+The transaction is SQLAlchemy's (begun and committed, or rolled back, on the
+`AsyncConnection`), so a check that needs the ORM (a direct chat's block rules, a resend's
 stored message, uploads) asks `session()` for a session bound to the same connection,
-inside the same transaction.
+inside the same transaction. On the inline SQLite the driver begins and commits it itself
+(`SqliteBatch.transaction`: SQLAlchemy's begin and commit are a third of a stored send's
+CPU there) and SQLAlchemy is told of it only when a session is asked for.
 
 A driver error is raised as SQLAlchemy would raise it (an `IntegrityError`, a
 `DBAPIError` with `connection_invalidated` when the connection is gone, which also
@@ -20,13 +22,15 @@ invalidates it), so callers and `Database`'s error mapping see no difference.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, NoReturn
 
 from sqlalchemy import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from parley.db.engine_setup import begin_immediate_on
 from parley.db.prepared import Prepared
 from parley.db.sqlite_inline import InlineConnection
 
@@ -41,6 +45,17 @@ class Batch:
         self.connection = connection
         self.dialect: Dialect = connection.dialect
         self._session: AsyncSession | None = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Begin; commit when the block ends (the session's changes first), roll back when
+        it raises."""
+        try:
+            async with self.connection.begin():
+                yield
+                await self.finish()
+        finally:
+            await self.close()
 
     async def rows(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Row]:
         """Run once; the result rows (none for a statement that returns none)."""
@@ -108,9 +123,44 @@ class Batch:
 class SqliteBatch(Batch):
     """The inline SQLite connection's `sqlite3.Connection`, called where the loop runs."""
 
-    def __init__(self, connection: AsyncConnection, sqlite: sqlite3.Connection) -> None:
+    def __init__(
+        self, connection: AsyncConnection, sqlite: sqlite3.Connection, busy_timeout_secs: float
+    ) -> None:
         super().__init__(connection)
         self._sqlite = sqlite
+        self._busy_timeout_secs = busy_timeout_secs
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        try:
+            await begin_immediate_on(self._sqlite, self._busy_timeout_secs)
+        except sqlite3.Error as exc:
+            await self._raise(exc, "BEGIN IMMEDIATE", ())
+        try:
+            yield
+            await self.finish()
+            if self.connection.in_transaction():  # SQLAlchemy's too, for a session
+                await self.connection.commit()
+            else:
+                try:
+                    self._sqlite.commit()
+                except sqlite3.Error as exc:
+                    await self._raise(exc, "COMMIT", ())
+        except BaseException:
+            if self.connection.in_transaction():
+                await self.connection.rollback()
+            elif self._sqlite.in_transaction:
+                self._sqlite.rollback()
+            raise
+        finally:
+            await self.close()
+
+    def session(self) -> AsyncSession:
+        if self._session is None and not self.connection.in_transaction():
+            # SQLAlchemy learns of the transaction the driver began (its begin runs no
+            # statement: engine_setup sees the driver in one), so that the session joins it.
+            self.connection.sync_connection.begin()  # type: ignore[union-attr]
+        return super().session()
 
     async def rows(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Row]:
         params = prepared.params(values)
@@ -172,13 +222,12 @@ class AsyncpgBatch(Batch):
             await self._raise(exc, prepared.sql, params)
 
 
-async def open_batch(connection: AsyncConnection) -> Batch:
-    """The `Batch` for this connection, in its transaction (`connection.begin()`)."""
+def open_batch(connection: AsyncConnection, *, busy_timeout_secs: float) -> Batch:
+    """The `Batch` for this connection; its `transaction()` begins one."""
     fairy = connection.sync_connection.connection  # type: ignore[union-attr]
     driver = fairy.driver_connection
     if isinstance(driver, InlineConnection):
-        # `BEGIN IMMEDIATE` ran when the transaction began (engine_setup.configure_sqlite).
-        return SqliteBatch(connection, driver.sqlite)
+        return SqliteBatch(connection, driver.sqlite, busy_timeout_secs)
     if type(driver).__module__.startswith("asyncpg"):
         return AsyncpgBatch(connection, driver, fairy.dbapi_connection)
     return Batch(connection)

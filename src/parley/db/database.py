@@ -109,6 +109,7 @@ class Database:
         self.url = normalize_url(url)
         self._queue_timeout_secs = queue_timeout_secs
         options: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_postgres}
+        self._busy_timeout_secs = busy_timeout_secs
         if self.is_sqlite:
             database = self.url.database or ""
             if database and database != ":memory:":
@@ -195,15 +196,11 @@ class Database:
         with _unavailable_as_error():
             async with self._turn():
                 connection = await self._batch_connection()
-                batch: Batch | None = None
                 try:
-                    async with connection.begin():
-                        batch = await open_batch(connection)
+                    batch = open_batch(connection, busy_timeout_secs=self._busy_timeout_secs)
+                    async with batch.transaction():
                         yield batch
-                        await batch.finish()
                 finally:
-                    if batch is not None:
-                        await batch.close()
                     await self._keep(connection)
 
     async def _batch_connection(self) -> AsyncConnection:
@@ -289,7 +286,8 @@ class Database:
             async with self.engine.connect() as connection:
                 await connection.execution_options(**self._read_only)
                 async with connection.begin():
-                    return await (await open_batch(connection)).rows(prepared, values)
+                    batch = open_batch(connection, busy_timeout_secs=self._busy_timeout_secs)
+                    return await batch.rows(prepared, values)
 
     def _local_rows(self, prepared: Prepared, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         if self._local_sqlite is None:

@@ -4,6 +4,7 @@ plain sqlite3 reader on the loop, PostgreSQL's check at checkout (see `Database`
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from typing import Any
 
@@ -59,6 +60,8 @@ def configure_sqlite(
         if connection.get_execution_options().get(READ_ONLY, False):
             return
         if inline:
+            if connection.connection.driver_connection.in_transaction:
+                return  # begun on the driver itself (db/batch: SqliteBatch.transaction)
             begin_immediate(connection, busy_timeout_secs)
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -66,6 +69,22 @@ def configure_sqlite(
 
 _RETRY_FIRST_SECS = 0.001
 _RETRY_MAX_SECS = 0.05
+
+
+async def begin_immediate_on(sqlite: sqlite3.Connection, timeout_secs: float) -> None:
+    """`begin_immediate` on the driver's own connection (no SQLAlchemy in between), from a
+    coroutine; a refusal past the timeout is sqlite3's own `OperationalError`."""
+    deadline = time.monotonic() + timeout_secs
+    delay = _RETRY_FIRST_SECS
+    while True:
+        try:
+            sqlite.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, _RETRY_MAX_SECS)
 
 
 def begin_immediate(connection: Any, timeout_secs: float) -> None:
