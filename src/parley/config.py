@@ -447,9 +447,10 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         validation_alias=AliasChoices("WS_WRITE_COALESCE_CPU"),
-        description="Under load also means: the event loop's thread was working this share of "
-        "the last 0.2 s (its CPU time; 0.5 is half a core). Below it frames never wait: a "
-        "lightly loaded loop runs its writes a little late anyway. 0: however idle.",
+        description="Under load also means: the event loop's thread ran, or waited for a core "
+        "to run on, this share of the last 0.2 s (Linux's schedstat; 0.5 is half a core). "
+        "Below it frames never wait: a lightly loaded loop runs its writes a little late "
+        "anyway. 0: however idle.",
     )
     presence_grace_secs: float = Field(
         3.0,

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from parley.realtime.wire.flusher import Flusher, WriteCoalescing
+from parley.realtime.wire import flusher as flusher_module
+from parley.realtime.wire.flusher import Flusher, WriteCoalescing, demand_clock
 from tests.support.accounts import register
 from tests.support.clients import WsClient
 from tests.support.server import API_KEY, ServerProcess, start_server
@@ -109,6 +110,26 @@ async def test_late_flushes_of_an_idle_loop_do_not_count_as_load() -> None:
     write(flusher, connection)
     await asyncio.sleep(0)
     assert flusher.busy
+
+
+def test_the_demand_clock_counts_the_threads_run_time() -> None:
+    class Owner:
+        pass
+
+    owner = Owner()
+    clock = demand_clock(owner)
+    assert clock is not time.thread_time  # schedstat is there on Linux
+    before, cpu_before = clock(), time.thread_time()
+    deadline = time.thread_time() + 0.05
+    while time.thread_time() < deadline:  # work, not sleep: the clock must move with it
+        pass
+    ran = time.thread_time() - cpu_before
+    assert clock() - before >= ran * 0.9
+
+
+def test_without_schedstat_the_demand_clock_is_cpu_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(flusher_module.threading, "get_native_id", lambda: -1)
+    assert demand_clock(object()) is time.thread_time
 
 
 async def test_without_a_delay_the_load_is_never_measured() -> None:
