@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from sqlalchemy import column, insert, table, text
@@ -35,15 +36,15 @@ def _hold_write_lock(path: Path) -> sqlite3.Connection:
     return other
 
 
-async def _write(database: Database, body: str) -> None:
+async def _write(database: Database, body: str, *, fail: bool = False) -> None:
     async with database.transaction() as session:
         await session.execute(text("INSERT INTO notes VALUES (:body)"), {"body": body})
+        if fail:
+            raise RuntimeError("roll it back")
 
 
-async def _write_then_fail(database: Database) -> None:
-    async with database.transaction() as session:
-        await session.execute(text("INSERT INTO notes VALUES ('dropped')"))
-        raise RuntimeError("roll it back")
+class Writer(Protocol):
+    async def __call__(self, database: Database, body: str, *, fail: bool = ...) -> None: ...
 
 
 _NOTES = table("notes", column("body"))
@@ -63,11 +64,19 @@ async def _bodies(database: Database) -> list[str]:
         return [row[0] for row in rows]
 
 
-async def test_a_lock_held_elsewhere_is_waited_for_while_the_loop_runs_on(path: Path) -> None:
+WRITERS = pytest.mark.parametrize(
+    "write", [_write, _batch_write], ids=["transaction", "batch"]
+)  # the ORM's transactions, and the send path's batches (begun on the driver itself)
+
+
+@WRITERS
+async def test_a_lock_held_elsewhere_is_waited_for_while_the_loop_runs_on(
+    path: Path, write: Writer
+) -> None:
     database = Database(f"sqlite:///{path}", busy_timeout_secs=30)
     other = _hold_write_lock(path)
     try:
-        writing = asyncio.create_task(_write(database, "ours"))
+        writing = asyncio.create_task(write(database, "ours"))
         # The loop is ours while the write waits: with SQLite's own busy wait on the loop,
         # this coroutine could not run until the lock was gone, and nobody would free it.
         for _ in range(200):
@@ -81,15 +90,21 @@ async def test_a_lock_held_elsewhere_is_waited_for_while_the_loop_runs_on(path: 
         await database.dispose()
 
 
-async def test_a_lock_held_past_the_busy_timeout_is_database_busy(path: Path) -> None:
+@WRITERS
+async def test_a_lock_held_past_the_busy_timeout_is_database_busy(
+    path: Path, write: Writer
+) -> None:
     database = Database(f"sqlite:///{path}", busy_timeout_secs=0.2)
     other = _hold_write_lock(path)
     try:
         with pytest.raises(DatabaseBusy):
-            await asyncio.wait_for(_write(database, "ours"), 10)
+            await asyncio.wait_for(write(database, "ours"), 10)
         other.execute("ROLLBACK")
-        await _write(database, "after")  # nothing stuck behind the refusal
-        assert await _bodies(database) == ["after"]
+        await write(database, "after")  # nothing stuck behind the refusal
+        with pytest.raises(RuntimeError):
+            await write(database, "dropped", fail=True)
+        await write(database, "last")
+        assert await _bodies(database) == ["after", "last"]
     finally:
         other.close()
         await database.dispose()
@@ -101,40 +116,7 @@ async def test_both_drivers_commit_and_roll_back(path: Path, inline: bool) -> No
     try:
         await _write(database, "kept")
         with pytest.raises(RuntimeError):
-            await _write_then_fail(database)
+            await _write(database, "dropped", fail=True)
         assert await _bodies(database) == ["kept"]
     finally:
-        await database.dispose()
-
-
-async def test_a_batch_waits_for_a_lock_held_elsewhere_while_the_loop_runs_on(path: Path) -> None:
-    database = Database(f"sqlite:///{path}", busy_timeout_secs=30)
-    other = _hold_write_lock(path)
-    try:
-        writing = asyncio.create_task(_batch_write(database, "ours"))
-        for _ in range(200):
-            await asyncio.sleep(0)
-        assert not writing.done()
-        other.execute("COMMIT")
-        await asyncio.wait_for(writing, 10)
-        assert await _bodies(database) == ["theirs", "ours"]
-    finally:
-        other.close()
-        await database.dispose()
-
-
-async def test_a_batch_past_the_busy_timeout_is_database_busy(path: Path) -> None:
-    database = Database(f"sqlite:///{path}", busy_timeout_secs=0.2)
-    other = _hold_write_lock(path)
-    try:
-        with pytest.raises(DatabaseBusy):
-            await asyncio.wait_for(_batch_write(database, "ours"), 10)
-        other.execute("ROLLBACK")
-        await _batch_write(database, "after")  # the kept connection is not left in a transaction
-        with pytest.raises(RuntimeError):
-            await _batch_write(database, "dropped", fail=True)
-        await _batch_write(database, "last")
-        assert await _bodies(database) == ["after", "last"]
-    finally:
-        other.close()
         await database.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import create_engine, event
@@ -71,36 +72,44 @@ _RETRY_FIRST_SECS = 0.001
 _RETRY_MAX_SECS = 0.05
 
 
+def _retry_waits(timeout_secs: float) -> Iterator[float]:
+    """The sleeps between tries of a refused `BEGIN IMMEDIATE`: doubling from 1 ms to at most
+    50 ms, for as long as the next one ends within the timeout."""
+    deadline = time.monotonic() + timeout_secs
+    delay = _RETRY_FIRST_SECS
+    while time.monotonic() + delay <= deadline:
+        yield delay
+        delay = min(delay * 2, _RETRY_MAX_SECS)
+
+
 async def begin_immediate_on(sqlite: sqlite3.Connection, timeout_secs: float) -> None:
     """`begin_immediate` on the driver's own connection (no SQLAlchemy in between), from a
     coroutine; a refusal past the timeout is sqlite3's own `OperationalError`."""
-    deadline = time.monotonic() + timeout_secs
-    delay = _RETRY_FIRST_SECS
+    waits = _retry_waits(timeout_secs)
     while True:
         try:
             sqlite.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+            wait = next(waits, None) if "locked" in str(exc) else None
+            if wait is None:
                 raise
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, _RETRY_MAX_SECS)
+        await asyncio.sleep(wait)
 
 
 def begin_immediate(connection: Any, timeout_secs: float) -> None:
     """`BEGIN IMMEDIATE` on a connection with no busy timeout: while another process holds
     the write lock, sleep (on the loop, letting everything else run) and try again."""
-    deadline = time.monotonic() + timeout_secs
-    delay = _RETRY_FIRST_SECS
+    waits = _retry_waits(timeout_secs)
     while True:
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
             return
         except OperationalError as exc:
-            if not is_contention(exc) or time.monotonic() + delay > deadline:
+            wait = next(waits, None) if is_contention(exc) else None
+            if wait is None:
                 raise
-        await_(asyncio.sleep(delay))
-        delay = min(delay * 2, _RETRY_MAX_SECS)
+        await_(asyncio.sleep(wait))
 
 
 def local_sqlite_reader(url: URL) -> Engine:
