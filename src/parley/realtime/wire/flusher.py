@@ -152,6 +152,12 @@ def demand_clock(owner: object) -> Callable[[], float]:
     except OSError:
         return time.thread_time
     weakref.finalize(owner, os.close, fd)
+    try:
+        ran = int(os.pread(fd, 64, 0).split()[0])
+    except (OSError, ValueError, IndexError):
+        ran = 0
+    if ran == 0 and time.thread_time() > 0.01:  # a kernel that keeps no such account
+        return time.thread_time
 
     def demand() -> float:
         try:
