@@ -14,11 +14,11 @@ together. "Under load" is read off the loop itself, over the last `window_secs`:
 thread ran or waited for a core to run on `busy_cpu` or more of that time (Linux's schedstat
 for the thread: its run time plus its run-queue wait, so that two instances sharing one core
 count as loaded; its CPU time alone where schedstat is missing), and flushes ran
-`busy_lag_secs` or more late on average. Both are needed: a pass
-that delivers one broadcast to a hundred connections runs its flush a millisecond or two
-late however idle the loop is between broadcasts (measured at 5 000 deliveries/s, 21 % of a
-core: 24 of 60 windows over 2 ms late), and waiting then only adds latency (p99 6-11 ms
-without the wait, 13-26 ms with it, same build and load). Under load the next flushes wait up
+`busy_lag_secs` or more late on average. Both are needed: a pass that delivers one broadcast
+to a hundred connections runs its flush a millisecond or two late however idle the loop is
+between broadcasts (measured at 5 000 deliveries/s, 21 % of a core: 24 of 60 windows over
+2 ms late), and waiting then only adds latency (p99 6-11 ms without the wait, 13-26 ms with
+it, same build and load). Under load the next flushes wait up
 to `max_delay_secs` after the first write of a pass and take everything written meanwhile;
 otherwise a flush runs at the start of the next pass and nothing waits.
 """
