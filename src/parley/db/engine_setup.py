@@ -91,7 +91,7 @@ async def begin_immediate_on(sqlite: sqlite3.Connection, timeout_secs: float) ->
             sqlite.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as exc:
-            wait = next(waits, None) if "locked" in str(exc) else None
+            wait = next(waits, None) if is_sqlite_locked(exc) else None
             if wait is None:
                 raise
         await asyncio.sleep(wait)
@@ -166,5 +166,10 @@ def is_contention(exc: DBAPIError) -> bool:
     args = getattr(orig, "args", ())
     if args and args[0] in _MYSQL_CONTENTION:
         return True
-    text = str(orig)
+    return is_sqlite_locked(orig)
+
+
+def is_sqlite_locked(error: object) -> bool:
+    """SQLite refused for a lock another connection holds."""
+    text = str(error)
     return "database is locked" in text or "database table is locked" in text

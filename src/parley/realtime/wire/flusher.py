@@ -18,9 +18,9 @@ count as loaded; its CPU time alone where schedstat is missing), and flushes ran
 to a hundred connections runs its flush a millisecond or two late however idle the loop is
 between broadcasts (measured at 5 000 deliveries/s, 21 % of a core: 24 of 60 windows over
 2 ms late), and waiting then only adds latency (p99 6-11 ms without the wait, 13-26 ms with
-it, same build and load). Under load the next flushes wait up
-to `max_delay_secs` after the first write of a pass and take everything written meanwhile;
-otherwise a flush runs at the start of the next pass and nothing waits.
+it, same build and load). Under load the next flushes wait up to `max_delay_secs` after the
+first write of a pass and take everything written meanwhile; otherwise a flush runs at the
+start of the next pass and nothing waits.
 """
 
 from __future__ import annotations
@@ -151,20 +151,24 @@ def demand_clock(owner: object) -> Callable[[], float]:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return time.thread_time
-    weakref.finalize(owner, os.close, fd)
     try:
         ran = int(os.pread(fd, 64, 0).split()[0])
     except (OSError, ValueError, IndexError):
         ran = 0
     if ran == 0 and time.thread_time() > 0.01:  # a kernel that keeps no such account
+        os.close(fd)
         return time.thread_time
+    weakref.finalize(owner, os.close, fd)
+    last = 0.0
 
     def demand() -> float:
+        nonlocal last
         try:
             ran, waited = os.pread(fd, 64, 0).split()[:2]
-            return (int(ran) + int(waited)) / 1e9
+            last = (int(ran) + int(waited)) / 1e9
         except (OSError, ValueError):
-            return time.thread_time()
+            pass  # the last reading (never another clock's: their differences would mix)
+        return last
 
     return demand
 
